@@ -1,0 +1,105 @@
+"""One catalogue of the errors a reader can report about an input file.
+
+Like spaCy's ``errors.py``: every code is listed here once, with the Chinese
+message users read and the English one developers read. Readers raise
+:class:`InputError`; the ingestion loop turns it into a ``Document`` with
+``status: error`` and goes on with the rest of the package.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .model import DocumentError
+
+
+class ErrorCode(StrEnum):
+    EMPTY_FILE = "E101"
+    CORRUPT_FILE = "E102"
+    TRUNCATED_FILE = "E103"
+    ENCRYPTED_PDF = "E104"
+    UNSUPPORTED_TYPE = "E105"
+    TYPE_MISMATCH = "E106"
+    FILE_TOO_LARGE = "E107"
+    IMAGE_TOO_LARGE = "E108"
+    TOO_MANY_PAGES = "E109"
+    UNREADABLE_FILE = "E110"
+    UNSAFE_ARCHIVE = "E111"
+    OCR_FAILED = "E112"
+    OCR_MODELS_MISSING = "E113"
+    PAGE_FAILED = "E114"
+    # Warnings: the document is still reviewed.
+    EXTENSION_MISMATCH = "W201"
+    REGION_UNKNOWN = "W202"
+    PAGES_SKIPPED = "W203"
+
+
+_MESSAGES: dict[ErrorCode, tuple[str, str]] = {
+    ErrorCode.EMPTY_FILE: ("文件为空（0字节），无法审查。", "The file is empty (0 bytes)."),
+    ErrorCode.CORRUPT_FILE: ("文件已损坏，无法打开：{detail}", "The file is corrupt: {detail}"),
+    ErrorCode.TRUNCATED_FILE: (
+        "文件不完整（可能上传中断），无法打开：{detail}",
+        "The file is truncated: {detail}",
+    ),
+    ErrorCode.ENCRYPTED_PDF: (
+        "PDF 已加密，需要密码才能打开，请提交未加密的文件。",
+        "The PDF is encrypted and needs a password.",
+    ),
+    ErrorCode.UNSUPPORTED_TYPE: (
+        "不支持的文件类型（{detail}），请提交 PDF、图片（PNG/JPEG/TIFF）、Word（.docx）或 DXF 图纸。",
+        "Unsupported file type ({detail}).",
+    ),
+    ErrorCode.TYPE_MISMATCH: (
+        "文件扩展名为 {detail}，但文件内容不是该类型，无法打开。",
+        "The file's extension says {detail} but its content is not of that type.",
+    ),
+    ErrorCode.FILE_TOO_LARGE: (
+        "文件过大（{detail}），超过单个文件上限。",
+        "The file is too large ({detail}).",
+    ),
+    ErrorCode.IMAGE_TOO_LARGE: (
+        "图片像素过多（{detail}），可能是压缩炸弹，已拒绝处理。",
+        "The image has too many pixels ({detail}); possible decompression bomb.",
+    ),
+    ErrorCode.TOO_MANY_PAGES: (
+        "文件页数过多（{detail}），超过单个文件上限。",
+        "The document has too many pages ({detail}).",
+    ),
+    ErrorCode.UNREADABLE_FILE: ("文件无法读取：{detail}", "The file cannot be read: {detail}"),
+    ErrorCode.UNSAFE_ARCHIVE: (
+        "压缩包不安全或已损坏（{detail}），已拒绝解压。",
+        "The archive is unsafe or corrupt ({detail}).",
+    ),
+    ErrorCode.OCR_FAILED: ("文字识别失败：{detail}", "OCR failed: {detail}"),
+    ErrorCode.OCR_MODELS_MISSING: (
+        "文字识别引擎 {detail} 的模型不存在，请检查配置的模型目录。",
+        "The models of OCR engine {detail} are missing.",
+    ),
+    ErrorCode.PAGE_FAILED: ("第 {detail} 页无法处理，已跳过。", "Page {detail} could not be processed."),
+    ErrorCode.EXTENSION_MISMATCH: (
+        "文件扩展名与内容不符（{detail}），已按实际内容处理。",
+        "The extension does not match the content ({detail}); read by content.",
+    ),
+    ErrorCode.REGION_UNKNOWN: (
+        "身份证号的地区码不在已知列表中（{detail}）。",
+        "Unknown region code ({detail}).",
+    ),
+    ErrorCode.PAGES_SKIPPED: ("部分页面无法处理：{detail}", "Some pages could not be processed: {detail}"),
+}
+
+
+def describe(code: ErrorCode, detail: str = "") -> DocumentError:
+    zh, en = _MESSAGES[code]
+    return DocumentError(
+        code=code.value, message=zh.format(detail=detail), message_en=en.format(detail=detail)
+    )
+
+
+class InputError(Exception):
+    """A file that cannot be reviewed; becomes a document with ``status: error``."""
+
+    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+        self.code = code
+        self.detail = detail
+        self.error = describe(code, detail)
+        super().__init__(f"{code.value}: {self.error.message_en}")
