@@ -1,0 +1,59 @@
+"""The OCR layer's boundary: options, input page images, results and the cache protocol."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..model import Line, OcrRun
+
+
+class OcrOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: str = Field("rapidocr", description="'rapidocr' (default, bundled) or 'paddleocr'")
+    max_side: int = Field(
+        3500,
+        ge=64,
+        description="images whose longer side exceeds this are shrunk to it before OCR "
+        "(an A4 page at 300 dpi is 3508 px tall and stays as it is)",
+    )
+    deskew: bool = Field(True, description="straighten slanted pages (up to ~20 degrees)")
+    detect_rotation: bool = Field(True, description="turn pages lying sideways or upside down")
+    workers: int | None = Field(
+        None, ge=1, description="CPU budget: worker processes x engine threads; None = os.cpu_count()"
+    )
+    paddle_model_dir: str | None = Field(
+        None,
+        description="PaddleOCR model root holding det/, rec/ and optional cls/ "
+        "(else env SHENCHA_PADDLE_MODEL_DIR)",
+    )
+
+
+class PageImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(description="sha256 of the source image bytes")
+    image: bytes = Field(description="an encoded image: PNG, JPEG or one TIFF frame", repr=False)
+    dpi: float | None = Field(None, description="set for rendered PDF pages")
+
+
+class OcrPageResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[Line] = Field(
+        description="source=ocr; bbox (x0, top, x1, bottom) in pixels of `image`; "
+        "sorted top-to-bottom, then left-to-right"
+    )
+    run: OcrRun
+    width: int = Field(description="of the normalised image (after rotation, deskew, downscale)")
+    height: int
+    image: bytes = Field(description="the normalised page image the bboxes refer to", repr=False)
+
+
+@runtime_checkable
+class OcrCache(Protocol):
+    def get(self, key: str) -> OcrPageResult | None: ...
+
+    def put(self, key: str, result: OcrPageResult) -> None: ...

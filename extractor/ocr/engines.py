@@ -1,0 +1,333 @@
+"""OCR engines behind one small interface.
+
+An engine takes a BGR image (numpy, as OpenCV reads it) and returns raw lines:
+text, score and the detector's quadrilateral in that image's pixels. Page
+normalisation (rotation, deskew, downscale), sorting and the document model
+live in :mod:`extractor.ocr.page`; engines know nothing of them.
+
+The default engine is RapidOCR: PaddleOCR's PP-OCR det/rec models (and a mobile
+line-orientation classifier) as ONNX files inside the ``rapidocr`` wheel, run on
+onnxruntime. PaddleOCR itself is optional (extra ``[paddle]``); its model
+directories come from configuration. Neither engine ever downloads weights:
+a missing model is :data:`ErrorCode.OCR_MODELS_MISSING`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ErrorCode, InputError
+
+PADDLE_MODEL_DIR_ENV = "SHENCHA_PADDLE_MODEL_DIR"
+
+
+@dataclass(frozen=True)
+class WordBox:
+    text: str
+    score: float
+    quad: np.ndarray  # (4, 2) float32, clockwise from top-left
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """One recognised line as the engine reports it, before normalisation."""
+
+    text: str
+    score: float
+    quad: np.ndarray  # (4, 2) float32, clockwise from top-left, image pixels
+    flipped: bool = False  # the line classifier turned this crop by 180 degrees
+    words: tuple[WordBox, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What identifies an engine's output: enough for a cache key, no model loaded."""
+
+    name: str
+    version: str
+    models: dict[str, str]
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    name: str
+    version: str
+    models: dict[str, str]
+
+    def recognise(self, image: np.ndarray) -> list[RawLine]:
+        """Recognise the text lines of a BGR uint8 image."""
+        ...
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime: float) -> str:
+    # size and mtime are part of the lru key so a replaced file is re-hashed.
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _model_id(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.name}@sha256:{_file_digest(str(path), stat.st_size, stat.st_mtime)}"
+
+
+# --------------------------------------------------------------------------- RapidOCR
+
+
+def _rapidocr_model_files() -> dict[str, Path]:
+    """The det/rec/cls ONNX files shipped in the rapidocr wheel.
+
+    Passing explicit ``model_path``s to RapidOCR is what keeps it from ever
+    reaching for its download code path.
+    """
+    try:
+        import rapidocr
+    except ImportError as exc:  # a broken install, not a user error
+        raise InputError(ErrorCode.OCR_MODELS_MISSING, f"rapidocr ({exc})") from exc
+    models_dir = Path(rapidocr.__file__).parent / "models"
+    found: dict[str, Path] = {}
+    for task in ("det", "rec", "cls"):
+        candidates = sorted(models_dir.glob(f"*_{task}_*.onnx")) or sorted(
+            models_dir.glob(f"*{task}*.onnx")
+        )
+        if not candidates:
+            raise InputError(ErrorCode.OCR_MODELS_MISSING, f"rapidocr ({task} in {models_dir})")
+        # Newest PP-OCR version first when several are bundled.
+        found[task] = sorted(candidates, key=lambda p: p.name, reverse=True)[0]
+    return found
+
+
+def rapidocr_info() -> EngineInfo:
+    files = _rapidocr_model_files()
+    models = {task: _model_id(path) for task, path in files.items()}
+    models["runtime"] = f"onnxruntime {_dist_version('onnxruntime')}"
+    return EngineInfo(name="rapidocr", version=_dist_version("rapidocr"), models=models)
+
+
+class RapidOcrEngine:
+    """RapidOCR on onnxruntime with the models bundled in its wheel."""
+
+    name = "rapidocr"
+
+    def __init__(self, threads: int | None = None) -> None:
+        from rapidocr import RapidOCR
+
+        info = rapidocr_info()
+        self.version = info.version
+        self.models = info.models
+        files = _rapidocr_model_files()
+        params: dict[str, object] = {
+            # rapidocr logs every model path at INFO and warns on every blank page.
+            "Global.log_level": "error",
+            "Global.return_word_box": True,
+            "Det.model_path": str(files["det"]),
+            "Rec.model_path": str(files["rec"]),
+            "Cls.model_path": str(files["cls"]),
+        }
+        if threads:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
+            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self._ocr = RapidOCR(params=params)
+
+    def recognise(self, image: np.ndarray) -> list[RawLine]:
+        # Same steps as RapidOCR.__call__, assembled here so each line keeps
+        # its classifier verdict (needed to tell a page upside down) and its
+        # word boxes stay aligned with it.
+        from rapidocr.utils.process_img import map_boxes_to_original, map_img_to_original
+
+        ocr = self._ocr
+        height, width = image.shape[:2]
+        img, op_record = ocr.preprocess_img(image)
+        det, cls, rec, crops = ocr.run_ocr_steps(img, op_record)
+        if det.boxes is None or rec.txts is None or len(rec.txts) == 0:
+            return []
+        boxes = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), op_record, height, width)
+        labels = list(cls.cls_res) if cls.cls_res is not None else []
+        words_per_line: list[tuple[WordBox, ...]] = [()] * len(rec.txts)
+        try:
+            ratio = op_record["preprocess"]
+            crops = map_img_to_original(crops, ratio["ratio_h"], ratio["ratio_w"])
+            rec = ocr.cal_rec_boxes(crops, boxes, rec, False)
+            if len(rec.word_results) == len(rec.txts):
+                words_per_line = [
+                    tuple(
+                        WordBox(str(t), float(s), np.asarray(q, dtype=np.float32))
+                        for t, s, q in line
+                        if q is not None and str(t).strip()
+                    )
+                    for line in rec.word_results
+                ]
+        except Exception:  # word boxes are a nicety; a line without them is still a line
+            pass
+        lines: list[RawLine] = []
+        for i, (text, score) in enumerate(zip(rec.txts, rec.scores)):
+            if not text.strip() or score < ocr.text_score:
+                continue
+            label = labels[i][0] if i < len(labels) else ""
+            flipped = "180" in str(label) and float(labels[i][1]) > ocr.cfg.Cls.cls_thresh
+            lines.append(
+                RawLine(
+                    text=text,
+                    score=float(score),
+                    quad=np.asarray(boxes[i], dtype=np.float32),
+                    flipped=flipped,
+                    words=words_per_line[i],
+                )
+            )
+        return lines
+
+
+# --------------------------------------------------------------------------- PaddleOCR
+
+
+def _paddle_dirs(model_dir: str | None) -> dict[str, Path]:
+    """Resolve the PaddleOCR model directories: ``det/``, ``rec/`` and optional ``cls/``.
+
+    Raises E113 when paddleocr is not importable or a required directory is
+    absent; PaddleOCR would otherwise try to download its defaults.
+    """
+    root = model_dir or os.environ.get(PADDLE_MODEL_DIR_ENV)
+    try:
+        import paddleocr  # noqa: F401
+    except ImportError as exc:
+        raise InputError(
+            ErrorCode.OCR_MODELS_MISSING, "paddleocr (not installed: pip install 'shencha[paddle]')"
+        ) from exc
+    if not root:
+        raise InputError(
+            ErrorCode.OCR_MODELS_MISSING,
+            f"paddleocr (no model directory: set OcrOptions.paddle_model_dir or {PADDLE_MODEL_DIR_ENV})",
+        )
+    base = Path(root)
+    dirs = {task: base / task for task in ("det", "rec", "cls")}
+    for task in ("det", "rec"):
+        d = dirs[task]
+        if not d.is_dir() or not any(d.iterdir()):
+            raise InputError(ErrorCode.OCR_MODELS_MISSING, f"paddleocr ({task}: {d})")
+    if not dirs["cls"].is_dir():
+        del dirs["cls"]
+    return dirs
+
+
+def _paddle_model_name(d: Path) -> str:
+    # PaddleX inference directories name their model in inference.yml.
+    cfg = d / "inference.yml"
+    if cfg.is_file():
+        for raw in cfg.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = raw.strip()
+            if line.startswith("model_name:"):
+                return line.split(":", 1)[1].strip().strip("'\"")
+    return d.name
+
+
+def _paddle_model_id(d: Path) -> str:
+    params = sorted(d.glob("*.pdiparams"))
+    if params:
+        return f"{_paddle_model_name(d)}@{_model_id(params[0]).split('@', 1)[1]}"
+    return _paddle_model_name(d)
+
+
+def paddle_info(model_dir: str | None) -> EngineInfo:
+    dirs = _paddle_dirs(model_dir)
+    models = {task: _paddle_model_id(d) for task, d in dirs.items()}
+    models["runtime"] = f"paddlepaddle {_dist_version('paddlepaddle')}"
+    return EngineInfo(name="paddleocr", version=_dist_version("paddleocr"), models=models)
+
+
+class PaddleOcrEngine:
+    """PaddleOCR (3.x pipeline API) with locally configured model directories."""
+
+    name = "paddleocr"
+
+    def __init__(self, model_dir: str | None = None, threads: int | None = None) -> None:
+        dirs = _paddle_dirs(model_dir)
+        info = paddle_info(model_dir)
+        self.version = info.version
+        self.models = info.models
+        # Keep PaddleX from probing model hosters at start-up.
+        os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+        from paddleocr import PaddleOCR
+
+        kwargs: dict[str, object] = {
+            "text_detection_model_dir": str(dirs["det"]),
+            "text_detection_model_name": _paddle_model_name(dirs["det"]),
+            "text_recognition_model_dir": str(dirs["rec"]),
+            "text_recognition_model_name": _paddle_model_name(dirs["rec"]),
+            # Page orientation and unwarping are done by shencha (and would
+            # need more models); line orientation only if its model is there.
+            "use_doc_orientation_classify": False,
+            "use_doc_unwarping": False,
+            "use_textline_orientation": "cls" in dirs,
+        }
+        if "cls" in dirs:
+            kwargs["textline_orientation_model_dir"] = str(dirs["cls"])
+            kwargs["textline_orientation_model_name"] = _paddle_model_name(dirs["cls"])
+        if threads:
+            kwargs["cpu_threads"] = int(threads)
+        try:
+            self._ocr = PaddleOCR(**kwargs)
+        except Exception as exc:
+            raise InputError(ErrorCode.OCR_MODELS_MISSING, f"paddleocr ({exc})") from exc
+
+    def recognise(self, image: np.ndarray) -> list[RawLine]:
+        lines: list[RawLine] = []
+        for res in self._ocr.predict(image):
+            data = res.json.get("res", res.json) if hasattr(res, "json") else dict(res)
+            texts = data.get("rec_texts") or []
+            scores = data.get("rec_scores") or []
+            polys = data.get("rec_polys") or data.get("dt_polys") or []
+            angles = data.get("textline_orientation_angles") or [0] * len(texts)
+            for text, score, poly, angle in zip(texts, scores, polys, angles):
+                if not str(text).strip():
+                    continue
+                quad = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
+                if quad.shape[0] != 4:  # polygons from curved text: keep their bounds
+                    x0, y0 = quad.min(axis=0)
+                    x1, y1 = quad.max(axis=0)
+                    quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+                lines.append(
+                    RawLine(text=str(text), score=float(score), quad=quad, flipped=int(angle) == 180)
+                )
+        return lines
+
+
+# --------------------------------------------------------------------------- selection
+
+ENGINES = ("rapidocr", "paddleocr")
+
+
+def engine_info(engine: str, paddle_model_dir: str | None = None) -> EngineInfo:
+    """Identify an engine and its models without loading them."""
+    if engine == "rapidocr":
+        return rapidocr_info()
+    if engine in ("paddleocr", "paddle"):
+        return paddle_info(paddle_model_dir)
+    raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def make_engine(engine: str, paddle_model_dir: str | None = None, threads: int | None = None) -> OcrEngine:
+    if engine == "rapidocr":
+        return RapidOcrEngine(threads=threads)
+    if engine in ("paddleocr", "paddle"):
+        return PaddleOcrEngine(model_dir=paddle_model_dir, threads=threads)
+    raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(ENGINES)}")

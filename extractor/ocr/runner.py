@@ -1,0 +1,217 @@
+"""Batch OCR: cache look-ups, a pool of worker processes, one result or error per page."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..errors import ErrorCode, InputError
+from .api import OcrCache, OcrOptions, OcrPageResult, PageImage
+from .engines import EngineInfo, OcrEngine, engine_info, make_engine
+from .page import recognise_page
+
+# Bump when preprocessing or line assembly changes what a page's result is.
+PIPELINE_VERSION = "1"
+
+# One engine per (engine, model dir, threads) per process: loading the ONNX
+# sessions costs ~0.3 s, recognising a page ~1-3 s.
+_ENGINES: dict[tuple[str, str | None, int], OcrEngine] = {}
+
+
+def get_engine(options: OcrOptions = OcrOptions(), threads: int | None = None) -> OcrEngine:
+    """The engine `options` name, loaded once per process.
+
+    Raises :class:`InputError` E113 when the engine or its models are missing.
+    """
+    n = threads if threads is not None else (options.workers or os.cpu_count() or 1)
+    key = (options.engine, options.paddle_model_dir, n)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = make_engine(options.engine, options.paddle_model_dir, threads=n)
+        _ENGINES[key] = engine
+    return engine
+
+
+def _key(page: PageImage, options: OcrOptions, info: EngineInfo) -> str:
+    material = {
+        "image": page.key,
+        "dpi": page.dpi,
+        "engine": info.name,
+        "engine_version": info.version,
+        "models": info.models,
+        "max_side": options.max_side,
+        "deskew": options.deskew,
+        "detect_rotation": options.detect_rotation,
+        "pipeline": PIPELINE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def cache_key(page: PageImage, options: OcrOptions) -> str:
+    """Everything that decides a page's OCR result: image, engine, models, options.
+
+    `workers` is left out: it changes speed, not output.
+    """
+    return _key(page, options, engine_info(options.engine, options.paddle_model_dir))
+
+
+# --------------------------------------------------------------------------- workers
+
+_ErrorPayload = tuple[str, str]  # (ErrorCode value, detail): InputError does not pickle
+
+
+def _failure(exc: BaseException) -> _ErrorPayload:
+    if isinstance(exc, InputError):
+        return exc.code.value, exc.detail
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return ErrorCode.OCR_FAILED.value, f"{type(exc).__name__}: {text}"[:300]
+
+
+def _run_one(page: PageImage, options: OcrOptions, threads: int) -> OcrPageResult | _ErrorPayload:
+    try:
+        return recognise_page(page, options, get_engine(options, threads))
+    except Exception as exc:  # one bad page must not stop the batch
+        return _failure(exc)
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(options: OcrOptions, threads: int) -> None:
+    _WORKER["options"] = options
+    _WORKER["threads"] = threads
+    try:
+        get_engine(options, threads)  # load the models once, before the first page
+    except Exception:  # reported per page by _run_one
+        pass
+
+
+def _work(page: PageImage) -> OcrPageResult | _ErrorPayload:
+    options = _WORKER["options"]
+    threads = _WORKER["threads"]
+    assert isinstance(options, OcrOptions) and isinstance(threads, int)
+    return _run_one(page, options, threads)
+
+
+def plan_parallelism(n_pages: int, workers: int | None) -> tuple[int, int]:
+    """(processes, engine threads per process) for a batch.
+
+    Measured on 2 cores (benchmarks/bench_ocr.py --parallel): two processes
+    with one onnxruntime thread each beat one process with two threads by
+    ~1.3-1.5x, because much of a page's time (decode, DB post-processing,
+    crops, CTC decoding) is single-threaded Python/OpenCV. A process costs
+    ~1.5 s to start and load the models, so one or two pages stay in-process.
+    """
+    budget = max(1, workers or os.cpu_count() or 1)
+    if n_pages <= 2 or budget == 1:
+        return 1, budget
+    processes = min(budget, n_pages)
+    return processes, max(1, budget // processes)
+
+
+def _to_error(payload: _ErrorPayload) -> InputError:
+    code, detail = payload
+    return InputError(ErrorCode(code), detail)
+
+
+def recognise_pages(
+    pages: Sequence[PageImage],
+    options: OcrOptions = OcrOptions(),
+    cache: OcrCache | None = None,
+    progress: bool = False,
+) -> list[OcrPageResult | InputError]:
+    """OCR a batch of page images; one result or :class:`InputError` per page, in order."""
+    results: list[OcrPageResult | InputError | None] = [None] * len(pages)
+    try:
+        info = engine_info(options.engine, options.paddle_model_dir)
+    except InputError as exc:
+        return [InputError(exc.code, exc.detail) for _ in pages]
+
+    keys = [_key(page, options, info) for page in pages]
+    misses: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            results[i] = hit.model_copy(update={"run": hit.run.model_copy(update={"cached": True})})
+        else:
+            misses.append(i)
+
+    bar = _Progress(len(pages), enabled=progress and len(pages) > 1)
+    bar.advance(len(pages) - len(misses))
+
+    def store(i: int, outcome: OcrPageResult | _ErrorPayload) -> None:
+        if isinstance(outcome, OcrPageResult):
+            results[i] = outcome
+            if cache is not None:
+                cache.put(keys[i], outcome)
+        else:
+            results[i] = _to_error(outcome)
+        bar.advance(1)
+
+    processes, threads = plan_parallelism(len(misses), options.workers)
+    try:
+        if processes == 1:
+            for i in misses:
+                store(i, _run_one(pages[i], options, threads))
+        else:
+            # spawn, not fork: onnxruntime's thread pools do not survive a fork.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                max_workers=processes,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(options, threads),
+            ) as pool:
+                futures: list[tuple[int, Future[OcrPageResult | _ErrorPayload]]] = [
+                    (i, pool.submit(_work, pages[i])) for i in misses
+                ]
+                for i, future in futures:
+                    try:
+                        store(i, future.result())
+                    except BrokenProcessPool:
+                        # A worker died (out of memory on a huge page, a crash in
+                        # native code): its page fails, the batch reports it.
+                        store(i, (ErrorCode.OCR_FAILED.value, "the OCR worker process died"))
+    finally:
+        bar.close()
+    return [r if r is not None else InputError(ErrorCode.OCR_FAILED, "no result") for r in results]
+
+
+class _Progress:
+    """A rich progress bar, or nothing."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._progress = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("OCR"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("ocr", total=total)
+
+    def advance(self, n: int) -> None:
+        if self._progress is not None and n:
+            self._progress.advance(self._task, n)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
