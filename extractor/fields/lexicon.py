@@ -1,0 +1,207 @@
+"""The words extraction keys on: labels, table headers, titles, surnames.
+
+Data only. Each label variant maps to one canonical key; what a key means
+(which field, which role) is decided by the steps that read it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Canonical label key -> the ways applicants write it. Longer variants first
+# within a key does not matter: matching tries all and keeps the longest.
+LABELS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "持证人姓名", "持证人", "人员姓名", "姓名(签字)", "姓名(签名)"),
+    "legal_representative": ("法定代表人", "法人代表", "法定代表人姓名", "法定代表人(负责人)", "法人"),
+    "principal": ("主要负责人", "企业负责人", "企业主要负责人", "单位负责人", "负责人"),
+    "safety_manager": ("安全负责人", "安全生产管理人员", "专职安全生产管理人员", "专职安全员",
+                       "安全管理人员", "分管安全负责人", "安全总监"),
+    "project_manager": ("项目经理", "项目负责人"),
+    "resident_id": ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "身份证", "证件号码",
+                    "居民身份证号码", "身份证号码/证件号"),
+    "cert_no": ("证书编号", "证号", "操作证号", "证书号码", "证书号", "操作证编号", "资格证书编号",
+                "考核合格证书编号", "考核合格证编号", "安全考核证号", "安全生产考核合格证编号",
+                "证书编码", "操作资格证号", "特种作业操作证号", "注册证书编号", "注册号", "编号"),
+    "safety_licence_no": ("安全生产许可证编号", "许可证编号", "安全生产许可证号", "许可证号"),
+    "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "统一代码"),
+    "company_name": ("名称", "企业名称", "单位名称", "公司名称", "申请单位", "申请企业", "施工单位",
+                     "企业名称(盖章)", "申请单位(盖章)", "单位名称(盖章)"),
+    "employer": ("工作单位", "用人单位", "聘用单位", "所在单位", "受聘单位", "聘用企业", "单位"),
+    "valid_until": ("有效期至", "有效期限至", "有效截止日期", "有效期截止", "证书有效期至", "有效截止期",
+                    "截止日期", "到期日期", "有效期限", "有效期", "证书有效期", "有效日期"),
+    "valid_from": ("有效起始日期", "起始日期", "生效日期"),
+    "issued": ("发证日期", "签发日期", "发证时间", "颁发日期", "初领日期", "领证日期", "核发日期",
+               "发证时间", "取证日期", "初次领证日期", "批准日期"),
+    "signed": ("签订日期", "签字日期", "签署日期", "申请日期", "填报日期", "编制日期", "日期"),
+    "category": ("作业类别", "操作类别", "准操项目", "操作项目", "作业项目", "工种", "作业类型",
+                 "资格类型", "证书类别", "类别"),
+    "title": ("职务", "岗位", "职位", "担任职务", "职务/岗位", "现任职务", "岗位/职务"),
+    "sex": ("性别",),
+    "established": ("成立日期", "注册日期"),
+    "issuer": ("发证机关", "发证机构", "登记机关", "签发机关"),
+}
+
+# Table header variants -> column key (headers are short and often abbreviated).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "编号No", "No"),
+    "name": ("姓名", "名字", "人员姓名", "持证人", "姓名(签名)"),
+    "sex": ("性别",),
+    "age": ("年龄",),
+    "resident_id": ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码", "身份证"),
+    "cert_no": ("证书编号", "证号", "操作证号", "证书号码", "证书号", "操作证编号", "资格证书编号",
+                "考核合格证书编号", "考核合格证编号", "安全考核证号", "安全生产考核合格证编号",
+                "操作资格证号", "特种作业操作证号", "证书编码", "安全生产考核合格证书编号"),
+    "category": ("作业类别", "操作类别", "准操项目", "操作项目", "作业项目", "工种", "作业类型",
+                 "证书类别", "资格类别", "考核类别", "类别"),
+    "title": ("职务", "岗位", "职位", "担任职务", "职务/岗位", "岗位/职务", "职称/职务", "人员类别"),
+    "valid_until": ("有效期至", "有效期限", "有效期", "有效日期", "证书有效期", "到期日期", "有效截止日期",
+                    "有效期限至"),
+    "issued": ("发证日期", "领证日期", "初领日期", "取证日期", "发证时间"),
+    "employer": ("工作单位", "所在单位", "单位", "单位名称"),
+    "building": ("建筑名称", "建筑物名称", "名称", "建筑物", "建(构)筑物名称", "建筑"),
+    "building_a": ("建筑物A", "建筑A", "甲建筑"),
+    "building_b": ("建筑物B", "建筑B", "相邻建筑", "乙建筑", "相邻建筑物"),
+    "distance": ("防火间距", "间距", "实际间距", "设计间距", "间距(m)", "防火间距(m)"),
+    "height": ("建筑高度", "高度", "建筑高度(m)", "高度(m)"),
+    "storeys": ("层数", "地上层数", "层数(层)"),
+    "fire_grade": ("耐火等级",),
+    "use_class": ("使用性质", "火灾危险性", "火灾危险性类别", "类别(使用性质)", "使用功能"),
+    "element": ("部位", "疏散部位", "构件", "名称/部位"),
+    "width": ("宽度", "净宽", "疏散宽度", "净宽度", "宽度(m)", "净宽(m)"),
+}
+
+# Title words -> role. Order matters: the first match wins, so the specific
+# ("安全生产管理人员", "项目经理") precede the general ("经理", "负责人").
+TITLE_ROLES: list[tuple[str, str]] = [
+    ("法定代表人", "legal_representative"),
+    ("法人代表", "legal_representative"),
+    ("安全生产第一责任人", "principal"),
+    ("第一责任人", "principal"),
+    ("项目经理", "project_manager"),
+    ("项目负责人", "project_manager"),
+    ("技术负责人", "other"),
+    ("安全总监", "safety_manager"),
+    ("专职安全", "safety_manager"),
+    ("安全生产管理人员", "safety_manager"),
+    ("安全管理人员", "safety_manager"),
+    ("安全员", "safety_manager"),
+    ("安全负责人", "safety_manager"),
+    ("安全主任", "safety_manager"),
+    ("安全科长", "safety_manager"),
+    ("安全部长", "safety_manager"),
+    ("安全部部长", "safety_manager"),
+    ("安全环保部部长", "safety_manager"),
+    ("安全经理", "safety_manager"),
+    ("安全工程师", "safety_manager"),
+    ("安全生产管理机构负责人", "safety_manager"),
+    ("分管安全", "safety_manager"),
+    ("董事长", "principal"),
+    ("总经理", "principal"),
+    ("主要负责人", "principal"),
+    ("企业负责人", "principal"),
+    ("执行董事", "principal"),
+    ("厂长", "principal"),
+    ("矿长", "principal"),
+    ("特种作业", "special_operator"),
+    ("电工", "special_operator"),
+    ("焊工", "special_operator"),
+    ("架子工", "special_operator"),
+    ("起重", "special_operator"),
+    ("司机", "special_operator"),
+    ("信号工", "special_operator"),
+    ("司索", "special_operator"),
+    ("登高架设", "special_operator"),
+    ("高处作业", "special_operator"),
+    ("焊接", "special_operator"),
+    ("爆破", "special_operator"),
+    ("安装拆卸工", "special_operator"),
+]
+
+# Titles that precede a name in prose ("总经理王建国"), longest first.
+PROSE_TITLES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "法定代表人", "法人代表", "董事长", "总经理", "副总经理", "经理", "执行董事", "主要负责人",
+            "企业负责人", "项目经理", "项目负责人", "技术负责人", "安全总监", "安全部长", "安全部部长",
+            "安全科长", "安全主任", "安全员", "专职安全员", "专职安全生产管理人员", "安全生产管理人员",
+            "安全负责人", "安全经理", "厂长", "矿长", "副厂长", "副矿长", "总工程师", "总工", "书记",
+            "工会主席", "部长", "主任", "科长", "队长", "班组长", "安全环保部部长", "分管安全副总经理",
+            "生产副总经理", "副总", "电工", "焊工", "架子工", "同志",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+
+# The hundred-odd most common surnames plus the compound ones; enough for
+# rules to bound a name that follows a title. The statistical recogniser
+# covers the rest.
+SURNAMES_SINGLE = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单"
+    "季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚"
+    "娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘"
+    "池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠"
+    "豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰"
+    "赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富"
+    "尧闭由"
+)
+SURNAMES_DOUBLE = {
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+    "令狐", "夏侯", "轩辕", "端木", "独孤", "南宫", "西门", "钟离", "万俟", "澹台", "申屠", "呼延",
+}
+
+# Characters that end a name in prose: what follows a name in these documents.
+NAME_STOPS = set("为是任担负同(,、，。;；:：和与及等兼对在从主分全作的任领牵组在被由\u3000 ")
+
+# Words that look like "surname + characters" but are not names here.
+NOT_NAMES = {
+    "安全", "全面", "全体", "全员", "管理", "生产", "负责", "单位", "公司", "项目", "经理", "主任",
+    "部门", "施工", "工程", "建设", "安全员", "高度", "宽度", "方案", "计划", "任务", "于是", "同时",
+    "安排", "万元", "包括", "程序", "金额", "明确", "常务", "成员", "文件", "周边", "周期", "周围",
+    "严格", "严禁", "应急", "华东", "时间", "时候", "何时", "和谐", "平台", "计算", "高处", "车间",
+    "向下", "关于", "通知", "公告", "国家", "田间", "林业", "路面", "江苏", "上海", "北京", "广东",
+    "交通", "单项", "单体", "简易", "宣传", "师傅", "班组", "余额", "支付", "支出", "万一", "安装",
+    "严重", "成立", "成本", "成果", "成型", "成品", "段落", "段长", "石材", "金属", "水平", "平面",
+    "毛石", "明显", "相关", "相应", "相互", "连接", "连墙", "全部", "全国", "全长", "常规", "常用",
+    "强度", "左右", "向上", "上下", "管道", "管径", "钢管", "扣件", "立杆", "横杆", "支撑", "防护",
+    "杨木", "柏油", "卫生", "雷雨", "雷电", "龙门", "高空", "应当",
+}
+
+UNITS_TO_M = {"m": 1.0, "米": 1.0, "mm": 0.001, "毫米": 0.001, "cm": 0.01, "厘米": 0.01}
+
+NUMBER = r"\d+(?:\.\d+)?"
+
+DATE_CN_DIGIT = "〇零○O一二三四五六七八九十"
+
+
+def compile_alternatives(words: tuple[str, ...] | list[str]) -> str:
+    """A regex alternation, longest first, of literal words."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def role_of_title(title: str) -> str | None:
+    """The role a title implies (None when it implies none)."""
+    for word, role in TITLE_ROLES:
+        if word in title:
+            return role
+    return None
+
+
+def header_key(text: str) -> str | None:
+    """The column key of a table header cell, or None."""
+    t = re.sub(r"\s+", "", text)
+    t = t.replace("（", "(").replace("）", ")")
+    if not t or len(t) > 16:
+        return None
+    for key, variants in HEADERS.items():
+        if t in variants:
+            return key
+    # "身份证号码(18位)", "证书编号/有效期": match by prefix of a known variant.
+    best: tuple[int, str] | None = None
+    for key, variants in HEADERS.items():
+        for v in variants:
+            if len(v) >= 2 and t.startswith(v) and (best is None or len(v) > best[0]):
+                best = (len(v), key)
+    return best[1] if best else None

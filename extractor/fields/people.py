@@ -1,0 +1,198 @@
+"""People: what a name looks like, name lists, names in prose and their roles.
+
+Labelled names ("法定代表人:王建国") and roster names come from the
+key–value and table steps; this module checks that a value is a name and
+finds names in running text: by rules where a title stands before the name
+("总经理王建国为安全生产第一责任人") and, when it is installed, by the
+statistical recogniser ``extractor.ner.find_entities``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from ..normalize import compact_name, is_han
+from .lexicon import (
+    NAME_STOPS,
+    NOT_NAMES,
+    PROSE_TITLES,
+    SURNAMES_DOUBLE,
+    SURNAMES_SINGLE,
+    compile_alternatives,
+    role_of_title,
+)
+
+_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}$")
+
+
+def has_surname(name: str) -> bool:
+    return name[:2] in SURNAMES_DOUBLE or name[:1] in SURNAMES_SINGLE
+
+
+def looks_like_name(text: str, *, labelled: bool = False) -> bool:
+    """A person's name: 2–4 Han characters (or a minority name with ·).
+
+    Where a label says it is a name, any such string is accepted; in prose
+    the first character must be a known surname.
+    """
+    name = compact_name(text)
+    if not _NAME_RE.match(name) or name in NOT_NAMES:
+        return False
+    if any(w in name for w in ("公司", "单位", "部门", "项目", "负责", "安全", "管理", "签字", "盖章", "姓名")):
+        return False
+    return labelled or has_surname(name) or "·" in name
+
+
+def split_names(value: str) -> list[tuple[int, int, str]]:
+    """Names in a labelled value: "张三、李四", "张三 李四", "张三(签字)"."""
+    out = []
+    for m in re.finditer(r"[^\s、,，/;；和及]+", value):
+        token = re.sub(r"\((?:签字|签名|盖章|手签)\)$", "", m.group())
+        if looks_like_name(token, labelled=True):
+            out.append((m.start(), m.start() + len(token), token))
+    return out
+
+
+@dataclass(slots=True)
+class ProseName:
+    start: int
+    end: int
+    name: str
+    role: str | None
+    title: str | None
+    score: float
+    how: str  # "title" | "ner" | "ner+title"
+
+
+_TITLE_RX = re.compile("(?P<title>" + compile_alternatives(PROSE_TITLES) + ")")
+_RESPONSIBLE_AFTER = re.compile(
+    r"^(?:同志)?(?:为|是|任|担任|作为|系)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>[^,，。;；]{0,20})"
+)
+
+
+def _bound_name(text: str, start: int) -> str | None:
+    """The name starting at ``start``: surname plus one or two characters, cut
+    where the text goes on with a word that ends names here."""
+    two = text[start:start + 2]
+    sur_len = 2 if two in SURNAMES_DOUBLE else 1
+    if sur_len == 1 and text[start:start + 1] not in SURNAMES_SINGLE:
+        return None
+    for given in (2, 1):
+        end = start + sur_len + given
+        if end > len(text):
+            continue
+        cand = text[start:end]
+        if not all(is_han(c) for c in cand):
+            continue
+        if end == len(text) or text[end] in NAME_STOPS:
+            return cand
+    # No stop word after: the common three-character name.
+    cand = text[start:start + sur_len + 2]
+    if len(cand) == sur_len + 2 and all(is_han(c) for c in cand):
+        return cand
+    return None
+
+
+def role_from_context(title: str | None, after: str) -> str | None:
+    role = role_of_title(title) if title else None
+    m = _RESPONSIBLE_AFTER.match(after)
+    if m:
+        what_role = role_of_title(m["what"])
+        if what_role and (role is None or role == "other" or what_role == "principal"):
+            # "总经理王建国为安全生产第一责任人": the responsibility named decides.
+            role = what_role if role in (None, "other") else role
+    return role
+
+
+def rule_names(text: str) -> list[ProseName]:
+    """Names that follow a title in prose."""
+    out = []
+    for m in _TITLE_RX.finditer(text):
+        start = m.end()
+        # "总经理:王建国" and "总经理 王建国" read the same.
+        while start < len(text) and text[start] in " :":
+            start += 1
+        name = _bound_name(text, start)
+        if not name or name in NOT_NAMES or not looks_like_name(name):
+            continue
+        title = m["title"] if m["title"] != "同志" else None
+        if m["title"] == "同志":
+            continue
+        role = role_from_context(title, text[start + len(name):])
+        out.append(ProseName(start, start + len(name), name, role, title, 0.85, "title"))
+    # "王建国同志为…", "王建国为安全生产第一责任人": a name before a responsibility.
+    for m in re.finditer(r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?(?:为|担任|任)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>安全生产第一责任人|第一责任人|项目负责人|项目经理|专职安全生产管理人员|安全生产管理人员|安全员|主要负责人|安全负责人|法定代表人)", text):
+        name = m["name"]
+        # Trim a leading function word the lazy match picked up ("由王建国").
+        for k in range(len(name) - 1):
+            if has_surname(name[k:]) and looks_like_name(name[k:]):
+                name = name[k:]
+                break
+        else:
+            continue
+        s = m.start("name") + (len(m["name"]) - len(name))
+        if any(p.start <= s < p.end for p in out):
+            continue
+        out.append(ProseName(s, s + len(name), name, role_of_title(m["what"]), None, 0.8, "title"))
+    return out
+
+
+# --------------------------------------------------------------------------- statistical recogniser
+
+FindEntities = Callable[[str], list[Any]]
+
+
+@lru_cache(maxsize=1)
+def ner_backend() -> FindEntities | None:
+    """``extractor.ner.find_entities`` when it is installed and loads, else None.
+
+    Imported lazily: the recogniser is another package's work and may be
+    absent (or lack its model); extraction then runs on rules alone.
+    """
+    try:
+        module = importlib.import_module("extractor.ner")
+        fn = getattr(module, "find_entities", None)
+        if fn is None:
+            return None
+        fn("王建国")  # load once here, so a broken model fails now, not per line
+        return fn
+    except Exception:  # noqa: BLE001 - any failure means "no recogniser"
+        return None
+
+
+def prose_names(text: str, *, use_ner: bool = True) -> list[ProseName]:
+    """Rules first; recogniser hits add names the rules did not see, and
+    confirm (raise the score of) those they did."""
+    found = rule_names(text)
+    backend = ner_backend() if use_ner else None
+    if backend is None:
+        return found
+    try:
+        ents = backend(text)
+    except Exception:  # noqa: BLE001
+        return found
+    for e in ents:
+        if getattr(e, "label", None) != "PERSON":
+            continue
+        s, t = int(e.start), int(e.end)
+        name = text[s:t]
+        if not looks_like_name(name, labelled=True):
+            continue
+        hit = next((p for p in found if not (t <= p.start or s >= p.end)), None)
+        if hit is not None:
+            hit.score = max(hit.score, 0.95)
+            hit.how = "ner+title"
+            continue
+        # The title, if one stands right before the name, still gives the role.
+        before = text[max(0, s - 12):s]
+        tm = None
+        for tm in _TITLE_RX.finditer(before):
+            pass
+        title = tm["title"] if tm is not None and tm.end() == len(before) and tm["title"] != "同志" else None
+        role = role_from_context(title, text[t:]) or "other"
+        found.append(ProseName(s, t, name, role, title, min(0.9, float(getattr(e, "score", 0.8))), "ner"))
+    return found

@@ -1,0 +1,84 @@
+"""The spaCy pipeline that runs the extraction steps.
+
+``spacy.blank("zh")`` with the default character segmenter (no download)
+tokenises the document's text; the steps are registered components, each
+declaring what it requires and assigns on ``Doc._``. The shencha Document and
+the shared :class:`~extractor.fields.steps.Context` ride on the Doc as
+extensions, so the components stay plain functions of their inputs and the
+pipeline is built once per process (:func:`get_nlp`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import steps
+from .assemble import to_fields
+
+if not Doc.has_extension("shencha"):
+    Doc.set_extension("shencha", default=None)
+if not Doc.has_extension("fields"):
+    Doc.set_extension("fields", default=None)
+
+
+def _ctx(doc: Doc) -> steps.Context:
+    ctx = doc._.shencha
+    if ctx is None:
+        raise ValueError("shencha pipeline: Doc has no extraction context (use extract_fields)")
+    return ctx
+
+
+def _component(name: str, fn, requires: list[str], assigns: list[str]) -> None:
+    if name in Language.factories or Language.has_factory(name):
+        return
+
+    def run(doc: Doc) -> Doc:
+        fn(_ctx(doc))
+        return doc
+
+    run.__name__ = name.replace(".", "_")
+    Language.component(name, requires=requires, assigns=assigns, func=run)
+
+
+# Order matters only through what each step requires.
+_STEPS = [
+    ("shencha_doctype", steps.step_doctype, [], ["doc._.shencha"]),
+    ("shencha_tables", steps.step_tables, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_identifiers", steps.step_identifiers, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_keyvalue", steps.step_keyvalue, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_dates", steps.step_dates, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_prose_names", steps.step_prose_names, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_design", steps.step_design, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_plans", steps.step_plans, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_roles", steps.step_roles, ["doc._.shencha"], ["doc._.shencha"]),
+]
+
+for _name, _fn, _req, _asg in _STEPS:
+    _component(_name, _fn, _req, _asg)
+
+
+def _assemble(ctx: steps.Context):
+    ctx.view.doc  # noqa: B018 - the view holds the document the fields point at
+    return to_fields(ctx.view, ctx.mentions)
+
+
+@Language.component("shencha_assemble", requires=["doc._.shencha"], assigns=["doc._.fields"])
+def shencha_assemble(doc: Doc) -> Doc:
+    doc._.fields = _assemble(_ctx(doc))
+    return doc
+
+
+PIPE_NAMES = [name for name, *_ in _STEPS] + ["shencha_assemble"]
+
+
+@lru_cache(maxsize=1)
+def get_nlp() -> Language:
+    """The pipeline, built once per process."""
+    nlp = spacy.blank("zh")  # the "char" segmenter: nothing to download
+    for name in PIPE_NAMES:
+        nlp.add_pipe(name)
+    return nlp

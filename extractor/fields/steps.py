@@ -1,0 +1,483 @@
+"""The extraction steps. Each reads the shared :class:`Context` and adds to it;
+:mod:`extractor.fields.pipeline` registers each as a spaCy component that
+declares what it requires and assigns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import identifiers as ids
+from ..normalize import compact_name
+from . import design, doctype, plans
+from .keyvalue import Pair, find_pairs, label_key
+from .lexicon import UNITS_TO_M, role_of_title
+from .patterns import date_ranges, find_dates, find_identifiers
+from .people import looks_like_name, prose_names, split_names
+from .tables import Grid, layout_grids, ruled_grids
+from .view import DocView, Mention, Span
+
+
+@dataclass
+class Context:
+    view: DocView
+    doc_type: str = "other"
+    doc_type_confidence: float = 0.0
+    doc_type_scores: dict[str, float] = field(default_factory=dict)
+    pairs: list[Pair] = field(default_factory=list)
+    grids: list[Grid] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    use_ner: bool = True
+    fields: list = field(default_factory=list)
+
+    def add(self, m: Mention) -> Mention:
+        self.mentions.append(m)
+        return m
+
+
+APPLICANT_DOCS = {"business_licence", "application_form", "safety_organisation", "responsibility_system",
+                  "safety_investment", "insurance", "emergency_plan", "other"}
+
+
+# --------------------------------------------------------------------------- document type
+
+
+def step_doctype(ctx: Context) -> None:
+    lines = [ln.text for ln in ctx.view.lines if ln.page == ctx.view.lines[0].page] if ctx.view.lines else []
+    rest = [ln.text for ln in ctx.view.lines[len(lines):]]
+    t, conf, scores = doctype.classify(lines + rest)
+    ctx.doc_type, ctx.doc_type_confidence, ctx.doc_type_scores = t, conf, scores
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def _id_mention(match, span: Span, *, certainty: float, hint: str | None = None) -> Mention:
+    chk: ids.IdCheck = match.check
+    attrs: dict[str, object] = {"valid": chk.valid}
+    if chk.reason:
+        attrs["reason"] = chk.reason
+    if chk.warnings:
+        attrs["warnings"] = list(chk.warnings)
+    if chk.repaired_from:
+        attrs["repaired_from"] = chk.repaired_from
+        attrs["repaired"] = True
+    if match.field_type == "resident_id":
+        attrs["legacy"] = bool(chk.details.get("legacy"))
+        attrs["region_known"] = bool(chk.details.get("region_known", False)) if chk.valid else False
+    if match.field_type == "cert_no":
+        attrs["cert_type"] = match.cert_type
+        if "embedded_id" in chk.details:
+            attrs["embedded_id"] = chk.details["embedded_id"]
+    return Mention(match.field_type, chk.value, [span], certainty, normalized=chk.value, attributes=attrs,
+                   step="identifiers")
+
+
+def step_identifiers(ctx: Context) -> None:
+    for ln in ctx.view.lines:
+        if not ln.text:
+            continue
+        for m in find_identifiers(ln.text):
+            ctx.add(_id_mention(m, Span(ln.id, m.start, m.end), certainty=0.9))
+
+
+# --------------------------------------------------------------------------- key–value
+
+
+def _records_by_page(pairs: list[Pair]) -> dict[int, str]:
+    """Pair index -> record id: a record opens at a person's name and takes
+    the pairs after it; pairs before the first name join that name."""
+    out: dict[int, str] = {}
+    by_page: dict[int, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_page.setdefault(p.page, []).append(i)
+    for page, idx in by_page.items():
+        names = [i for i in idx if pairs[i].key == "name" and pairs[i].value]
+        if not names:
+            names = [i for i in idx if pairs[i].key in ("legal_representative", "principal", "safety_manager",
+                                                          "project_manager") and pairs[i].value]
+            if len(names) != 1:
+                continue
+        for i in idx:
+            prev = [n for n in names if n <= i]
+            owner = prev[-1] if prev else names[0]
+            out[i] = f"kv{page}.{names.index(owner)}"
+    return out
+
+
+_PERSON_KEYS = {"name": None, "legal_representative": "legal_representative", "principal": "principal",
+                "safety_manager": "safety_manager", "project_manager": "project_manager"}
+_DATE_KEYS = {"valid_until", "valid_from", "issued", "signed"}
+
+
+def step_keyvalue(ctx: Context) -> None:
+    roster = {(g.page, g.index) for g in ctx.grids if g.is_roster and g.origin == "ruled"}
+    ctx.pairs = find_pairs(ctx.view, roster_tables=roster)
+    records = _records_by_page(ctx.pairs)
+    applicant_doc = ctx.doc_type in APPLICANT_DOCS
+    for i, p in enumerate(ctx.pairs):
+        if not p.key or not p.value or not p.value_spans:
+            continue
+        vs = p.value_spans[0]
+        rec = records.get(i)
+        base_attrs: dict[str, object] = {"record": rec} if rec else {}
+        base_attrs["label"] = p.label
+        if p.key in _PERSON_KEYS:
+            for s, e, name in split_names(p.value):
+                ctx.add(Mention("person_name", name, [Span(vs.line, vs.start + s, vs.start + e)], 0.95,
+                                normalized=compact_name(name), role=_PERSON_KEYS[p.key],
+                                attributes=dict(base_attrs), step="keyvalue"))
+        elif p.key in ("resident_id", "uscc", "cert_no", "safety_licence_no"):
+            hint = p.key if p.key != "cert_no" else None
+            found = find_identifiers(p.value, hint=hint)
+            for m in found:
+                if p.key == "cert_no" and m.field_type == "resident_id":
+                    continue  # an ID where a certificate number stands: the scan has it
+                mm = _id_mention(m, Span(vs.line, vs.start + m.start, vs.start + m.end), certainty=0.97)
+                mm.step = "keyvalue"
+                mm.attributes.update(base_attrs)
+                if m.field_type == "uscc":
+                    mm.role = "applicant" if applicant_doc else "other"
+                ctx.add(mm)
+            if not found and p.key in ("cert_no", "safety_licence_no"):
+                value = re.sub(r"\s+", "", p.value)
+                if 5 <= len(value) <= 30 and re.search(r"\d{4}", value):
+                    kind = "registered_safety_engineer" if "注册" in p.label else None
+                    chk = ids.check_registered_safety_engineer(value) if kind else None
+                    attrs = dict(base_attrs)
+                    ftype = p.key
+                    if ftype == "cert_no":
+                        attrs["cert_type"] = "registered_safety_engineer" if kind else None
+                    if chk is not None:
+                        attrs["valid"] = chk.valid
+                    else:
+                        attrs["valid"] = False
+                        attrs["reason"] = "format"
+                    ctx.add(Mention(ftype, value, [vs], 0.85, normalized=value, attributes=attrs, step="keyvalue"))
+        elif p.key in ("company_name", "employer"):
+            value = compact_name(p.value)
+            value = re.sub(r"\((?:盖章|公章|签章)\)$", "", value)
+            if len(value) < 4 or not re.search(r"公司|集团|厂|院|局|中心|站|所|社|部|矿", value):
+                continue
+            role = "employer" if p.key == "employer" or ctx.doc_type in ("certificate",) else (
+                "applicant" if applicant_doc else "other")
+            ctx.add(Mention("company_name", value, [vs], 0.93, normalized=value, role=role,
+                            attributes=dict(base_attrs), step="keyvalue"))
+        elif p.key in _DATE_KEYS:
+            dates = find_dates(p.value)
+            rng = date_ranges(p.value, dates)
+            if rng:
+                a, b = rng[0]
+                for d, role in ((a, "valid_from"), (b, "valid_until")):
+                    ctx.add(Mention("date", d.iso, [Span(vs.line, vs.start + d.start, vs.start + d.end)], 0.95,
+                                    normalized=d.iso, role=role, attributes=dict(base_attrs), step="keyvalue"))
+            elif dates:
+                d = dates[-1] if p.key == "valid_until" else dates[0]
+                ctx.add(Mention("date", d.iso, [Span(vs.line, vs.start + d.start, vs.start + d.end)], 0.95,
+                                normalized=d.iso, role=p.key, attributes=dict(base_attrs), step="keyvalue"))
+        elif p.key == "category":
+            value = compact_name(p.value)
+            if 2 <= len(value) <= 30 and not re.search(r"\d{4}", value):
+                ctx.add(Mention("operation_category", value, [vs], 0.9, normalized=value,
+                                attributes=dict(base_attrs), step="keyvalue"))
+        elif p.key == "title":
+            ctx.add(Mention("_title", compact_name(p.value), [vs], 0.9, attributes=dict(base_attrs), step="keyvalue"))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def step_tables(ctx: Context) -> None:
+    ctx.grids = ruled_grids(ctx.view)
+    ctx.grids += layout_grids(ctx.view)
+    for g in ctx.grids:
+        if g.is_roster:
+            _roster_mentions(ctx, g)
+
+
+def _cell_span(cell) -> list[Span]:
+    return list(cell.spans)
+
+
+def _number_in(text: str, header: str) -> tuple[float, str] | None:
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(毫米|mm|厘米|cm|米|m)?", text)
+    if not m:
+        return None
+    unit = m.group(2) or ("mm" if re.search(r"mm|毫米", header) else "m")
+    return float(m.group(1)) * UNITS_TO_M[unit], unit
+
+
+def _roster_mentions(ctx: Context, g: Grid) -> None:
+    keys = g.keys
+    header_texts = [(g.rows[g.header_rows - 1][i].text if g.header_rows and g.rows[g.header_rows - 1][i] else "")
+                    for i in range(len(keys))]
+    for r, row in g.data_rows():
+        rec = f"t{g.page}.{g.index}.{r}"
+        cells = {keys[i]: row[i] for i in range(min(len(keys), len(row))) if keys[i] and row[i] and row[i].text}
+        if not cells:
+            continue
+        attrs = {"record": rec}
+        holder = None
+        if "name" in cells and looks_like_name(cells["name"].text, labelled=True):
+            holder = compact_name(cells["name"].text)
+            title = compact_name(cells["title"].text) if "title" in cells else None
+            role = role_of_title(title) if title else None
+            a = dict(attrs)
+            if title:
+                a["title"] = title
+            ctx.add(Mention("person_name", cells["name"].text.strip(), _cell_span(cells["name"]), 0.95,
+                            normalized=holder, role=role, attributes=a, step="tables"))
+        for key in ("resident_id", "cert_no"):
+            if key in cells:
+                c = cells[key]
+                found = find_identifiers(c.text, hint=key if key == "resident_id" else None)
+                for m in found:
+                    if key == "cert_no" and m.field_type == "resident_id":
+                        continue
+                    sp = c.spans[0]
+                    # Positions inside a joined cell map back only for one-span cells.
+                    span = Span(sp.line, sp.start + m.start, sp.start + m.end) if len(c.spans) == 1 else sp
+                    mm = _id_mention(m, span, certainty=0.97)
+                    mm.step = "tables"
+                    mm.attributes.update(attrs)
+                    if holder:
+                        mm.attributes["holder"] = holder
+                    if key == "cert_no" and "category" in cells:
+                        mm.attributes["category"] = compact_name(cells["category"].text)
+                    ctx.add(mm)
+                if not found and key == "cert_no" and len(c.text.strip()) >= 5:
+                    v = re.sub(r"\s+", "", c.text)
+                    a = dict(attrs, cert_type=None, valid=False, reason="format")
+                    if holder:
+                        a["holder"] = holder
+                    ctx.add(Mention("cert_no", v, _cell_span(c), 0.85, normalized=v, attributes=a, step="tables"))
+        if "category" in cells:
+            v = compact_name(cells["category"].text)
+            ctx.add(Mention("operation_category", v, _cell_span(cells["category"]), 0.93, normalized=v,
+                            attributes=dict(attrs), step="tables"))
+        for key in ("valid_until", "issued"):
+            if key in cells:
+                c = cells[key]
+                dates = find_dates(c.text)
+                rng = date_ranges(c.text, dates)
+                picks = [(rng[0][0], "valid_from"), (rng[0][1], "valid_until")] if rng and key == "valid_until" else (
+                    [(dates[-1] if key == "valid_until" else dates[0], key)] if dates else [])
+                for d, role in picks:
+                    sp = c.spans[0]
+                    span = Span(sp.line, sp.start + d.start, sp.start + d.end) if len(c.spans) == 1 else sp
+                    ctx.add(Mention("date", d.iso, [span], 0.95, normalized=d.iso, role=role,
+                                    attributes=dict(attrs, of="cert_no"), step="tables"))
+        if "employer" in cells:
+            v = compact_name(cells["employer"].text)
+            if len(v) >= 4:
+                ctx.add(Mention("company_name", v, _cell_span(cells["employer"]), 0.9, normalized=v, role="employer",
+                                attributes=dict(attrs), step="tables"))
+        # Design tables: separations between two buildings, buildings, widths.
+        if "distance" in cells and "building_a" in cells and "building_b" in cells:
+            hdr = header_texts[keys.index("distance")]
+            num = _number_in(cells["distance"].text, hdr)
+            if num:
+                between = [compact_name(cells["building_a"].text), compact_name(cells["building_b"].text)]
+                ctx.add(Mention("fire_separation_distance", round(num[0], 4), _cell_span(cells["distance"]), 0.93,
+                                normalized=round(num[0], 4), attributes={"between": between, "qualifier": "stated",
+                                                                          "record": rec}, step="tables"))
+        if "width" in cells and "element" in cells:
+            hdr = header_texts[keys.index("width")]
+            num = _number_in(cells["width"].text, hdr)
+            el = cells["element"].text
+            element = ("door" if "门" in el else "corridor" if re.search("走道|走廊", el) else
+                       "stair" if "梯" in el else "exit" if "出口" in el else None)
+            if num and element:
+                a = {"element": element, "qualifier": "stated", "record": rec}
+                if "building" in cells:
+                    a["building"] = compact_name(cells["building"].text)
+                ctx.add(Mention("evacuation_width", round(num[0], 4), _cell_span(cells["width"]), 0.93,
+                                normalized=round(num[0], 4), attributes=a, step="tables"))
+        if "building" in cells and ("height" in cells or "fire_grade" in cells or "storeys" in cells):
+            name = compact_name(cells["building"].text)
+            a: dict[str, object] = {"record": rec}
+            if "height" in cells:
+                num = _number_in(cells["height"].text, header_texts[keys.index("height")])
+                if num:
+                    a["height_m"] = round(num[0], 4)
+                    ctx.add(Mention("building_height", round(num[0], 4), _cell_span(cells["height"]), 0.93,
+                                    normalized=round(num[0], 4), attributes={"building": name, "record": rec},
+                                    step="tables"))
+            if "storeys" in cells:
+                m = re.search(r"\d+", cells["storeys"].text)
+                if m:
+                    a["storeys"] = int(m.group())
+            if "fire_grade" in cells:
+                m = re.search(r"[一二三四1234]", cells["fire_grade"].text)
+                if m:
+                    a["fire_grade"] = "一二三四".index(m.group()) + 1 if m.group() in "一二三四" else int(m.group())
+            if "use_class" in cells:
+                t = cells["use_class"].text
+                m = re.search(r"[甲乙丙丁戊]", t)
+                a["use_class"] = m.group() if m else "民用"
+                a["kind"] = "warehouse" if re.search("仓库|库房|储存", t) else "factory" if m else "civil"
+            ctx.add(Mention("building", name, _cell_span(cells["building"]), 0.9, normalized=name, attributes=a,
+                            step="tables"))
+
+
+# --------------------------------------------------------------------------- dates without labels
+
+_ISSUE_AFTER = re.compile(r"^\s*(?:发证|颁发|签发|核发|批准)")
+_SIGN_CONTEXT = re.compile(r"盖章|签字|签名|签章|公章|日期|负责人|法定代表人|编制人|审核人|单位")
+
+
+def step_dates(ctx: Context) -> None:
+    claimed = {(sp.line, sp.start) for m in ctx.mentions if m.type == "date" for sp in m.spans}
+    flow_by_page = {p: [ln for ln in lines if ln.table is None and ln.text] for p, lines in ctx.view.by_page.items()}
+    last_page = max(flow_by_page) if flow_by_page else None
+    for page, flow in flow_by_page.items():
+        for idx, ln in enumerate(flow):
+            dates = [d for d in find_dates(ln.text) if (ln.id, d.start) not in claimed]
+            if not dates:
+                continue
+            rng = date_ranges(ln.text, dates)
+            if rng and re.search(r"有效期|有效|期限|自", ln.text):
+                for d, role in ((rng[0][0], "valid_from"), (rng[0][1], "valid_until")):
+                    ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.9, normalized=d.iso, role=role,
+                                    step="dates"))
+                continue
+            for d in dates:
+                if _ISSUE_AFTER.match(ln.text[d.end:]):
+                    ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.85, normalized=d.iso,
+                                    role="issued", step="dates"))
+                    continue
+                # A date standing alone near the end of the last page, under a
+                # signature or seal, is the signing date.
+                alone = len(ln.text) - (d.end - d.start) <= 6
+                near_end = page == last_page and idx >= len(flow) - 6
+                context = " ".join(x.text for x in flow[max(0, idx - 3):idx + 1])
+                if alone and near_end and (_SIGN_CONTEXT.search(context) or idx >= len(flow) - 2):
+                    ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.8, normalized=d.iso,
+                                    role="signed", step="dates"))
+
+
+# --------------------------------------------------------------------------- names in prose
+
+def step_prose_names(ctx: Context) -> None:
+    labelled_spans = {(sp.line) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
+    for ln in ctx.view.flow():
+        if not ln.text or len(ln.text) < 4:
+            continue
+        for pn in prose_names(ln.text, use_ner=ctx.use_ner):
+            attrs: dict[str, object] = {}
+            if pn.title:
+                attrs["title"] = pn.title
+            certainty = pn.score if ln.id not in labelled_spans else pn.score * 0.95
+            ctx.add(Mention("person_name", pn.name, [Span(ln.id, pn.start, pn.end)], certainty,
+                            normalized=compact_name(pn.name), role=pn.role or "other", attributes=attrs,
+                            step=f"prose:{pn.how}"))
+
+
+# --------------------------------------------------------------------------- roles
+
+
+_CERT_ROLE = {"safety_assessment_a": "principal", "safety_assessment_b": "project_manager",
+              "safety_assessment_c": "safety_manager", "special_operation": "special_operator",
+              "construction_special_operation": "special_operator"}
+
+
+def step_roles(ctx: Context) -> None:
+    """Roles for names that their label did not give: the record's title,
+    the class of the record's certificate, then the kind of document."""
+    by_record: dict[str, list[Mention]] = {}
+    for m in ctx.mentions:
+        rec = m.attributes.get("record")
+        if rec:
+            by_record.setdefault(str(rec), []).append(m)
+    default = {"special_operations_roster": "special_operator"}.get(ctx.doc_type)
+    for m in ctx.mentions:
+        if m.type != "person_name" or m.role not in (None,):
+            continue
+        rec = m.attributes.get("record")
+        group = by_record.get(str(rec), []) if rec else []
+        title = m.attributes.get("title") or next((x.value for x in group if x.type == "_title"), None)
+        role = role_of_title(str(title)) if title else None
+        if title:
+            m.attributes["title"] = title
+        if role is None:
+            for x in group:
+                if x.type == "cert_no" and _CERT_ROLE.get(str(x.attributes.get("cert_type"))):
+                    role = _CERT_ROLE[str(x.attributes["cert_type"])]
+                    break
+        if role is None:
+            for x in group:
+                if x.type == "operation_category":
+                    role = "special_operator" if ctx.doc_type != "managers_roster" else None
+                    break
+        m.role = role or default or "other"
+    # Link identifiers and certificates to their holder within a record.
+    for rec, group in by_record.items():
+        names = [x for x in group if x.type == "person_name"]
+        if len(names) != 1:
+            continue
+        holder = names[0].normalized
+        for x in group:
+            if x.type in ("resident_id", "cert_no") and "holder" not in x.attributes:
+                x.attributes["holder"] = holder
+            if x.type == "cert_no":
+                cat = next((y.value for y in group if y.type == "operation_category"), None)
+                if cat and "category" not in x.attributes:
+                    x.attributes["category"] = cat
+            if x.type == "date" and "of" not in x.attributes and any(y.type == "cert_no" for y in group):
+                x.attributes["of"] = "cert_no"
+    for m in ctx.mentions:
+        if m.type == "date" and "of" not in m.attributes:
+            if ctx.doc_type in ("certificate",) or any(
+                    x.type == "cert_no" for x in by_record.get(str(m.attributes.get("record")), [])):
+                m.attributes["of"] = "cert_no"
+            elif m.role == "signed":
+                m.attributes["of"] = "document"
+            elif ctx.doc_type == "business_licence" or "许可" in str(m.attributes.get("label", "")):
+                m.attributes["of"] = "licence"
+
+
+# --------------------------------------------------------------------------- design parameters
+
+
+def step_design(ctx: Context) -> None:
+    scaffold = ctx.doc_type == "scaffold_plan"
+    for ln in ctx.view.flow():
+        if not ln.text or not re.search(r"\d", ln.text) and "级" not in ln.text:
+            continue
+        for h in design.design_hits(ln.text, scaffold_doc=scaffold):
+            ctx.add(Mention(h.type, h.value, [Span(ln.id, h.start, h.end)], h.certainty, normalized=h.value,
+                            attributes=dict(h.attributes), step="design"))
+        for b in design.building_hits(ln.text):
+            ctx.add(Mention("building", b.name, [Span(ln.id, b.start, b.end)], 0.85, normalized=b.name,
+                            attributes=dict(b.attributes), step="design"))
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def step_plans(ctx: Context) -> None:
+    if ctx.doc_type != "scaffold_plan":
+        return
+    seen_sections: set[str] = set()
+    seen_measures: set[str] = set()
+    for ln in ctx.view.flow():
+        if not ln.text:
+            continue
+        h = plans.section_heading(ln.text)
+        if h and h.key not in seen_sections:
+            seen_sections.add(h.key)
+            ctx.add(Mention("plan_section", h.key, [Span(ln.id, 0, len(ln.text))], 0.9, normalized=h.key,
+                            attributes={"heading": h.heading}, step="plans"))
+            continue
+        for key, s, e in plans.measures_in(ln.text):
+            if key not in seen_measures:
+                seen_measures.add(key)
+                ctx.add(Mention("safety_measure", key, [Span(ln.id, s, e)], 0.9, normalized=key,
+                                attributes={"text": ln.text[:120]}, step="plans"))
+
+
+__all__ = [
+    "Context", "step_doctype", "step_identifiers", "step_keyvalue", "step_tables", "step_dates",
+    "step_prose_names", "step_roles", "step_design", "step_plans", "label_key",
+]

@@ -1,0 +1,210 @@
+"""Tables as rows of cells: from ruled tables, and from words laid out in columns.
+
+Ruled PDF tables and Word tables arrive as ``page.tables`` (their cells are
+synthetic lines in the view). Unruled tables, and scanned tables whose OCR
+boxes come one per cell, are rebuilt here: text segments (runs separated by
+spaces, or whole OCR boxes) are clustered into rows by vertical overlap and
+into columns by the x-ranges of a header row that names at least two known
+columns (``lexicon.HEADERS``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lexicon import header_key
+from .view import DocView, Span, TextLine, union
+
+
+@dataclass(slots=True)
+class Cell:
+    text: str
+    spans: list[Span]
+
+
+@dataclass(slots=True)
+class Grid:
+    page: int
+    index: int
+    origin: str  # "ruled" | "layout"
+    rows: list[list[Cell | None]]
+    header_rows: int = 0
+    keys: list[str | None] = field(default_factory=list)
+
+    @property
+    def is_roster(self) -> bool:
+        return sum(k is not None for k in self.keys) >= 2
+
+    def data_rows(self) -> list[tuple[int, list[Cell | None]]]:
+        return [(i, r) for i, r in enumerate(self.rows) if i >= self.header_rows]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "page": self.page,
+            "index": self.index,
+            "origin": self.origin,
+            "keys": self.keys,
+            "header_rows": self.header_rows,
+            "rows": [[c.text if c else None for c in r] for r in self.rows],
+        }
+
+
+def _find_header(rows: list[list[Cell | None]], n_cols: int) -> tuple[int, list[str | None]]:
+    """The header: the first of the top rows naming two known columns; a
+    second header row fills columns the first leaves unnamed (merged cells)."""
+    for r in range(min(3, len(rows))):
+        keys = [header_key(c.text) if c else None for c in rows[r]]
+        if sum(k is not None for k in keys) >= 2:
+            used = r + 1
+            if r + 1 < len(rows):
+                sub = [header_key(c.text) if c else None for c in rows[r + 1]]
+                if any(sub[i] and not keys[i] for i in range(n_cols)) and not any(
+                    c and re.search(r"\d{4}", c.text) for c in rows[r + 1]
+                ):
+                    keys = [keys[i] or sub[i] for i in range(n_cols)]
+                    used = r + 2
+            return used, keys
+    return 0, [None] * n_cols
+
+
+def ruled_grids(view: DocView) -> list[Grid]:
+    grids = []
+    for page in view.doc.pages:
+        cells = {(ln.table, ln.cell): ln for ln in view.by_page.get(page.number, []) if ln.table is not None}
+        for table in page.tables:
+            rows: list[list[Cell | None]] = []
+            for r in range(table.n_rows):
+                row: list[Cell | None] = []
+                for c in range(table.n_cols):
+                    ln = cells.get((table.index, (r, c)))
+                    row.append(Cell(ln.text, [Span(ln.id, 0, len(ln.text))]) if ln is not None else None)
+                rows.append(row)
+            hdr, keys = _find_header(rows, table.n_cols)
+            grids.append(Grid(page.number, table.index, "ruled", rows, hdr, keys))
+    return grids
+
+
+# --------------------------------------------------------------------------- unruled tables
+
+
+@dataclass(slots=True)
+class _Seg:
+    line: TextLine
+    start: int
+    end: int
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+
+
+def _segments(ln: TextLine, view: DocView) -> list[_Seg]:
+    out = []
+    for m in re.finditer(r"\S+", ln.text):
+        _, bbox, _, _ = view.evidence([Span(ln.id, m.start(), m.end())])
+        if bbox is None:
+            continue
+        out.append(_Seg(ln, m.start(), m.end(), m.group(), bbox[0], bbox[2], bbox[1], bbox[3]))
+    return out
+
+
+def _rows_by_y(segs: list[_Seg]) -> list[list[_Seg]]:
+    """Group segments whose vertical centres fall inside one another's extent."""
+    rows: list[list[_Seg]] = []
+    spans: list[tuple[float, float]] = []
+    for s in sorted(segs, key=lambda s: (s.top + s.bottom) / 2):
+        cy = (s.top + s.bottom) / 2
+        if rows and spans[-1][0] <= cy <= spans[-1][1]:
+            rows[-1].append(s)
+            continue
+        rows.append([s])
+        spans.append((s.top, s.bottom))
+    return [sorted(r, key=lambda s: s.x0) for r in rows]
+
+
+def _assign(seg: _Seg, cols: list[tuple[float, float]]) -> int:
+    best, best_ov = -1, 0.0
+    for i, (a, b) in enumerate(cols):
+        ov = min(b, seg.x1) - max(a, seg.x0)
+        if ov > best_ov:
+            best, best_ov = i, ov
+    if best >= 0:
+        return best
+    cx = (seg.x0 + seg.x1) / 2
+    return min(range(len(cols)), key=lambda i: abs((cols[i][0] + cols[i][1]) / 2 - cx))
+
+
+def _join(segs: list[_Seg]) -> Cell:
+    text = ""
+    for s in segs:
+        if text and (text[-1].isascii() and s.text[0].isascii()):
+            text += " "
+        text += s.text
+    return Cell(text, [Span(s.line.id, s.start, s.end) for s in segs])
+
+
+def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
+    """Tables rebuilt from the positions of text outside ruled tables."""
+    grids: list[Grid] = []
+    index = start_index
+    for page_no, lines in view.by_page.items():
+        flow = [ln for ln in lines if ln.table is None and ln.text]
+        if not any(sum(header_key(t) is not None for t in ln.text.split()) >= 1 for ln in flow):
+            continue
+        segs = [s for ln in flow for s in _segments(ln, view)]
+        rows = _rows_by_y(segs)
+        r = 0
+        while r < len(rows):
+            keys = [header_key(s.text) for s in rows[r]]
+            if sum(k is not None for k in keys) < 2:
+                r += 1
+                continue
+            header = rows[r]
+            # Column extents: from each header segment to halfway to its neighbours.
+            centres = [((s.x0 + s.x1) / 2) for s in header]
+            cols = []
+            for i, s in enumerate(header):
+                left = (centres[i - 1] + centres[i]) / 2 if i > 0 else -1e9
+                right = (centres[i] + centres[i + 1]) / 2 if i + 1 < len(header) else 1e9
+                cols.append((left, right))
+            heights = [s.bottom - s.top for s in header]
+            row_h = max(sorted(heights)[len(heights) // 2], 1.0)
+            table_rows: list[list[Cell | None]] = [[Cell(s.text, [Span(s.line.id, s.start, s.end)]) for s in header]]
+            last_bottom = max(s.bottom for s in header)
+            k = r + 1
+            while k < len(rows):
+                row = rows[k]
+                top = min(s.top for s in row)
+                if top - last_bottom > 3.5 * row_h:
+                    break
+                if sum(header_key(s.text) is not None for s in row) >= 2:
+                    break  # another table's header
+                if len(row) == 1 and len(row[0].text) > 24:
+                    break  # prose again
+                buckets: list[list[_Seg]] = [[] for _ in cols]
+                for s in row:
+                    buckets[_assign(s, cols)].append(s)
+                filled = sum(1 for b in buckets if b)
+                if filled < min(2, len(cols)):
+                    break
+                table_rows.append([_join(b) if b else None for b in buckets])
+                last_bottom = max(s.bottom for s in row)
+                k += 1
+            if len(table_rows) >= 2:
+                grids.append(Grid(page_no, index, "layout", table_rows, 1, keys))
+                index += 1
+            r = k
+    return grids
+
+
+def grid_bbox(view: DocView, grid: Grid) -> tuple[float, float, float, float] | None:
+    boxes = []
+    for row in grid.rows:
+        for c in row:
+            if c:
+                _, bb, _, _ = view.evidence(c.spans)
+                if bb:
+                    boxes.append(bb)
+    return union(boxes)

@@ -1,0 +1,203 @@
+"""The view every extraction step reads: normalised lines with their evidence.
+
+A :class:`TextLine` is one line of a page (or one table cell) with its
+normalised text and a map back to the original characters, so that any
+normalised span resolves to the bounding box of the words it came from
+(:meth:`DocView.evidence`). Steps never touch the Document's geometry
+themselves.
+
+A :class:`Mention` is what a step found: a field in the making, pointing at
+spans of lines. :mod:`extractor.fields.assemble` turns mentions into Fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import BBox, Document, Line, Source
+from ..normalize import Normalized, normalize_with_map
+
+
+def union(boxes: list[BBox]) -> BBox | None:
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+@dataclass(slots=True)
+class TextLine:
+    """A line (or a table cell) in reading order, normalised."""
+
+    id: int
+    page: int  # 1-based
+    raw: str
+    norm: Normalized
+    bbox: BBox | None
+    confidence: float
+    source: Source
+    block: int = 0
+    table: int | None = None
+    cell: tuple[int, int] | None = None
+    # Per original character, the bbox of the word it belongs to (None: unknown).
+    char_boxes: list[BBox | None] | None = None
+    char_conf: list[float] | None = None
+    page_line: int | None = None  # index into page.lines, None for synthetic cell lines
+
+    @property
+    def text(self) -> str:
+        return self.norm.text
+
+
+def _char_geometry(line: Line) -> tuple[list[BBox | None], list[float]]:
+    """Spread word boxes over the line's characters.
+
+    Words are located in the line text in order; characters of a word get
+    the word's box. Characters no word covers get a proportional slice of
+    the line box, which is still better evidence than the whole line.
+    """
+    n = len(line.text)
+    boxes: list[BBox | None] = [None] * n
+    conf = [line.confidence] * n
+    cursor = 0
+    for word in line.words:
+        if not word.text:
+            continue
+        pos = line.text.find(word.text, cursor)
+        if pos < 0:
+            stripped = word.text.strip()
+            pos = line.text.find(stripped, cursor) if stripped else -1
+            length = len(stripped)
+        else:
+            length = len(word.text)
+        if pos < 0:
+            continue
+        wlen = max(length, 1)
+        x0, top, x1, bottom = word.bbox
+        for k in range(pos, min(pos + length, n)):
+            # A per-character slice of the word: evidence for a part of a
+            # word (an ID inside "身份证号:110...") stays tight.
+            frac0 = (k - pos) / wlen
+            frac1 = (k - pos + 1) / wlen
+            boxes[k] = (x0 + (x1 - x0) * frac0, top, x0 + (x1 - x0) * frac1, bottom)
+            conf[k] = min(word.confidence, line.confidence) if line.source == Source.OCR else word.confidence
+        cursor = pos + length
+    x0, top, x1, bottom = line.bbox
+    for k in range(n):
+        if boxes[k] is None:
+            boxes[k] = (x0 + (x1 - x0) * k / max(n, 1), top, x0 + (x1 - x0) * (k + 1) / max(n, 1), bottom)
+    return boxes, conf
+
+
+@dataclass(slots=True)
+class Span:
+    line: int  # TextLine.id
+    start: int  # normalised offsets, end exclusive
+    end: int
+
+
+@dataclass(slots=True)
+class Mention:
+    """A field in the making: what was found, where, and how sure the finder is."""
+
+    type: str
+    value: Any
+    spans: list[Span]
+    certainty: float = 0.9
+    normalized: Any = None
+    role: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    step: str = ""
+
+
+@dataclass(slots=True)
+class DocView:
+    doc: Document
+    lines: list[TextLine]
+    by_page: dict[int, list[TextLine]]
+
+    def line(self, line_id: int) -> TextLine:
+        return self.lines[line_id]
+
+    def flow(self) -> list[TextLine]:
+        """Lines outside tables, in reading order (prose and key–value text)."""
+        return [ln for ln in self.lines if ln.table is None]
+
+    def evidence(self, spans: list[Span]) -> tuple[int | None, BBox | None, float, Source]:
+        """Page, bbox, OCR confidence and source of the characters in ``spans``."""
+        boxes: list[BBox] = []
+        confs: list[float] = []
+        page = None
+        source = Source.TEXT
+        for sp in spans:
+            ln = self.lines[sp.line]
+            if page is None:
+                page = ln.page
+                source = ln.source
+            if ln.page != page:
+                continue  # evidence stays on the first page the field was read on
+            a, b = ln.norm.source_span(sp.start, sp.end)
+            if ln.char_boxes and b > a:
+                boxes.extend(bx for bx in ln.char_boxes[a:b] if bx is not None)
+                confs.extend(ln.char_conf[a:b] if ln.char_conf else [ln.confidence])
+            elif ln.bbox is not None:
+                boxes.append(ln.bbox)
+                confs.append(ln.confidence)
+        bbox = union(boxes)
+        conf = min(confs) if confs else 1.0
+        return page, (tuple(round(v, 2) for v in bbox) if bbox else None), conf, source
+
+
+def build_view(doc: Document) -> DocView:
+    """Normalise every line of ``doc``; add one synthetic line per table cell.
+
+    Cells come from ``page.tables``; a cell's box is the Table's own (or the
+    union of the page lines the reader tagged with that cell). Page lines
+    tagged with a cell are kept out of the flow, so a table's text is read
+    once, as a table.
+    """
+    lines: list[TextLine] = []
+    by_page: dict[int, list[TextLine]] = {}
+    for page in doc.pages:
+        page_lines: list[TextLine] = []
+        cell_lines: dict[tuple[int, int, int], list[Line]] = {}
+        for i, line in enumerate(page.lines):
+            if line.table is not None and line.cell is not None:
+                cell_lines.setdefault((line.table, *line.cell), []).append(line)
+                if any(t.index == line.table for t in page.tables):
+                    continue  # read through the table
+            boxes, conf = _char_geometry(line)
+            tl = TextLine(
+                id=len(lines), page=page.number, raw=line.text, norm=normalize_with_map(line.text),
+                bbox=line.bbox, confidence=line.confidence, source=line.source, block=line.block,
+                table=None, cell=None, char_boxes=boxes, char_conf=conf, page_line=i,
+            )
+            lines.append(tl)
+            page_lines.append(tl)
+        for table in page.tables:
+            for cell in table.cells:
+                tagged = cell_lines.get((table.index, cell.row, cell.col), [])
+                raw = cell.text.replace("\n", "") if cell.text else ""
+                if not raw and tagged:
+                    raw = "".join(ln.text for ln in tagged)
+                bbox = cell.bbox or union([ln.bbox for ln in tagged])
+                conf = min([ln.confidence for ln in tagged], default=1.0)
+                src = tagged[0].source if tagged else table.source
+                tl = TextLine(
+                    id=len(lines), page=page.number, raw=raw, norm=normalize_with_map(raw), bbox=bbox,
+                    confidence=conf, source=src, block=-1, table=table.index, cell=(cell.row, cell.col),
+                )
+                if bbox is not None and raw:
+                    # Characters share the cell box: a cell is small enough as evidence.
+                    tl.char_boxes = [bbox] * len(raw)
+                    tl.char_conf = [conf] * len(raw)
+                lines.append(tl)
+                page_lines.append(tl)
+        by_page[page.number] = page_lines
+    return DocView(doc=doc, lines=lines, by_page=by_page)
