@@ -105,7 +105,9 @@ class Page(_Model):
     number: int = PydField(description="1-based page number")
     width: float
     height: float
-    unit: Literal["pt", "px"]
+    unit: Literal["pt", "px", "dxf"] = PydField(
+        description="pt: PDF points (and Word flow layout); px: image pixels; dxf: drawing units"
+    )
     source: Source = PydField(description="text layer or OCR: the decision made for this page")
     decision: str = PydField("", description="why `source` was chosen")
     image_sha256: str | None = PydField(None, description="blob of the page image the bboxes refer to")

@@ -1,0 +1,30 @@
+"""What a reader hands back to ingestion."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from ..model import DocumentError, Page
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class OcrJob:
+    """A page image that still needs OCR."""
+
+    page_index: int
+    key: str  # sha256 of `image`
+    image: bytes  # encoded PNG/JPEG
+    dpi: float | None = None  # set for rendered PDF pages
+
+
+@dataclass
+class ReadOutput:
+    pages: list[Page] = field(default_factory=list)
+    ocr_jobs: list[OcrJob] = field(default_factory=list)
+    failed_pages: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[DocumentError] = field(default_factory=list)

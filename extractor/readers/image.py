@@ -1,0 +1,88 @@
+"""Image reader: PNG, JPEG and (multi-page) TIFF, each frame a page for OCR."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ..errors import ErrorCode, InputError
+from ..limits import Limits
+from ..model import Page, Source
+from .base import OcrJob, ReadOutput, sha256_hex
+
+
+def read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
+    out = ReadOutput()
+    try:
+        with _bomb_guard(limits), Image.open(io.BytesIO(data)) as image:
+            frames = [frame.copy() for frame in ImageSequence.Iterator(image)] if fmt == "tiff" else [image]
+            if len(frames) > limits.max_pdf_pages:
+                raise InputError(ErrorCode.TOO_MANY_PAGES, f"{len(frames)} 页")
+            for index, frame in enumerate(frames):
+                _check_pixels(frame, limits)
+                frame.load()  # decode now: truncation and bombs show up here
+                upright = ImageOps.exif_transpose(frame)
+                if fmt in ("png", "jpeg") and upright is frame and len(frames) == 1:
+                    encoded = data  # keep the original bytes: a stable cache key
+                else:
+                    encoded = _encode_png(upright)
+                out.ocr_jobs.append(OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded))
+                out.pages.append(
+                    Page(
+                        number=index + 1, width=upright.width, height=upright.height, unit="px",
+                        source=Source.OCR, decision="图片，进行文字识别",
+                    )
+                )
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError(ErrorCode.IMAGE_TOO_LARGE, str(exc).split(" could")[0]) from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(ErrorCode.CORRUPT_FILE, "无法识别的图片数据") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        message = str(exc)
+        if "truncated" in message.lower() or "premature" in message.lower():
+            raise InputError(ErrorCode.TRUNCATED_FILE, message) from exc
+        raise InputError(ErrorCode.CORRUPT_FILE, message) from exc
+    return out
+
+
+def _check_pixels(frame: Image.Image, limits: Limits) -> None:
+    pixels = frame.width * frame.height
+    if pixels > limits.max_image_pixels:
+        raise InputError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"{frame.width}×{frame.height} 像素，上限 {limits.max_image_pixels:,} 像素",
+        )
+
+
+def _encode_png(image: Image.Image) -> bytes:
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class _bomb_guard:
+    """Make Pillow refuse oversized images with an error, not a warning.
+
+    Pillow only warns between MAX_IMAGE_PIXELS and twice that; shencha's
+    limit is a hard one, and the header is checked before decoding.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limit = limits.max_image_pixels
+
+    def __enter__(self) -> None:
+        self.saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = self.limit
+        self.catcher = warnings.catch_warnings()
+        self.catcher.__enter__()
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self.catcher.__exit__(*exc)
+        Image.MAX_IMAGE_PIXELS = self.saved

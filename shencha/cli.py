@@ -1,0 +1,199 @@
+"""The `shencha` command line (contract.md "Install and commands")."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__
+
+app = typer.Typer(
+    name="shencha",
+    help="审查 — 安全生产许可证申请材料智能审查助手",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    json = "json"
+    text = "text"
+    html = "html"
+
+
+class ExtractFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="SHENCHA_DB", help="SQLAlchemy URL of the store (default: embedded SQLite)"),
+]
+EngineOption = Annotated[str, typer.Option("--ocr-engine", help="OCR engine: rapidocr (default) or paddleocr")]
+WorkersOption = Annotated[int | None, typer.Option("--workers", min=1, help="parallel OCR budget (default: all cores)")]
+
+
+def _ingest_options(engine: str, workers: int | None, progress: bool):  # noqa: ANN202
+    from extractor.ingest import IngestOptions
+    from extractor.ocr import OcrOptions
+
+    return IngestOptions(ocr=OcrOptions(engine=engine, workers=workers), progress=progress)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"shencha {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="show the version")
+    ] = False,
+) -> None:
+    """审查 — 安全生产许可证申请材料智能审查助手."""
+
+
+@app.command()
+def review(
+    paths: Annotated[list[Path], typer.Argument(help="application packages: folders, .zip files or single files")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="report format")] = Format.json,
+    out: Annotated[Path | None, typer.Option("--out", help="write reports into this folder")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="review date YYYY-MM-DD (default: the application date)")
+    ] = None,
+    db: DbOption = None,
+    ocr_engine: EngineOption = "rapidocr",
+    workers: WorkersOption = None,
+) -> None:
+    """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
+    from .render import render
+    from .review import ReviewOptions, review_path
+    from .store import Store
+
+    as_of_date = _parse_date(as_of)
+    store = Store(db)
+    options = ReviewOptions(
+        ingest=_ingest_options(ocr_engine, workers, progress=sys.stderr.isatty()), as_of=as_of_date
+    )
+    failed = 0
+    outputs: list[str] = []
+    for path in paths:
+        if not path.exists():
+            err.print(f"[red]找不到申请材料：{path}[/red]")
+            failed += 1
+            continue
+        with err.status(f"正在审查 {path} …"):
+            report = review_path(path, store, options)
+        fails = sum(f.verdict == "fail" for f in report.findings)
+        uncertain = sum(f.verdict == "uncertain" for f in report.findings)
+        err.print(
+            f"[green]✓[/green] {path.name}：{len(report.documents)} 份文件，"
+            f"{fails} 项不符合，{uncertain} 项待人工判断，{len(report.errors)} 份文件无法读取"
+            f"（案卷 {report.report_id}）"
+        )
+        rendered = render(report, format.value, store)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / f"{Path(path).stem}-v{report.version}.{format.value}"
+            target.write_text(rendered, encoding="utf-8")
+            err.print(f"  报告已写入 {target}")
+        else:
+            outputs.append(rendered)
+    if outputs:
+        if format == Format.json and len(outputs) > 1:
+            typer.echo("[" + ",\n".join(outputs) + "]")
+        else:
+            typer.echo("\n".join(outputs))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def extract(
+    path: Annotated[Path, typer.Argument(help="a package, folder, .zip or single file")],
+    format: Annotated[ExtractFormat, typer.Option("--format", "-f")] = ExtractFormat.json,
+    db: DbOption = None,
+    ocr_engine: EngineOption = "rapidocr",
+    workers: WorkersOption = None,
+) -> None:
+    """抽取文件、页面、文字行和字段（不做检查）。"""
+    from .review import read_package
+    from .store import Store
+
+    _require(path)
+    _package, documents, _blobs = read_package(
+        path, Store(db), _ingest_options(ocr_engine, workers, progress=sys.stderr.isatty())
+    )
+    if format == ExtractFormat.json:
+        typer.echo(json.dumps([d.model_dump(mode="json") for d in documents], ensure_ascii=False, indent=1))
+        return
+    for document in documents:
+        typer.echo(f"== {document.path} [{document.doc_type}] {document.status}")
+        if document.error:
+            typer.echo(f"   错误 {document.error.code}：{document.error.message}")
+        for page in document.pages:
+            typer.echo(f"-- 第 {page.number} 页（{page.source.value}：{page.decision}）")
+            for line in page.lines:
+                typer.echo(f"   {line.text}")
+        for f in document.fields:
+            role = f"/{f.role}" if f.role else ""
+            typer.echo(f"   [{f.type}{role}] {f.normalized or f.value}  (第{f.page}页, 置信度 {f.confidence:.2f})")
+
+
+@app.command()
+def ocr(
+    file: Annotated[Path, typer.Argument(help="an image or a PDF")],
+    format: Annotated[ExtractFormat, typer.Option("--format", "-f")] = ExtractFormat.json,
+    dpi: Annotated[int, typer.Option("--dpi", help="render DPI for PDF pages")] = 200,
+    db: DbOption = None,
+    ocr_engine: EngineOption = "rapidocr",
+    workers: WorkersOption = None,
+) -> None:
+    """对图片或 PDF 的每一页做文字识别（PDF 即使有文本层也重新识别）。"""
+    from .ocr_file import ocr_file
+    from .store import Store
+
+    _require(file)
+    pages = ocr_file(file, Store(db), _ingest_options(ocr_engine, workers, sys.stderr.isatty()), dpi=dpi)
+    if format == ExtractFormat.json:
+        typer.echo(json.dumps([p.model_dump(mode="json") for p in pages], ensure_ascii=False, indent=1))
+        return
+    for page in pages:
+        typer.echo(f"-- 第 {page.number} 页")
+        for line in page.lines:
+            typer.echo(f"{line.text}\t{line.confidence:.2f}")
+
+
+def _require(path: Path) -> None:
+    if not path.exists():
+        err.print(f"[red]找不到文件：{path}[/red]")
+        raise typer.Exit(1)
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{value}", param_hint="--as-of") from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

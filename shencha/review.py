@@ -1,0 +1,151 @@
+"""The review pipeline: package → documents → fields → findings → stored report.
+
+    ingest (extractor) ─▶ fields (extractor.fields) ─▶ checks ─▶ Report ─▶ Store
+
+Every stage hands typed objects to the next; nothing flows back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from extractor.ingest import IngestOptions, ingest_package
+from extractor.model import Document
+from extractor.package import ApplicationInfo, Package, open_package
+
+from . import __version__
+from .report import Report, ReportApplication, ReportDocument, ReportError, RuleErrorEntry, Versions
+from .store import Store
+
+
+@dataclass
+class ReviewOptions:
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    as_of: date | None = None
+    run_checks: bool = True
+
+
+def read_package(
+    path: Path, store: Store | None, options: IngestOptions
+) -> tuple[Package, list[Document], dict[str, bytes]]:
+    """Open, ingest and extract fields; no checks, nothing stored but the OCR cache."""
+    from extractor.fields import extract_package
+
+    package = open_package(path, options.limits)
+    ingested = ingest_package(package, options, cache=store.ocr_cache() if store else None)
+    documents = extract_package(ingested.documents)
+    return package, documents, ingested.blobs
+
+
+def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
+                log: Callable[[str], None] | None = None) -> Report:
+    options = options or ReviewOptions()
+    package, documents, blobs = read_package(path, store, options.ingest)
+    application = _application(package, documents, options.as_of)
+    report = Report(
+        application=application,
+        documents=[ReportDocument.from_document(d) for d in documents],
+        errors=_errors(package, documents),
+        versions=Versions(shencha=__version__, ocr=_ocr_versions(documents)),
+        created_at=datetime.now(UTC),
+    )
+    if options.run_checks:
+        _run_checks(report, documents, store)
+    key = application.uscc or f"package:{package.name}"
+    return store.save_review(key, package.name, report, documents, blobs)
+
+
+def _run_checks(report: Report, documents: list[Document], store: Store) -> None:
+    import checks
+    from checks.view import ApplicationView
+    from registry_sync.lookup import RegistryLookup
+
+    lookup = RegistryLookup(store.engine)
+    view = ApplicationView.from_documents(report.application, documents)
+    result = checks.run(view, lookup=lookup)
+    report.findings = result.findings
+    report.rule_errors = [RuleErrorEntry(rule_id=e.rule_id, message=e.message) for e in result.errors]
+    report.versions.rules = result.rules_version
+    snapshots = [s for s in (lookup.snapshot("certificates"), lookup.snapshot("companies")) if s]
+    if snapshots:
+        report.versions.registry_as_of = min(s.as_of for s in snapshots).isoformat()
+
+
+def _errors(package: Package, documents: list[Document]) -> list[ReportError]:
+    errors = [
+        ReportError(path=d.path, code=d.error.code, message=d.error.message, message_en=d.error.message_en)
+        for d in documents
+        if d.status == "error" and d.error is not None
+    ]
+    if package.application_error:
+        errors.append(ReportError(path="application.json", code="E102", message=package.application_error,
+                                  message_en="application.json could not be parsed"))
+    return errors
+
+
+def _ocr_versions(documents: list[Document]) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for document in documents:
+        for page in document.pages:
+            if page.ocr is not None:
+                versions.setdefault("engine", f"{page.ocr.engine} {page.ocr.engine_version}")
+                for role, model in page.ocr.models.items():
+                    versions.setdefault(role, model)
+    return versions
+
+
+_INDUSTRY_HINTS = [
+    ("construction", ("建筑施工", "建安", "JZ安许证", "脚手架", "施工企业")),
+    ("hazardous_chemicals", ("危险化学品", "WH安许证", "化工")),
+    ("non_coal_mine", ("非煤矿山", "FM安许证", "露天采石", "尾矿库", "金属矿")),
+    ("coal_mine", ("煤矿", "MK安许证")),
+    ("fireworks", ("烟花爆竹", "YH安许证")),
+    ("civil_explosives", ("民用爆炸物品", "MB安许证")),
+]
+
+
+def _application(package: Package, documents: list[Document], as_of: date | None) -> ReportApplication:
+    info = package.application or ApplicationInfo()
+    inferred: list[str] = []
+    notes: list[str] = []
+    company, uscc, industry = info.company_name, info.uscc, info.industry
+    if company is None or uscc is None:
+        for document in sorted(documents, key=lambda d: d.doc_type != "business_licence"):
+            for f in document.fields:
+                if company is None and f.type == "company_name" and f.role in (None, "applicant"):
+                    company = str(f.normalized or f.value)
+                    inferred.append("company_name")
+                    notes.append(f"企业名称取自《{document.path}》")
+                if uscc is None and f.type == "uscc" and f.role in (None, "applicant"):
+                    uscc = str(f.normalized or f.value)
+                    inferred.append("uscc")
+                    notes.append(f"统一社会信用代码取自《{document.path}》")
+    if industry is None:
+        text = "\n".join(d.text for d in documents if d.status == "ok")
+        scores = {name: sum(text.count(h) for h in hints) for name, hints in _INDUSTRY_HINTS}
+        best = max(scores, key=lambda k: scores[k])
+        if scores[best] > 0:
+            industry = best
+            inferred.append("industry")
+            notes.append(f"行业由文件内容推断（关键词出现 {scores[best]} 次）")
+    if as_of is None:
+        if info.application_date is not None:
+            as_of = info.application_date
+        else:
+            as_of = date.today()
+            inferred.append("as_of")
+            notes.append("未提供申请日期，以审查当日为准")
+    return ReportApplication(
+        path=package.root,
+        company_name=company,
+        uscc=re.sub(r"\s", "", uscc) if uscc else None,
+        industry=industry,
+        application_type=info.application_type,
+        as_of=as_of,
+        inferred=inferred,
+        notes=notes,
+    )

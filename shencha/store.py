@@ -1,0 +1,425 @@
+"""The case store: applications, their review runs, documents, pages, lines,
+fields, findings, page images and the OCR cache — behind SQLAlchemy.
+
+Embedded SQLite by default, PostgreSQL by URL. Reports are versioned per
+application and never overwritten: every review run adds a new version
+with its own copy of what was read, so a later correction never rewrites
+what an officer saw earlier. File contents and page images are stored
+once, by sha256.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from extractor.model import Document
+from extractor.ocr import OcrPageResult
+
+from .report import Report
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SHENCHA_HOME") or Path.home() / ".local" / "share" / "shencha")
+
+
+def default_url() -> str:
+    return os.environ.get("SHENCHA_DB") or f"sqlite:///{default_home() / 'shencha.db'}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BlobRow(Base):
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApplicationRow(Base):
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    company_name: Mapped[str | None] = mapped_column(String(300))
+    uscc: Mapped[str | None] = mapped_column(String(32))
+    industry: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    source_path: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[str] = mapped_column(String(10))
+    n_fail: Mapped[int] = mapped_column(Integer, default=0)
+    n_uncertain: Mapped[int] = mapped_column(Integer, default=0)
+    n_high: Mapped[int] = mapped_column(Integer, default=0)
+    n_errors: Mapped[int] = mapped_column(Integer, default=0)
+    report_json: Mapped[str] = mapped_column(Text)
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    doc_key: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(8))
+    error_code: Mapped[str | None] = mapped_column(String(8))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    n_pages: Mapped[int] = mapped_column(Integer)
+
+
+class PageRow(Base):
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    width: Mapped[float] = mapped_column(Float)
+    height: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(4))
+    source: Mapped[str] = mapped_column(String(8))
+    decision: Mapped[str] = mapped_column(Text)
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
+    image_scale: Mapped[float] = mapped_column(Float)
+    ocr: Mapped[dict | None] = mapped_column(JSON)
+
+
+class LineRow(Base):
+    __tablename__ = "lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    x0: Mapped[float] = mapped_column(Float)
+    y0: Mapped[float] = mapped_column(Float)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(8))
+    block: Mapped[int] = mapped_column(Integer)
+    table_index: Mapped[int | None] = mapped_column(Integer)
+    cell_row: Mapped[int | None] = mapped_column(Integer)
+    cell_col: Mapped[int | None] = mapped_column(Integer)
+
+
+class FieldRow(Base):
+    __tablename__ = "fields"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str | None] = mapped_column(String(40))
+    page: Mapped[int | None] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(8))
+    data: Mapped[dict] = mapped_column(JSON)  # the whole Field, as in the report
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    finding_id: Mapped[str] = mapped_column(String(80))
+    rule_id: Mapped[str] = mapped_column(String(120), index=True)
+    category: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(String(10))
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class OcrCacheRow(Base):
+    __tablename__ = "ocr_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict] = mapped_column(JSON)  # OcrPageResult without the image bytes
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Store:
+    """All access to the case store goes through here."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
+            Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # -- blobs -------------------------------------------------------------
+    def put_blobs(self, blobs: dict[str, bytes], session: Session) -> None:
+        if not blobs:
+            return
+        existing = set(session.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(list(blobs)))))
+        rows = [
+            {"sha256": sha, "size": len(data), "media_type": "", "data": data}
+            for sha, data in blobs.items()
+            if sha not in existing
+        ]
+        if rows:
+            session.execute(insert(BlobRow), rows)
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        with self.session() as session:
+            return session.scalar(select(BlobRow.data).where(BlobRow.sha256 == sha256))
+
+    # -- reviews -----------------------------------------------------------
+    def save_review(
+        self, key: str, name: str, report: Report, documents: list[Document], blobs: dict[str, bytes]
+    ) -> Report:
+        """Store one review run as the application's next version; return the report with its ids."""
+        with self.session() as session:
+            app = session.scalar(select(ApplicationRow).where(ApplicationRow.key == key))
+            if app is None:
+                app = ApplicationRow(key=key, name=name)
+                session.add(app)
+                session.flush()
+            app.company_name = report.application.company_name
+            app.uscc = report.application.uscc
+            app.industry = report.application.industry
+            app.updated_at = _now()
+            version = (
+                session.scalar(select(func.max(ReportRow.version)).where(ReportRow.application_id == app.id))
+                or 0
+            ) + 1
+            report.application.id = f"app-{app.id}"
+            report.report_id = f"app-{app.id}-v{version}"
+            report.version = version
+            self.put_blobs(blobs, session)
+            findings = report.findings
+            row = ReportRow(
+                application_id=app.id,
+                version=version,
+                source_path=report.application.path,
+                as_of=report.application.as_of.isoformat(),
+                n_fail=sum(f.verdict == "fail" for f in findings),
+                n_uncertain=sum(f.verdict == "uncertain" for f in findings),
+                n_high=sum(f.severity == "high" and f.verdict == "fail" for f in findings),
+                n_errors=len(report.errors),
+                report_json=report.model_dump_json(),
+            )
+            session.add(row)
+            session.flush()
+            for document in documents:
+                self._save_document(session, row.id, document)
+            if findings:
+                session.execute(
+                    insert(FindingRow),
+                    [
+                        {
+                            "report_id": row.id,
+                            "finding_id": f.id,
+                            "rule_id": f.rule_id,
+                            "category": f.category,
+                            "severity": f.severity,
+                            "verdict": f.verdict,
+                            "data": f.model_dump(mode="json"),
+                        }
+                        for f in findings
+                    ],
+                )
+        return report
+
+    def _save_document(self, session: Session, report_id: int, document: Document) -> None:
+        doc_row = DocumentRow(
+            report_id=report_id,
+            doc_key=document.id,
+            path=document.path,
+            sha256=document.sha256,
+            size=document.size,
+            kind=document.kind.value,
+            media_type=document.media_type,
+            status=document.status,
+            error_code=document.error.code if document.error else None,
+            error_message=document.error.message if document.error else None,
+            doc_type=document.doc_type,
+            n_pages=len(document.pages),
+        )
+        session.add(doc_row)
+        session.flush()
+        for page in document.pages:
+            page_row = PageRow(
+                document_id=doc_row.id,
+                number=page.number,
+                width=page.width,
+                height=page.height,
+                unit=page.unit,
+                source=page.source.value,
+                decision=page.decision,
+                image_sha256=page.image_sha256,
+                image_scale=page.image_scale,
+                ocr=page.ocr.model_dump(mode="json") if page.ocr else None,
+            )
+            session.add(page_row)
+            session.flush()
+            if page.lines:
+                session.execute(
+                    insert(LineRow),
+                    [
+                        {
+                            "page_id": page_row.id,
+                            "seq": seq,
+                            "text": line.text,
+                            "x0": line.bbox[0],
+                            "y0": line.bbox[1],
+                            "x1": line.bbox[2],
+                            "y1": line.bbox[3],
+                            "confidence": line.confidence,
+                            "source": line.source.value,
+                            "block": line.block,
+                            "table_index": line.table,
+                            "cell_row": line.cell[0] if line.cell else None,
+                            "cell_col": line.cell[1] if line.cell else None,
+                        }
+                        for seq, line in enumerate(page.lines)
+                    ],
+                )
+        if document.fields:
+            session.execute(
+                insert(FieldRow),
+                [
+                    {
+                        "document_id": doc_row.id,
+                        "type": f.type,
+                        "role": f.role,
+                        "page": f.page,
+                        "confidence": f.confidence,
+                        "source": f.source.value,
+                        "data": f.model_dump(mode="json"),
+                    }
+                    for f in document.fields
+                ],
+            )
+
+    def reports(self, key: str | None = None) -> list[ReportRow]:
+        with self.session() as session:
+            query = select(ReportRow).order_by(ReportRow.application_id, ReportRow.version)
+            if key is not None:
+                query = query.join(ApplicationRow).where(ApplicationRow.key == key)
+            return list(session.scalars(query))
+
+    def load_report(self, report_id: int) -> Report:
+        with self.session() as session:
+            row = session.get(ReportRow, report_id)
+            if row is None:
+                raise KeyError(report_id)
+            return Report.model_validate_json(row.report_json)
+
+    def page_image_ref(self, report_id: str, document: str, page: int) -> tuple[str | None, float, str]:
+        """(image sha256, image scale, original file sha256) of one page of a stored report."""
+        app_id, version = _parse_report_id(report_id)
+        with self.session() as session:
+            found = session.execute(
+                select(PageRow.image_sha256, PageRow.image_scale, DocumentRow.sha256)
+                .join(DocumentRow, PageRow.document_id == DocumentRow.id)
+                .join(ReportRow, DocumentRow.report_id == ReportRow.id)
+                .where(
+                    ReportRow.application_id == app_id,
+                    ReportRow.version == version,
+                    DocumentRow.doc_key == document,
+                    PageRow.number == page,
+                )
+            ).first()
+        if found is None:
+            raise KeyError((report_id, document, page))
+        return found[0], found[1], found[2]
+
+    # -- OCR cache (implements extractor.ocr.OcrCache) ----------------------
+    def ocr_cache(self) -> StoreOcrCache:
+        return StoreOcrCache(self)
+
+
+class StoreOcrCache:
+    """OCR results keyed by page-image hash and engine: an unchanged package is never OCR'd twice."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, key: str) -> OcrPageResult | None:
+        with self.store.session() as session:
+            row = session.get(OcrCacheRow, key)
+            if row is None:
+                return None
+            image = session.scalar(select(BlobRow.data).where(BlobRow.sha256 == row.image_sha256))
+            result = dict(row.result)
+        if image is None:
+            return None
+        return OcrPageResult.model_validate({**result, "image": image})
+
+    def put(self, key: str, result: OcrPageResult) -> None:
+        import hashlib
+
+        sha = hashlib.sha256(result.image).hexdigest()
+        with self.store.session() as session:
+            self.store.put_blobs({sha: result.image}, session)
+            if session.get(OcrCacheRow, key) is None:
+                session.add(
+                    OcrCacheRow(
+                        key=key,
+                        image_sha256=sha,
+                        result=json.loads(result.model_dump_json(exclude={"image"})),
+                    )
+                )
+
+
+def _parse_report_id(report_id: str) -> tuple[int, int]:
+    # "app-<id>-v<version>"
+    body = report_id.removeprefix("app-")
+    app, _, version = body.rpartition("-v")
+    return int(app), int(version)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API types
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web app read while a review writes; foreign keys on.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
