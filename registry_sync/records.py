@@ -6,7 +6,7 @@ Shared by the sync (which validates rows into these) and by the checks
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -69,3 +69,9 @@ class Snapshot(BaseModel):
     kind: str  # "certificates" | "companies"
     as_of: date
     source: str
+    created_at: datetime | None = None
+    rows: int | None = None  # records in force in this snapshot
+
+    def label(self) -> str:
+        """How a citation names this snapshot, e.g. ``截至 2026-11-01 的快照 #3``."""
+        return f"截至 {self.as_of.isoformat()} 的快照 #{self.id}"

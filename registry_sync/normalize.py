@@ -1,0 +1,254 @@
+"""Normalisers shared by the sync (what is stored) and the lookup (what is asked).
+
+Both sides must fold text the same way, so every key the store indexes is
+computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from functools import lru_cache
+from operator import mul
+
+# Every bracket shape seen on scans and in exports folds to ASCII parentheses:
+# 〔2020〕, [2020], 【2020】, (2020), （2020） are the same number.
+_BRACKETS = str.maketrans(
+    {
+        "〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")",
+        "（": "(", "）": ")", "［": "(", "］": ")", "｛": "(", "｝": ")",
+        "{": "(", "}": ")", "〈": "(", "〉": ")", "《": "(", "》": ")",
+        "﹝": "(", "﹞": ")", "⦅": "(", "⦆": ")", "〖": "(", "〗": ")",
+    }
+)
+
+# Characters an OCR engine or a clerk uses for "cannot read this one".
+UNREADABLE_CHARS = frozenset("?？□■*＊_＿﹖�")
+
+# Letters OCR confuses with digits (O/0, I/1/l, Z/2, S/5, B/8). The key maps
+# both sides onto the digit, so a misread and the registry's number meet.
+_OCR_FOLD = {"O": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8"}
+_OCR_KEY = str.maketrans({**_OCR_FOLD, "(": None, ")": None})
+
+_SPACES = re.compile(r"[\s\u3000\u00a0]+")
+_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", "⋅": "·", "．": "·", ".": "·"})
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID15_RE = re.compile(r"^\d{15}$")
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _nfkc(text: str) -> str:
+    # NFKC turns full-width digits and letters (ＡＢＣ１２３) into ASCII.
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
+def clean_text(value: object) -> str:
+    """Strip, NFKC and collapse inner whitespace; ``None`` becomes ''."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    # Fast paths: a million-row sync calls this ~12 times per row.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text).strip()
+    # str.split() splits on every Unicode space (U+3000, U+00A0 too), in C.
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def normalize_cert_no(value: str) -> str:
+    """Canonical certificate number: half-width, ASCII brackets, no spaces, upper case.
+
+    ``第…号`` wrappers are dropped because exports write the same number with
+    and without them.
+    """
+    text = _nfkc(value).translate(_BRACKETS)
+    text = "".join(text.replace("×", "X").split()).upper()
+    if text.startswith("第") and text.endswith("号"):
+        text = text[1:-1]
+    return text
+
+
+def cert_key(value: str, *, normalized: bool = False) -> str:
+    """OCR-tolerant key of a certificate number: brackets dropped, confusable letters folded."""
+    text = value if normalized else normalize_cert_no(value)
+    return text.translate(_OCR_KEY)
+
+
+def has_unreadable(value: str) -> bool:
+    return any(ch in UNREADABLE_CHARS for ch in value)
+
+
+def normalize_id_no(value: str) -> str:
+    """Resident ID as stored: half-width, no spaces, check character upper case."""
+    return "".join(_nfkc(value).split()).replace("×", "X").upper()
+
+
+def id_no_problem(id_no: str) -> str | None:
+    """Why a (normalised) resident ID is malformed, in Chinese; ``None`` when it is fine.
+
+    The region code is not checked: real numbers carry retired region codes.
+    """
+    if _ID15_RE.match(id_no):
+        return None  # legacy 15-digit number, no check character to verify
+    if len(id_no) != 18:
+        return f"身份证号长度应为18位，实际为{len(id_no)}位"
+    if not _ID_RE.match(id_no):
+        return "身份证号含有非法字符"
+    total = sum(map(mul, map(int, id_no[:17]), _ID_WEIGHTS))
+    if _ID_CHECK[total % 11] != id_no[17]:
+        return "身份证号校验位错误"
+    birth = id_no[6:14]
+    try:
+        date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        return "身份证号中的出生日期无效"
+    return None
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def mask_id_no(id_no: str) -> str:
+    """110101198001014514 -> 110101********4514 (personal data never shown whole)."""
+    if len(id_no) >= 15:
+        return id_no[:6] + "*" * (len(id_no) - 10) + id_no[-4:]
+    if len(id_no) > 4:
+        return "*" * (len(id_no) - 4) + id_no[-4:]
+    return "*" * len(id_no)
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Mask every 18-character resident ID inside free text, including ``T`` + ID numbers."""
+
+    def repl(m: re.Match[str]) -> str:
+        return mask_id_no(m.group(0))
+
+    return re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)", repl, text)
+
+
+def normalize_uscc(value: str) -> str:
+    return "".join(_nfkc(value).split()).upper()
+
+
+def uscc_problem(uscc: str) -> str | None:
+    """Format problems only; a wrong check character is not a problem here.
+
+    Some early pilot codes fail the checksum yet were legally issued, so the
+    registry must keep them (domain.md).
+    """
+    if len(uscc) != 18:
+        return f"统一社会信用代码长度应为18位，实际为{len(uscc)}位"
+    if not _USCC_RE.match(uscc):
+        return "统一社会信用代码含有非法字符"
+    return None
+
+
+def uscc_checksum_ok(uscc: str) -> bool:
+    if not _USCC_RE.match(uscc):
+        return False
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(uscc[:17], _USCC_WEIGHTS))
+    return _USCC_ALPHABET[(31 - total % 31) % 31] == uscc[17]
+
+
+# ------------------------------------------------------------------ names
+
+
+class _T2S(dict):
+    """Traditional -> simplified, character by character, filled on first sight.
+
+    Per character on purpose: phrase tables would rewrite names by context
+    (乾 in 乾隆). As a ``str.translate`` table it folds a name in C once the
+    characters have been seen (OpenCC's pure-Python converter costs ~15 µs
+    per call, too slow for a million-row sync).
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = _opencc().convert(ch) if code > 0x2E7F else ch
+        self[code] = out
+        return out
+
+
+_T2S_TABLE = _T2S()
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return text.translate(_T2S_TABLE)
+
+
+def fold_name(value: str) -> str:
+    """Person name for comparison: half-width, no spaces, one middle dot, simplified script."""
+    text = "".join(_nfkc(value).split()).translate(_NAME_DOTS)
+    return to_simplified(text)
+
+
+_COMPANY_SUFFIXES = (
+    "股份有限公司", "有限责任公司", "有限公司", "集团公司", "总公司", "分公司", "公司",
+)
+
+
+def fold_company_name(value: str) -> str:
+    """Company name for comparison: half-width, no spaces, ASCII brackets, simplified."""
+    text = "".join(_nfkc(value).split()).translate(_BRACKETS)
+    return to_simplified(text)
+
+
+def company_core(folded: str) -> str:
+    """The distinctive part of a folded company name (legal-form suffix removed)."""
+    for suffix in _COMPANY_SUFFIXES:
+        if folded.endswith(suffix) and len(folded) > len(suffix) + 1:
+            return folded[: -len(suffix)]
+    return folded
+
+
+def name_keys(folded: str) -> set[str]:
+    """Symmetric-delete keys of a person name (SymSpell): the name minus one character.
+
+    Two names one substitution, insertion or deletion apart share a key, so
+    a fuzzy search reads only the few rows under the query's keys instead of
+    scanning every holder. Names of two characters get no keys: a one-
+    character block would hold a whole surname.
+    """
+    if len(folded) < 3:
+        return set()
+    return {folded[:i] + folded[i + 1 :] for i in range(len(folded))}
+
+
+def company_grams(folded: str) -> set[str]:
+    """Character bigrams of a company name's core, the blocking keys for fuzzy company search."""
+    core = company_core(folded)
+    if len(core) < 2:
+        return {core} if core else set()
+    return {core[i : i + 2] for i in range(len(core) - 1)}
+
+
+# ------------------------------------------------------------- categories
+
+
+def normalize_category(value: str) -> str:
+    """Operation category for comparison: folded, no brackets, no trailing 作业."""
+    text = fold_company_name(value).replace("(", "").replace(")", "")
+    text = text.replace("、", "").replace(",", "").replace("，", "")
+    if text.endswith("作业") and len(text) > 2:
+        text = text[:-2]
+    return text

@@ -1,0 +1,400 @@
+"""One sync = one atomic snapshot.
+
+The whole load (new snapshot row, new row versions, end marks on replaced
+and removed rows, quarantined rows, the log's final counts) is one database
+transaction: a failure anywhere rolls it back and the snapshot in force stays
+in force. Only the "running" and "failed" log entries are written outside it,
+so a crashed or failed sync is still on the record.
+
+Rows are compared by a content hash of their canonical columns, so loading
+the same data again adds, changes and removes nothing; loading the very same
+file (same sha256) with no new as-of date is recognised before parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
+
+from . import store
+from .mapping import ColumnMapping, HeaderResolver, load_mapping
+from .normalize import (
+    cert_key,
+    company_grams,
+    fold_company_name,
+    fold_name,
+    mask_ids_in_text,
+    name_keys,
+)
+from .records import Snapshot
+from .rows import COLUMNS, LABELS, validate_row
+from .sources import BrokenRow, Source, open_source
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["certificates", "companies"]
+KINDS: tuple[str, ...] = ("certificates", "companies")
+
+
+class QuarantinedRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    row_no: int
+    reason: str
+
+
+class SyncResult(BaseModel):
+    """What a sync did; also what the sync log holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sync_id: int
+    kind: str
+    source: str
+    mode: Literal["full", "incremental"]
+    status: Literal["ok", "unchanged", "failed"]
+    snapshot: Snapshot | None = None
+    rows_read: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    duration_s: float = 0.0
+    cursor: str | None = None
+    quarantine_sample: list[QuarantinedRow] = Field(default_factory=list)
+    error: str | None = None
+
+
+class SyncError(RuntimeError):
+    """The sync failed and was rolled back; ``result`` is its log entry."""
+
+    def __init__(self, message: str, result: SyncResult):
+        super().__init__(message)
+        self.result = result
+
+
+class _Unchanged(Exception):
+    """Raised inside the transaction to roll back a sync that changed nothing."""
+
+
+class _KindSpec:
+    """Per-kind tables, stored column order and derived columns."""
+
+    def __init__(self, kind: str, *, iso_dates: bool = False):
+        self.kind = kind
+        self.columns = COLUMNS[kind]
+        self.iso_dates = iso_dates
+        if kind == "certificates":
+            self.table, self.keys_table = store.certificates, store.cert_name_keys
+            self.key_col, self.keys_fk, self.keys_col = "cert_no", "cert_id", "key"
+            self.derived = ["cert_key", "holder_name_folded"]
+        elif kind == "companies":
+            self.table, self.keys_table = store.companies, store.company_grams
+            self.key_col, self.keys_fk, self.keys_col = "uscc", "company_id", "gram"
+            self.derived = ["name_folded"]
+        else:
+            raise ValueError(f"未知的登记库类型：{kind}（应为 certificates 或 companies）")
+        self.stored = ["id", *self.columns, *self.derived, "row_hash", "added_in", "removed_in"]
+
+    def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, Iterable[str]]:
+        """The stored values (without id/added_in/removed_in), content hash, blocking keys."""
+        data = [values[c] for c in self.columns]
+        row_hash = _row_hash(data)
+        if self.iso_dates:
+            data = [v.isoformat() if isinstance(v, date) else v for v in data]
+        if self.kind == "certificates":
+            folded = fold_name(values["holder_name"])
+            data.append(cert_key(values["cert_no"], normalized=True))
+            data.append(folded)
+            keys: Iterable[str] = name_keys(folded)
+        else:
+            folded = fold_company_name(values["name"])
+            data.append(folded)
+            keys = company_grams(folded)
+        return data, row_hash, keys
+
+
+def _row_hash(data: list[Any]) -> int:
+    digest = hashlib.blake2b(repr(data).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # fits a signed BIGINT
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def snapshot_in_force(conn, kind: str) -> Snapshot | None:
+    row = conn.execute(
+        select(store.snapshots).where(store.snapshots.c.kind == kind)
+        .order_by(store.snapshots.c.id.desc()).limit(1)
+    ).mappings().first()
+    if row is None:
+        return None
+    return Snapshot(id=row["id"], kind=row["kind"], as_of=row["as_of"], source=row["source"],
+                    created_at=row["created_at"], rows=row["rows"])
+
+
+def last_cursor(engine: Engine, kind: str, source_name: str) -> str | None:
+    """The ``updated_since`` cursor the last successful sync of this source ended at."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(store.sync_log.c.cursor)
+            .where(store.sync_log.c.kind == kind, store.sync_log.c.source == source_name,
+                   store.sync_log.c.status.in_(("ok", "unchanged")),
+                   store.sync_log.c.cursor.is_not(None))
+            .order_by(store.sync_log.c.id.desc()).limit(1)
+        ).scalar()
+
+
+def _raw_json(raw: Any) -> str:
+    if isinstance(raw, BrokenRow):
+        return raw.raw
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def sync(
+    engine: Engine,
+    source: Source | str,
+    *,
+    kind: str = "certificates",
+    mapping: ColumnMapping | str | Path | None = None,
+    as_of: date | None = None,
+    batch_size: int = 5000,
+    progress: Callable[[int, tuple[int, int | None]], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> SyncResult:
+    """Load ``source`` as the new snapshot of ``kind``.
+
+    ``progress(rows_read, (done, total))`` is called after each batch;
+    ``on_batch(rows_read)`` too, inside the transaction (tests inject faults
+    there). Raises :class:`SyncError` when the sync fails; the previous
+    snapshot is then still the one in force.
+    """
+    spec = _KindSpec(kind, iso_dates=engine.dialect.name == "sqlite")
+    if isinstance(source, str):
+        source = open_source(source)
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    store.create_tables(engine)
+
+    started = _now()
+    t0 = time.perf_counter()
+    mode: Literal["full", "incremental"] = "incremental" if source.incremental else "full"
+    with engine.begin() as conn:
+        sync_id = conn.execute(
+            insert(store.sync_log).values(kind=kind, source=source.name, mode=mode, status="running",
+                                          started_at=started).returning(store.sync_log.c.id)
+        ).scalar_one()
+    result = SyncResult(sync_id=sync_id, kind=kind, source=source.name, mode=mode, status="ok")
+    log.info("registry sync %d started: kind=%s source=%s mode=%s", sync_id, kind, source.name, mode)
+
+    try:
+        fingerprint = source.fingerprint()
+        with engine.connect() as conn:
+            current_snap = snapshot_in_force(conn, kind)
+            prev_sha = None
+            if current_snap is not None:
+                prev_sha = conn.execute(
+                    select(store.snapshots.c.source_sha256).where(store.snapshots.c.id == current_snap.id)
+                ).scalar()
+        if (fingerprint and current_snap is not None and fingerprint == prev_sha
+                and (as_of is None or as_of == current_snap.as_of)):
+            result.status = "unchanged"
+            result.snapshot = current_snap
+        else:
+            try:
+                _load(engine, spec, source, mapping, as_of or date.today(), fingerprint, result,
+                      current_snap, batch_size, progress, on_batch, t0)
+            except _Unchanged:
+                result.status = "unchanged"
+                result.snapshot = current_snap
+    except Exception as exc:  # noqa: BLE001 - every failure is logged, then re-raised
+        result.status = "failed"
+        result.snapshot = None
+        # SQL errors can quote row values: never let an ID number reach the log.
+        result.error = mask_ids_in_text(str(exc))[:2000]
+        result.duration_s = round(time.perf_counter() - t0, 3)
+        _finish_log(engine, result, fingerprint=None)
+        log.warning("registry sync %d failed after %.1fs: %s", sync_id, result.duration_s, result.error)
+        raise SyncError(f"同步失败，已回滚，原有快照保持有效：{result.error}", result) from exc
+
+    result.duration_s = round(time.perf_counter() - t0, 3)
+    if result.status == "unchanged":
+        _finish_log(engine, result, fingerprint=fingerprint)
+    log.info(
+        "registry sync %d %s: read=%d added=%d changed=%d removed=%d quarantined=%d in %.1fs",
+        sync_id, result.status, result.rows_read, result.added, result.changed, result.removed,
+        result.quarantined, result.duration_s,
+    )
+    return result
+
+
+def _log_values(result: SyncResult) -> dict[str, Any]:
+    return dict(
+        status=result.status, finished_at=_now(), duration_s=result.duration_s,
+        rows_read=result.rows_read, added=result.added, changed=result.changed,
+        removed=result.removed, unchanged=result.unchanged, quarantined=result.quarantined,
+        snapshot_id=result.snapshot.id if result.snapshot else None,
+        as_of=result.snapshot.as_of if result.snapshot else None,
+        cursor=result.cursor, error=result.error,
+    )
+
+
+def _finish_log(engine: Engine, result: SyncResult, fingerprint: str | None) -> None:
+    values = _log_values(result)
+    if fingerprint:
+        values["source_sha256"] = fingerprint
+    with engine.begin() as conn:
+        conn.execute(update(store.sync_log).where(store.sync_log.c.id == result.sync_id).values(**values))
+
+
+def _load(
+    engine: Engine,
+    spec: _KindSpec,
+    source: Source,
+    mapping: ColumnMapping | None,
+    as_of: date,
+    fingerprint: str | None,
+    result: SyncResult,
+    current_snap: Snapshot | None,
+    batch_size: int,
+    progress: Callable[[int, tuple[int, int | None]], None] | None,
+    on_batch: Callable[[int], None] | None,
+    t0: float,
+) -> None:
+    table, keys_table = spec.table, spec.keys_table
+    key_c = table.c[spec.key_col]
+    resolver: HeaderResolver | None = None
+    headers = source.headers()
+    if headers is not None:
+        resolver = HeaderResolver(spec.kind, headers, mapping)
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # One sync at a time: ids are assigned here, not by a sequence.
+            conn.execute(text("LOCK TABLE registry_snapshots IN SHARE ROW EXCLUSIVE MODE"))
+        snap_id = (conn.execute(select(func.max(store.snapshots.c.id))).scalar() or 0) + 1
+        conn.execute(insert(store.snapshots).values(
+            id=snap_id, kind=spec.kind, as_of=as_of, source=source.name, source_sha256=fingerprint,
+            sync_id=result.sync_id, rows=0, created_at=_now(),
+        ))
+        next_id = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+
+        # The versions in force, by key: content hash only, to keep memory small.
+        current: dict[str, int] = {}
+        for key, row_hash in conn.execute(
+            select(key_c, table.c.row_hash).where(table.c.removed_in.is_(None))
+        ).yield_per(50_000):
+            current[key] = row_hash
+
+        seen: dict[str, int] = {}  # key -> source row number (duplicates are quarantined)
+        ended: list[str] = []  # keys whose version in force is replaced
+        rows_buf: list[tuple] = []
+        keys_buf: list[tuple] = []
+        quar_buf: list[dict[str, Any]] = []
+        sample: list[QuarantinedRow] = []
+
+        def quarantine(row_no: int, reason: str, raw: Any) -> None:
+            result.quarantined += 1
+            quar_buf.append(dict(sync_id=result.sync_id, kind=spec.kind, row_no=row_no,
+                                 reason=reason, raw=_raw_json(raw)))
+            if len(sample) < 50:
+                sample.append(QuarantinedRow(row_no=row_no, reason=reason))
+
+        def flush() -> None:
+            store.bulk_insert(conn, table, spec.stored, rows_buf)
+            rows_buf.clear()
+            store.bulk_insert(conn, keys_table, [spec.keys_col, spec.keys_fk], keys_buf)
+            keys_buf.clear()
+            if quar_buf:
+                conn.execute(insert(store.quarantine), quar_buf)
+                quar_buf.clear()
+            if progress:
+                progress(result.rows_read, source.progress())
+            if on_batch:
+                on_batch(result.rows_read)
+
+        for row_no, raw in source.rows():
+            result.rows_read += 1
+            if isinstance(raw, BrokenRow):
+                quarantine(row_no, raw.reason, raw)
+            else:
+                if resolver is None:
+                    resolver = HeaderResolver(spec.kind, list(raw) + [c for c in spec.columns], mapping)
+                values, reason = validate_row(spec.kind, resolver(raw))
+                if values is None:
+                    quarantine(row_no, reason or "无效行", raw)
+                else:
+                    key = values[spec.key_col]
+                    first = seen.get(key)
+                    if first is not None:
+                        quarantine(row_no, f"{LABELS[spec.key_col]}与第 {first} 行重复", raw)
+                    else:
+                        seen[key] = row_no
+                        data, row_hash, blocking = spec.derive(values)
+                        old = current.get(key)
+                        if old is not None and old == row_hash:
+                            result.unchanged += 1
+                        else:
+                            if old is None:
+                                result.added += 1
+                            else:
+                                result.changed += 1
+                                ended.append(key)
+                            rows_buf.append((next_id, *data, row_hash, snap_id, None))
+                            keys_buf.extend((k, next_id) for k in blocking)
+                            next_id += 1
+            if len(rows_buf) >= batch_size or len(quar_buf) >= batch_size:
+                flush()
+        flush()
+
+        if source.incremental:
+            removed: list[str] = []  # an incremental pull only brings what changed
+        else:
+            removed = [k for k in current if k not in seen]
+        result.removed = len(removed)
+        del seen, current
+
+        to_end = ended + removed
+        if to_end:
+            params = [{"k": k} for k in to_end]
+            conn.execute(
+                update(table).where(key_c == bindparam("k"), table.c.removed_in.is_(None),
+                                    table.c.added_in < snap_id)
+                .values(removed_in=snap_id),
+                params,
+            )
+            # Blocking keys serve the snapshot in force only.
+            conn.execute(
+                keys_table.delete().where(keys_table.c[spec.keys_fk].in_(
+                    select(table.c.id).where(key_c == bindparam("k"), table.c.removed_in == snap_id)
+                )),
+                params,
+            )
+
+        result.quarantine_sample = sample
+        if (current_snap is not None and result.added == result.changed == result.removed == 0
+                and as_of == current_snap.as_of):
+            raise _Unchanged()
+
+        in_force = ((current_snap.rows or 0) if current_snap else 0) + result.added - result.removed
+        result.cursor = source.cursor
+        conn.execute(update(store.snapshots).where(store.snapshots.c.id == snap_id)
+                     .values(rows=in_force, cursor=source.cursor))
+        result.snapshot = Snapshot(id=snap_id, kind=spec.kind, as_of=as_of, source=source.name,
+                                   created_at=_now(), rows=in_force)
+        result.duration_s = round(time.perf_counter() - t0, 3)
+        values = _log_values(result)
+        values["source_sha256"] = fingerprint
+        conn.execute(update(store.sync_log).where(store.sync_log.c.id == result.sync_id).values(**values))
