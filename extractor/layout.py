@@ -82,7 +82,7 @@ def glyphs_to_lines(glyphs: Sequence[Glyph], source: Source) -> list[Line]:
     key/value cells apart. Words split at spaces and at gaps wider than a
     third of the font size.
     """
-    visible = [g for g in glyphs if g.x1 > g.x0 and g.bottom > g.top]
+    visible = [g for g in glyphs if g.x1 >= g.x0 and g.bottom >= g.top and g.text]
     if not visible:
         return []
     visible.sort(key=lambda g: ((g.top + g.bottom) / 2, g.x0))

@@ -60,13 +60,20 @@ def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
 
 
 def _run_checks(report: Report, documents: list[Document], store: Store) -> None:
-    import checks
-    from checks.view import ApplicationView
+    from checks.runner import run
+    from checks.view import ApplicationInfo, ApplicationView
     from registry_sync.lookup import RegistryLookup
 
+    app = report.application
     lookup = RegistryLookup(store.engine)
-    view = ApplicationView.from_documents(report.application, documents)
-    result = checks.run(view, lookup=lookup)
+    view = ApplicationView.from_documents(
+        ApplicationInfo(
+            company_name=app.company_name, uscc=app.uscc, industry=app.industry, as_of=app.as_of,
+            application_type=app.application_type,
+        ),
+        documents,
+    )
+    result = run(view, lookup=lookup)
     report.findings = result.findings
     report.rule_errors = [RuleErrorEntry(rule_id=e.rule_id, message=e.message) for e in result.errors]
     report.versions.rules = result.rules_version

@@ -41,6 +41,68 @@ class _PageText:
     visible: int
     invisible: int
     unmapped: int
+    from_pdfminer: bool = False
+
+    @property
+    def rare_han(self) -> float:
+        """Share of Han characters outside GB 2312 (the 6,763 common ones)."""
+        han = [g.text for g in self.glyphs if _is_han(g.text)]
+        if not han:
+            return 0.0
+        return sum(1 for c in han if not _in_gb2312(c)) / len(han)
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _suspicious(text: _PageText) -> bool:
+    total = max(text.visible + text.invisible, 1)
+    # Chinese forms use common characters; a page where a fifth of the Han
+    # characters are rare ones was most likely decoded through a wrong map.
+    return text.unmapped / total > 0.1 or text.rare_han > 0.2
+
+
+def _better(candidate: _PageText, current: _PageText) -> bool:
+    cand_total = max(candidate.visible + candidate.invisible, 1)
+    cur_total = max(current.visible + current.invisible, 1)
+    cand_bad = candidate.unmapped / cand_total + candidate.rare_han
+    cur_bad = current.unmapped / cur_total + current.rare_han
+    return candidate.visible + candidate.invisible > 0 and cand_bad < cur_bad
+
+
+class _PlumberFallback:
+    """pdfplumber opened only if a page needs it (it parses ~20x slower)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pdf = None
+
+    def glyphs(self, index: int) -> _PageText | None:
+        import pdfplumber
+
+        try:
+            if self.pdf is None:
+                self.pdf = pdfplumber.open(io.BytesIO(self.data))
+            chars = self.pdf.pages[index].chars
+        except Exception:  # noqa: BLE001 - the fallback is best effort; PDFium's text stays
+            return None
+        glyphs = [
+            Glyph(text=c["text"], x0=c["x0"], top=c["top"], x1=c["x1"], bottom=c["bottom"], size=c["size"])
+            for c in chars
+            if len(c["text"]) == 1
+        ]
+        unmapped = sum(1 for g in glyphs if _is_unmapped(g.text) or g.text.startswith("(cid"))
+        visible = sum(1 for g in glyphs if g.text.strip())
+        return _PageText(glyphs, visible, 0, unmapped, from_pdfminer=True)
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()
 
 
 def read_pdf(data: bytes, limits: Limits) -> ReadOutput:
@@ -61,15 +123,17 @@ def read_pdf(data: bytes, limits: Limits) -> ReadOutput:
         if n_pages > limits.max_pdf_pages:
             raise InputError(ErrorCode.TOO_MANY_PAGES, f"{n_pages} 页，上限 {limits.max_pdf_pages} 页")
         out = ReadOutput()
+        fallback = _PlumberFallback(data)
         for index in range(n_pages):
             page = pdf[index]
             try:
-                out.pages.append(_read_page(page, index, limits, out))
+                out.pages.append(_read_page(page, index, limits, out, fallback))
             except pdfium.PdfiumError as exc:
                 out.failed_pages.append((index + 1, str(exc)))
                 out.pages.append(_empty_page(page, index))
             finally:
                 page.close()
+        fallback.close()
     finally:
         pdf.close()
     return out
@@ -83,17 +147,29 @@ def _empty_page(page: pdfium.PdfPage, index: int) -> Page:
     )
 
 
-def _read_page(page: pdfium.PdfPage, index: int, limits: Limits, out: ReadOutput) -> Page:
+def _read_page(
+    page: pdfium.PdfPage, index: int, limits: Limits, out: ReadOutput, fallback: _PlumberFallback
+) -> Page:
     width, height = page.get_size()
     to_display = display_transform(page)
     text = _page_glyphs(page, to_display)
     total = text.visible + text.invisible
     decision = ""
+    if total and _suspicious(text):
+        # PDFium guesses some CID fonts' code-to-Unicode mapping wrong where
+        # pdfminer follows the font's CMap (pdfminer issue 566: 黎荣 read as
+        # 哾㦓). Re-read such a page with pdfminer and keep the better text.
+        other = fallback.glyphs(index)
+        if other is not None and _better(other, text):
+            text = other
+            total = text.visible + text.invisible
+            decision = "PDFium 解码可疑，改用 pdfminer 解码的文本层；"
     use_ocr = False
     if total == 0:
         use_ocr, decision = True, "无文本层，进行文字识别"
     elif text.unmapped / total > 0.3:
-        use_ocr, decision = True, f"文本层乱码（{text.unmapped}/{total} 字符无法映射），进行文字识别"
+        use_ocr = True
+        decision += f"文本层乱码（{text.unmapped}/{total} 字符无法映射），进行文字识别"
     elif text.invisible / total > 0.8:
         # A scanner's OCR layer of unknown engine and quality. Its errors
         # (2015 read as "ZOq5", 明 as 阴) look plausible character by
@@ -103,7 +179,7 @@ def _read_page(page: pdfium.PdfPage, index: int, limits: Limits, out: ReadOutput
         use_ocr = True
         decision = f"仅有不可见的扫描识别文字层（可信度评分 {quality:.2f}），重新识别"
     else:
-        decision = "使用 PDF 文本层"
+        decision += "使用 PDF 文本层"
 
     if use_ocr:
         scale = limits.ocr_dpi / 72
@@ -128,7 +204,7 @@ def _read_page(page: pdfium.PdfPage, index: int, limits: Limits, out: ReadOutput
             if not _is_unmapped(g.text) and g.x1 > 0 and g.x0 < width and g.bottom > 0 and g.top < height
         ]
     )
-    tables = find_tables(page_edges(page, to_display))
+    tables = find_tables(page_edges(page, to_display)) if not text.from_pdfminer else []
     result = Page(
         number=index + 1, width=width, height=height, unit="pt", source=Source.TEXT,
         decision=decision, tables=tables,
