@@ -1,0 +1,49 @@
+"""Small helpers shared by the built-in rules (normalisation, provinces, sources)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Iterable
+
+from extractor.model import Field
+
+from checks.view import value_of
+
+PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川蜀黔贵滇云藏陕甘青宁新兵"
+
+DOMAIN = "shared/domain_sources.md"
+
+_BRACKETS = str.maketrans({"〔": "[", "〕": "]", "【": "[", "】": "]", "［": "[", "］": "]", "（": "(", "）": ")"})
+
+
+def nfkc(text: Any) -> str:
+    """Half-width digits and letters, unified brackets, no spaces."""
+    s = unicodedata.normalize("NFKC", str(text)).translate(_BRACKETS)
+    return re.sub(r"\s+", "", s)
+
+
+def ident(field: Field) -> str:
+    """An identifier as one string: half-width, upper case, no spaces."""
+    return nfkc(value_of(field)).upper()
+
+
+def name_key(value: Any) -> str:
+    """A person's or company's name for comparison: width, spaces and bracket style do not count."""
+    return nfkc(value).replace("(", "").replace(")", "").replace("[", "").replace("]", "")
+
+
+def low_confidence(fields: Iterable[Field], threshold: float) -> bool:
+    return any(f.confidence < threshold for f in fields)
+
+
+def number(field: Field) -> float | None:
+    v = value_of(field)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_m(x: float) -> str:
+    return f"{x:g} m"

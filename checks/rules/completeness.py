@@ -1,0 +1,201 @@
+"""completeness.*: documents the checklist requires, items required inside documents."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field as PydField
+
+from checks.engine import Citation, Confidence, Fact, RuleContext, rule
+from checks.model import Finding
+from checks.rules._common import DOMAIN
+from checks.testing import example, f
+from checks.view import ApplicationView, value_of
+
+CHECKLISTS = Path(__file__).resolve().parent.parent / "tables" / "checklists.yaml"
+
+_ALL_CONSTRUCTION = {
+    "app": "application_form", "bl": "business_licence", "rs": "responsibility_system", "si": "safety_investment",
+    "so": "safety_organisation", "mr": "managers_roster", "sr": "special_operations_roster", "tr": "training_record",
+    "in": "insurance", "ep": "emergency_plan",
+}
+
+
+class ChecklistItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    title: str
+    doc_types: list[str]
+    basis: str
+    confidence: Confidence
+    recognised: bool = True
+
+
+class Checklist(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    basis: str
+    items: list[ChecklistItem]
+
+
+class ChecklistFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    source: str
+    confidence: Confidence
+    checklists: dict[str, Checklist]
+
+
+@lru_cache(maxsize=1)
+def load_checklists() -> ChecklistFile:
+    return ChecklistFile.model_validate(yaml.safe_load(CHECKLISTS.read_text(encoding="utf-8")))
+
+
+class DocumentsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ask_unrecognised: bool = PydField(
+        True, description="对系统尚不能自动识别的清单项，提示人工核对（待核实）")
+
+
+@rule(
+    "completeness.documents.v1",
+    category="completeness.missing_document",
+    requires=[],
+    citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
+                      clause="第六条；建筑施工企业另依建设部令第128号第四条、第六条"),
+    severity="high",
+    params=DocumentsParams,
+    tables=["../tables/checklists.yaml"],
+    facts=[
+        Fact(statement="条例第六条列出13项安全生产条件", source=f"{DOMAIN} §3.1", confidence="H"),
+        Fact(statement="建设部令128号第四条12项条件，第六条申请材料", source=f"{DOMAIN} §3.2", confidence="H"),
+        Fact(statement="建筑施工企业申请材料目录（建质〔2004〕148号）", source=f"{DOMAIN} §3.2 (jianzhugj.cn)", confidence="M"),
+    ],
+    examples=[
+        example("fail", "缺少工伤保险证明", docs={k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"},
+                params={"ask_unrecognised": False}),
+        example("pass", "材料齐全", docs=_ALL_CONSTRUCTION, params={"ask_unrecognised": False}),
+        example("uncertain", "缺少的材料可能在无法读取的文件中",
+                docs={**{k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"}, "bad": "other"},
+                errors=["bad"], params={"ask_unrecognised": False}),
+        example("uncertain", "清单中有系统不能识别的材料，提示人工核对", docs=_ALL_CONSTRUCTION),
+    ],
+)
+def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """按行业的申请材料清单核对材料是否齐全。
+
+    清单为数据（checks/tables/checklists.yaml）。缺少的材料若可能在无法读取的文件中，判为待核实；
+    系统尚不能识别的材料类别（如安全评价报告）合并为一条待核实提示。
+    """
+    lists = load_checklists().checklists
+    checklist = lists.get(view.industry or "", lists["default"])
+    present = {d.doc_type for d in view.documents}
+    unreadable = [d for d in view.documents if d.status == "error" and d.doc_type == "other"]
+    unrecognised = []
+    for item in checklist.items:
+        if not item.recognised:
+            unrecognised.append(item)
+            continue
+        if present.intersection(item.doc_types):
+            continue
+        cite = f"{checklist.basis} {item.basis}"
+        if unreadable:
+            paths = "、".join(d.path or d.id for d in unreadable)
+            yield ctx.uncertain(f"未识别到“{item.title}”", reason=f"有 {len(unreadable)} 份文件无法读取（{paths}），可能包含该材料",
+                                key=item.key, citation=cite, expected=item.title, actual="未识别到",
+                                suggestion=f"请重新提供清晰可读的文件，或补充提交“{item.title}”。")
+        else:
+            yield ctx.fail(f"申请材料中缺少“{item.title}”", key=item.key, citation=cite,
+                           expected=item.title, actual="未提交",
+                           suggestion=f"请补充提交“{item.title}”。")
+    if unrecognised and ctx.params.ask_unrecognised:
+        titles = "；".join(i.title for i in unrecognised)
+        yield ctx.uncertain(f"以下清单材料本系统尚不能自动识别，请人工核对是否已提交：{titles}",
+                            reason="系统尚不能区分此类文件", key="unrecognised", severity="low",
+                            citation=checklist.basis, expected=titles,
+                            suggestion="如未提交，请补充上述材料。")
+
+
+@rule(
+    "completeness.roster_cert_no.v1",
+    category="completeness.missing_field",
+    requires=["person_name", "cert_no"],
+    citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
+                      clause="第六条（四）（五）：管理人员考核合格、特种作业人员持证上岗"),
+    severity="high",
+    facts=[Fact(statement="名册须逐人列明证书编号（特种作业人员名册：姓名、性别、身份证号、作业类别、证书编号、有效期）",
+                source="shared/domain.md 'What a package holds'; " + f"{DOMAIN} §3.2 材料目录第6、7项", confidence="M")],
+    examples=[
+        example("fail", "名册中一行没有证书编号", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
+        example("pass", "每行都有证书编号", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
+        example("uncertain", "名册中未识别到任何人员记录", docs={"r": "special_operations_roster"}),
+    ],
+)
+def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """人员名册（管理人员、特种作业人员）中每一行都须有证书编号。
+
+    名册可读但未识别到任何人员记录时判为待核实（可能是表格识别失败）。
+    """
+    for d in view.documents_of("managers_roster", "special_operations_roster"):
+        if d.status == "error":
+            continue  # an unreadable document is reported by extraction and by the checklist rule
+        recs = [r for r in view.records() if r.document == d.id and r.first("person_name") is not None]
+        if not recs:
+            yield ctx.uncertain(f"名册 {d.path or d.id} 中未识别到人员记录，无法核对证书编号",
+                                reason="表格内容未能识别", key=f"empty:{d.id}",
+                                suggestion="请提供清晰的名册（建议提交可复制文字的电子版）。")
+            continue
+        for r in recs:
+            certs = [c for c in r.all("cert_no") if str(value_of(c)).strip()]
+            if certs:
+                continue
+            name = r.first("person_name")
+            yield ctx.fail(f"名册 {d.path or d.id} 中人员 {value_of(name)} 未填写证书编号", evidence=r.fields,
+                           key=f"{d.id}:{r.key}", expected="证书编号", actual="空",
+                           suggestion=f"请补填 {value_of(name)} 的证书编号并附证书复印件；无证人员不得从事相应岗位。")
+
+
+@rule(
+    "completeness.responsibility_principal.v1",
+    category="completeness.missing_field",
+    requires=["person_name"],
+    citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
+                      clause="第六条（一）：建立、健全安全生产责任制"),
+    severity="high",
+    facts=[
+        Fact(statement="安全生产责任制须明确主要负责人（第一责任人）的安全生产职责", source=f"{DOMAIN} §3.1 第六条（一）", confidence="H"),
+        Fact(statement="责任制文件须以企业文件形式发布并由法定代表人签署（福建）", source=f"{DOMAIN} §3.2", confidence="M"),
+    ],
+    examples=[
+        example("fail", "责任制未写明主要负责人", [f("person_name", "孙八", role="safety_manager", doc="rs")],
+                docs={"rs": "responsibility_system"}),
+        example("pass", "责任制写明主要负责人", [f("person_name", "周九", role="principal", doc="rs", title="总经理")],
+                docs={"rs": "responsibility_system"}),
+        example("uncertain", "责任制文件无法读取", docs={"rs": "responsibility_system"}, errors=["rs"]),
+    ],
+)
+def responsibility_principal(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """安全生产责任制须点名主要负责人（或以法定代表人为第一责任人）。"""
+    for d in view.documents_of("responsibility_system"):
+        if d.status == "error":
+            yield ctx.uncertain(f"安全生产责任制 {d.path or d.id} 无法读取，无法核对是否明确主要负责人",
+                                reason="文件读取失败", key=f"unreadable:{d.id}",
+                                suggestion="请提供清晰可读的安全生产责任制文件。")
+            continue
+        named = [x for x in view.fields_in(d.id, "person_name") if x.role in ("principal", "legal_representative")]
+        if not named:
+            yield ctx.fail(f"安全生产责任制 {d.path or d.id} 未明确主要负责人（第一责任人）", key=d.id,
+                           expected="写明主要负责人姓名及其安全生产职责", actual="未载明",
+                           suggestion="请在安全生产责任制中明确主要负责人（第一责任人）及其职责，并以企业文件形式发布。")

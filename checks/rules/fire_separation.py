@@ -1,0 +1,449 @@
+"""standard.fire_separation: GB 50016-2014(2018) Tables 5.2.2, 3.4.1 and 3.5.2.
+
+Each distance (field ``fire_separation_distance``, ``attributes.between`` =
+the two buildings' names) is judged against every classification the
+package leaves possible: a building whose fire-resistance grade or height is
+not stated is tried in each grade or height class. All possibilities pass →
+nothing; all fail → ``fail``; otherwise ``uncertain`` saying what is missing.
+
+The tables' notes (fire walls, protected openings, the 25 % reduction) lower
+the minimum under conditions drawings rarely state. A note counts as ruled
+out only when the package says so (``fire_wall: false``,
+``openings_protected: false``, ``openings_le_5pct: false`` or
+``notes_apply: false`` on the distance or on a building); otherwise a
+distance below the minimum but within what a note would allow is
+``uncertain`` with that note as the reason (parameter ``notes_unstated``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field as PydField
+
+from checks.engine import Citation, Fact, RuleContext, rule
+from checks.model import Finding
+from checks.rules._common import DOMAIN, name_key, number
+from checks.tables import TABLES_DIR, load_table
+from checks.testing import example, f
+from checks.view import ApplicationView, value_of
+from extractor.model import Field
+
+GRADES = {1: "一二级", 2: "一二级", 3: "三级", 4: "四级"}
+_CN_GRADE = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+class SeparationParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notes_unstated: Literal["uncertain", "fail"] = PydField(
+        "uncertain",
+        description="表注（防火墙、防火门窗、开口≤5%等）可能降低最小间距而材料未说明时：uncertain=判为待核实；fail=视为不适用")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One possible classification of a building."""
+
+    kind: str  # civil | factory | warehouse
+    cls: str  # 民用 | 甲 | 乙 | 丙 | 丁 | 戊
+    grade: int  # 1..4
+    high_rise: bool
+    hr_class: int | None  # civil high-rise 一类(1)/二类(2)
+    height: float | None
+
+
+@dataclass
+class Building:
+    name: str
+    field: Field | None
+    attrs: dict[str, Any]
+    profiles: list[Profile]
+    missing: list[str]
+
+
+def _grade(v: Any) -> int | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return _CN_GRADE.get(s[:1])
+
+
+def _building(view: ApplicationView, name: str, heights: dict[str, float]) -> Building:
+    key = name_key(name)
+    fld = next((b for b in view.fields_of("building") if name_key(value_of(b)) == key), None)
+    attrs = dict(fld.attributes) if fld else {}
+    missing: list[str] = []
+    if fld is None:
+        missing.append(f"未找到建筑“{name}”的类别、耐火等级和高度")
+    use_class = attrs.get("use_class")
+    kind = attrs.get("kind") or ("civil" if use_class == "民用" else None)
+    kinds = [kind] if kind else ["civil", "factory", "warehouse"]
+    if fld is not None and not kind:
+        missing.append(f"“{name}”的建筑类别（民用/厂房/仓库）")
+    grade = _grade(attrs.get("fire_grade"))
+    if fld is not None and grade is None:
+        missing.append(f"“{name}”的耐火等级")
+    height = attrs.get("height_m") if attrs.get("height_m") is not None else heights.get(key)
+    hr = attrs.get("high_rise")
+    storeys = attrs.get("storeys")
+    profiles: list[Profile] = []
+    for k in kinds:
+        classes = ["民用"] if k == "civil" else ([use_class] if use_class in ("甲", "乙", "丙", "丁", "戊") else ["甲", "乙", "丙", "丁", "戊"])
+        if hr is not None:
+            hr_opts = [bool(hr)]
+        elif height is not None:
+            h = float(height)
+            if k == "civil":
+                # residential > 27 m, public > 24 m (GB 50016 5.1.1): 24–27 m depends on the use
+                use = str(attrs.get("use") or "")
+                if h > 27 or (h > 24 and use and "住宅" not in use):
+                    hr_opts = [True]
+                elif h <= 24 or "住宅" in use:
+                    hr_opts = [False]
+                else:
+                    hr_opts = [False, True]
+            else:
+                hr_opts = [h > 24 and (storeys is None or int(storeys) >= 2)]
+        else:
+            hr_opts = [False, True]
+            if fld is not None and f"“{name}”的建筑高度" not in missing:
+                missing.append(f"“{name}”的建筑高度")
+        for c in classes:
+            for is_hr in hr_opts:
+                grades = [grade] if grade else [1, 3, 4]
+                for g in grades:
+                    if is_hr and g > 2:
+                        continue  # a high-rise building is at least 二级
+                    hcs: list[int | None] = [None]
+                    if k == "civil" and is_hr:
+                        hcs = [int(attrs["high_rise_class"])] if attrs.get("high_rise_class") in (1, 2, "1", "2") else [1, 2]
+                    for hc in hcs:
+                        profiles.append(Profile(k, c, g, is_hr, hc, float(height) if height is not None else None))
+    return Building(name, fld, attrs, profiles, missing)
+
+
+def _stated_false(attr: str, *sources: dict[str, Any]) -> bool:
+    return any(s.get(attr) is False or s.get("notes_apply") is False for s in sources)
+
+
+def _civil_col(p: Profile) -> str:
+    if p.high_rise:
+        return f"民用/高层/{'一类' if p.hr_class == 1 else '二类'}"
+    return f"民用/单多层/{GRADES[p.grade]}"
+
+
+def _size(p: Profile) -> str:
+    return "高层" if p.high_rise else "单多层"
+
+
+# -- per-table minimum and the notes that could lower it --------------------------------
+
+Relief = tuple[float, str, str]  # (lowest minimum under the note, note text, attribute that rules it out)
+
+
+def _civil(a: Profile, b: Profile) -> tuple[float | None, list[Relief], str]:
+    t = load_table("gb50016_5_2_2")
+    ka = "高层" if a.high_rise else GRADES[a.grade]
+    kb = "高层" if b.high_rise else GRADES[b.grade]
+    m = t.get(ka, kb)
+    reliefs: list[Relief] = []
+    if any(p.height is not None and p.height > 100 for p in (a, b)):
+        return m, [], "5.2.6：建筑高度大于100m，不得减小间距"
+    reliefs.append((0.0, "表5.2.2注2/注3：相邻外墙为防火墙时间距不限", "fire_wall"))
+    if min(a.grade, b.grade) <= 2:
+        reliefs.append((4.0 if (a.high_rise or b.high_rise) else 3.5,
+                        "表5.2.2注4/注5：防火墙且屋顶无天窗，或开口设甲级防火门窗、水幕、卷帘时不小于3.5m（高层4m）",
+                        "openings_protected"))
+    if not a.high_rise and not b.high_rise and m is not None:
+        reliefs.append((0.75 * m, "表5.2.2注1：不燃外墙、开口面积≤5%且不正对时可减少25%", "openings_le_5pct"))
+    return m, reliefs, ""
+
+
+def _factory_row(p: Profile) -> str:
+    if p.cls == "甲":
+        return "甲"
+    cls = "丁戊" if p.cls in ("丁", "戊") else p.cls
+    return f"{cls}/高层" if p.high_rise else f"{cls}/单多层/{GRADES[p.grade]}"
+
+
+def _factory_col(p: Profile) -> str | None:
+    if p.kind == "civil":
+        return _civil_col(p)
+    if p.cls == "甲":
+        return "甲" if p.kind == "factory" else None  # 甲类仓库: Table 3.5.1, not covered
+    cls = "乙" if p.cls == "乙" else "丙丁戊"
+    if p.high_rise:
+        return f"{cls}/高层"
+    return f"{cls}/单多层/{GRADES[p.grade]}"
+
+
+_HAZARD = {"甲": 0, "乙": 1, "丙": 2, "丁": 3, "戊": 4, "民用": 5}
+
+
+def _factory(a: Profile, b: Profile) -> tuple[float | None, list[Relief], str]:
+    t = load_table("gb50016_3_4_1")
+    # Row: a factory, the more hazardous one when both are.
+    if b.kind == "factory" and (a.kind != "factory" or _HAZARD[b.cls] < _HAZARD[a.cls]):
+        a, b = b, a
+    col = _factory_col(b)
+    if col is None:
+        return None, [], "甲类仓库适用表3.5.1（需储量），本规则未涵盖"
+    m = t.get(_factory_row(a), col)
+    if m is None:
+        return None, [], "表3.4.1中无此组合"
+    if a.cls == "戊" and not a.high_rise and b.cls == "戊" and not b.high_rise and b.kind in ("factory", "warehouse"):
+        m -= 2  # note: single/multi-storey 戊类 factories to each other or to 戊类 warehouses
+    reliefs: list[Relief] = [(4.0 if (a.cls == "甲" and b.cls == "甲") else 0.0,
+                              "表3.4.1注：相邻较高一面外墙为防火墙等条件下间距不限（甲类厂房之间不小于4m）", "fire_wall")]
+    if a.grade <= 2 and b.grade <= 2 and b.kind != "civil":
+        reliefs.append((6.0 if a.cls in ("甲", "乙") or b.cls in ("甲", "乙") else 4.0,
+                        "表3.4.1注：较低一面外墙为防火墙或较高一面开口设防火门窗、水幕、卷帘时，甲乙类不小于6m、丙丁戊类不小于4m",
+                        "openings_protected"))
+    if a.cls in ("丙", "丁", "戊") and b.cls in ("丙", "丁", "戊") and b.kind == "factory":
+        reliefs.append((0.75 * m, "表3.4.1注：丙丁戊类厂房不燃外墙、开口面积≤5%且不正对时可减少25%", "openings_le_5pct"))
+    return m, reliefs, ""
+
+
+def _warehouse(a: Profile, b: Profile) -> tuple[float | None, list[Relief], str]:
+    t = load_table("gb50016_3_5_2")
+    if a.kind != "warehouse":
+        a, b = b, a
+    if b.kind != "civil":
+        return None, [], "仓库之间的间距（表3.5.2其余各列）本规则未涵盖"
+    if a.cls == "甲":
+        return None, [], "甲类仓库适用表3.5.1（需储量），本规则未涵盖"
+    cls = "丁戊" if a.cls in ("丁", "戊") else a.cls
+    row = "乙" if cls == "乙" else (f"{cls}/高层" if a.high_rise else f"{cls}/单多层/{GRADES[a.grade]}")
+    m = t.get(row, _civil_col(b))
+    if m is None:
+        return None, [], "表3.5.2中无此组合"
+    reliefs: list[Relief] = []
+    if cls == "丙":
+        reliefs.append((6.0, "表3.5.2注：相邻外墙均为防火墙时可减小，但丙类仓库不小于6m", "fire_wall"))
+    elif cls == "丁戊":
+        reliefs.append((4.0, "表3.5.2注：相邻外墙均为防火墙时可减小，但丁、戊类仓库不小于4m", "fire_wall"))
+    return m, reliefs, ""
+
+
+TABLE_FN = {"civil": _civil, "factory": _factory, "warehouse": _warehouse}
+
+
+def _which(a: Profile, b: Profile) -> str:
+    kinds = {a.kind, b.kind}
+    if "factory" in kinds:
+        return "factory"
+    if "warehouse" in kinds:
+        return "warehouse"
+    return "civil"
+
+
+def _claims(bs: list[Building]) -> str:
+    """Which rule owns a distance: by the stated kinds (unknown kinds do not claim)."""
+    known = {b.attrs.get("kind") or ("civil" if b.attrs.get("use_class") == "民用" else None) for b in bs}
+    if "factory" in known:
+        return "factory"
+    if "warehouse" in known:
+        return "warehouse"
+    return "civil"
+
+
+def judge(view: ApplicationView, ctx: RuleContext, table: str) -> Iterator[Finding]:
+    heights = {name_key(h.attributes.get("building")): number(h) for h in view.fields_of("building_height")
+               if h.attributes.get("building") and number(h) is not None}
+    for dist in view.fields_of("fire_separation_distance"):
+        between = dist.attributes.get("between") or []
+        d = number(dist)
+        if len(between) != 2 or d is None:
+            if table == "civil":
+                yield ctx.uncertain("防火间距未注明是哪两座建筑之间，或数值无法识别", evidence=[dist],
+                                    reason="缺少间距两端建筑或数值", key="unparsed",
+                                    suggestion="请在总平面图中标明防火间距及对应的建筑。")
+            continue
+        bs = [_building(view, str(n), heights) for n in between]
+        if _claims(bs) != table:
+            continue
+        outcomes: list[tuple[str, float | None, str]] = []  # (pass|uncertain|fail, minimum, reason)
+        for pa in bs[0].profiles:
+            for pb in bs[1].profiles:
+                if _which(pa, pb) != table:
+                    # Kinds unknown: another table might apply; judge with it (same logic) to bound the minimum.
+                    m, reliefs, why = TABLE_FN[_which(pa, pb)](pa, pb)
+                else:
+                    m, reliefs, why = TABLE_FN[table](pa, pb)
+                if m is None:
+                    outcomes.append(("uncertain", None, why))
+                    continue
+                if d >= m:
+                    outcomes.append(("pass", m, ""))
+                    continue
+                open_notes = [r for r in reliefs if not _stated_false(r[2], dist.attributes, bs[0].attrs, bs[1].attrs)]
+                if ctx.params.notes_unstated == "fail":
+                    open_notes = [r for r in open_notes if any(s.get(r[2]) is True for s in (dist.attributes, bs[0].attrs, bs[1].attrs))]
+                fitting = [r for r in open_notes if d >= r[0]]
+                if fitting:
+                    outcomes.append(("uncertain", m, "；".join(r[1] for r in fitting) + "，材料未说明是否满足"))
+                else:
+                    outcomes.append(("fail", m, why))
+        names = f"{bs[0].name} 与 {bs[1].name}"
+        verdicts = {o[0] for o in outcomes}
+        mins = sorted({o[1] for o in outcomes if o[1] is not None})
+        expected = (f"≥ {mins[0]:g} m" if len(mins) == 1 else f"≥ {mins[0]:g}–{mins[-1]:g} m（视建筑分类）") if mins else None
+        if verdicts == {"pass"}:
+            continue
+        missing = sorted({m for b in bs for m in b.missing})
+        if verdicts == {"fail"}:
+            extra = next((o[2] for o in outcomes if o[2]), "")
+            yield ctx.fail(f"{names}的防火间距 {d:g} m 小于规范最小值 {expected}" + (f"（{extra}）" if extra else ""),
+                           evidence=[dist] + [b.field for b in bs if b.field is not None], key=f"{names}:{d}",
+                           expected=expected, actual=f"{d:g} m",
+                           suggestion=f"请调整总平面布置使{names}的防火间距满足要求，或提供防火墙、防火门窗等可减小间距的设计说明及图纸。")
+            continue
+        reasons = sorted({o[2] for o in outcomes if o[0] == "uncertain" and o[2]})
+        if len(verdicts) > 1 and missing:
+            reasons.insert(0, "材料未载明：" + "、".join(missing))
+        yield ctx.uncertain(f"{names}的防火间距 {d:g} m 无法确定是否满足规范（最小值 {expected or '未知'}）",
+                            reason="；".join(reasons) or "建筑分类信息不足",
+                            evidence=[dist] + [b.field for b in bs if b.field is not None], key=f"{names}:{d}",
+                            expected=expected, actual=f"{d:g} m",
+                            suggestion=f"请补充{names}的耐火等级、建筑高度及相邻外墙（防火墙、门窗洞口）做法说明。")
+
+
+_FACTS_5_2_2 = [
+    Fact(statement="表5.2.2 民用建筑防火间距 13/9/11/14、6/7/9、8/10、12 m", source=f"{DOMAIN} §4.1", confidence="M"),
+    Fact(statement="表注（防火墙、防火门窗、减少25%）及5.2.6（>100 m 不得减小）", source=f"{DOMAIN} §4.1 footnotes", confidence="M"),
+]
+
+
+def _b(name: str, **kw: Any) -> Field:
+    return f("building", name, doc="site", **kw)
+
+
+def _d(dist: float, a: str, b: str, **kw: Any) -> Field:
+    return f("fire_separation_distance", dist, doc="site", between=[a, b], **kw)
+
+
+@rule(
+    "gb50016.civil_separation.v1",
+    category="standard.fire_separation",
+    requires=["fire_separation_distance", "building", "building_height"],
+    citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表5.2.2"),
+    severity="high",
+    params=SeparationParams,
+    tables=[TABLES_DIR / "gb50016_5_2_2"],
+    facts=_FACTS_5_2_2,
+    examples=[
+        example("fail", "两座多层一二级民用建筑间距5 m，材料载明无防火墙、开口未保护（应≥6 m）", [
+            _b("1#办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=18),
+            _b("2#宿舍楼", kind="civil", use_class="民用", fire_grade=2, height_m=15),
+            _d(4.0, "1#办公楼", "2#宿舍楼", fire_wall=False, openings_protected=False),
+        ], docs={"site": "site_plan"}),
+        example("fail", "高度超过100 m 的建筑不得减小间距", [
+            _b("A塔", kind="civil", use_class="民用", fire_grade=1, height_m=120),
+            _b("B楼", kind="civil", use_class="民用", fire_grade=2, height_m=20),
+            _d(8.0, "A塔", "B楼"),
+        ], docs={"site": "site_plan"}),
+        example("pass", "间距6 m 满足一二级多层之间的要求", [
+            _b("1#办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=18),
+            _b("2#宿舍楼", kind="civil", use_class="民用", fire_grade=1, height_m=15),
+            _d(6.0, "1#办公楼", "2#宿舍楼"),
+        ], docs={"site": "site_plan"}),
+        example("pass", "耐火等级未注明，但间距14 m 已满足任何情况", [
+            _b("1#楼", kind="civil", use_class="民用", height_m=18), _b("2#楼", kind="civil", use_class="民用", height_m=18),
+            _d(14.0, "1#楼", "2#楼"),
+        ], docs={"site": "site_plan"}),
+        example("uncertain", "间距5 m 小于6 m，但减少25%的表注可能适用，材料未说明", [
+            _b("1#办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=18),
+            _b("2#宿舍楼", kind="civil", use_class="民用", fire_grade=2, height_m=15),
+            _d(5.0, "1#办公楼", "2#宿舍楼"),
+        ], docs={"site": "site_plan"}),
+        example("uncertain", "耐火等级未注明，间距7 m 是否满足取决于耐火等级", [
+            _b("1#楼", kind="civil", use_class="民用", height_m=18), _b("2#楼", kind="civil", use_class="民用", height_m=18),
+            _d(7.0, "1#楼", "2#楼"),
+        ], docs={"site": "site_plan"}),
+    ],
+)
+def civil_separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """民用建筑之间的防火间距（GB 50016 表5.2.2，含表注与5.2.6）。
+
+    读取总平面图中的防火间距及两端建筑的类别、耐火等级、高度；信息不全时按所有可能的分类判断，
+    结论不一致则判为待核实并说明缺什么。
+    """
+    yield from judge(view, ctx, "civil")
+
+
+@rule(
+    "gb50016.factory_separation.v1",
+    category="standard.fire_separation",
+    requires=["fire_separation_distance", "building", "building_height"],
+    citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表3.4.1"),
+    severity="high",
+    params=SeparationParams,
+    tables=[TABLES_DIR / "gb50016_3_4_1"],
+    facts=[
+        Fact(statement="表3.4.1 厂房防火间距（S = A + B + C 规律及明确单元格）", source=f"{DOMAIN} §4.2", confidence="M"),
+        Fact(statement="戊类单多层厂房之间减2m；防火墙、开口保护、减少25%等表注", source=f"{DOMAIN} §4.2 footnotes", confidence="M"),
+    ],
+    examples=[
+        example("fail", "丙类多层厂房与多层民用建筑间距8 m，材料载明无防火墙（应≥10 m）", [
+            _b("3#车间", kind="factory", use_class="丙", fire_grade=2, height_m=12),
+            _b("办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=15),
+            _d(8.0, "3#车间", "办公楼", fire_wall=False),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+        example("pass", "甲类厂房与多层民用建筑间距30 m（应≥25 m）", [
+            _b("甲类车间", kind="factory", use_class="甲", fire_grade=2, height_m=8),
+            _b("宿舍", kind="civil", use_class="民用", fire_grade=2, height_m=12),
+            _d(30.0, "甲类车间", "宿舍"),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+        example("uncertain", "两座丙类厂房间距9 m（应≥10 m），减少25%的表注可能适用", [
+            _b("1#厂房", kind="factory", use_class="丙", fire_grade=2, height_m=10),
+            _b("2#厂房", kind="factory", use_class="丙", fire_grade=2, height_m=10),
+            _d(9.0, "1#厂房", "2#厂房"),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+    ],
+)
+def factory_separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """厂房与厂房、乙丙丁戊类仓库、民用建筑之间的防火间距（GB 50016 表3.4.1）。
+
+    至少一端为厂房的间距由本规则判断；甲类仓库（表3.5.1，需储量）判为待核实。
+    """
+    yield from judge(view, ctx, "factory")
+
+
+@rule(
+    "gb50016.warehouse_separation.v1",
+    category="standard.fire_separation",
+    requires=["fire_separation_distance", "building", "building_height"],
+    citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表3.5.2"),
+    severity="medium",
+    params=SeparationParams,
+    tables=[TABLES_DIR / "gb50016_3_5_2"],
+    facts=[
+        Fact(statement="表3.5.2 乙丙丁戊类仓库与民用建筑的防火间距", source=f"{DOMAIN} §4.4（来源标注 [L/M]，需以标准原文核对）", confidence="L"),
+    ],
+    examples=[
+        example("fail", "乙类仓库与民用建筑间距20 m（应≥25 m，无减小条款）", [
+            _b("乙类库", kind="warehouse", use_class="乙", fire_grade=2, height_m=8),
+            _b("食堂", kind="civil", use_class="民用", fire_grade=2, height_m=6),
+            _d(20.0, "乙类库", "食堂"),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+        example("pass", "丙类仓库与民用建筑间距12 m（应≥10 m）", [
+            _b("丙类库", kind="warehouse", use_class="丙", fire_grade=2, height_m=8),
+            _b("食堂", kind="civil", use_class="民用", fire_grade=2, height_m=6),
+            _d(12.0, "丙类库", "食堂"),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+        example("uncertain", "两座仓库之间的间距，本规则未涵盖", [
+            _b("丙类库", kind="warehouse", use_class="丙", fire_grade=2, height_m=8),
+            _b("丁类库", kind="warehouse", use_class="丁", fire_grade=2, height_m=8),
+            _d(5.0, "丙类库", "丁类库"),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+    ],
+)
+def warehouse_separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """乙、丙、丁、戊类仓库与民用建筑之间的防火间距（GB 50016 表3.5.2 民用建筑各列）。
+
+    仓库之间、甲类仓库（表3.5.1）的间距未纳入本规则，判为待核实，由人工核对。
+    """
+    yield from judge(view, ctx, "warehouse")

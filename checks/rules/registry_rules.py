@@ -1,0 +1,118 @@
+"""registry.*: certificates and companies checked against the registry, through this engine.
+
+The comparison itself lives in ``checks.registry_checks`` (the registry
+issue); these thin rules call it when a lookup is present, import it lazily
+(so the engine loads without the registry stack), and re-issue its findings
+under this rule's id so ids stay deterministic and rulesets can select,
+date and disable them like any other rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from checks.engine import Citation, Fact, RuleContext, rule
+from checks.model import Finding
+from checks.rules._common import DOMAIN
+from checks.testing import example, f
+from checks.view import ApplicationView
+
+REGISTRY_CATEGORIES = (
+    "registry.not_found", "registry.name_mismatch", "registry.expired", "registry.revoked",
+    "registry.category_mismatch", "registry.employer_mismatch",
+)
+
+
+def _reissue(ctx: RuleContext, found: list[Finding]) -> Iterator[Finding]:
+    for x in found:
+        kw: dict[str, Any] = dict(expected=x.expected, actual=x.actual, evidence=x.evidence, key=x.id,
+                                  category=x.category, severity=x.severity, citation=x.citation or None)
+        if x.verdict == "fail":
+            yield ctx.fail(x.message, suggestion=x.suggestion, **kw)
+        else:
+            yield ctx.uncertain(x.message, reason=x.reason or "登记库比对结果不确定", suggestion=x.suggestion, **kw)
+
+
+def _no_lookup(ctx: RuleContext, what: str, fields: list) -> Iterator[Finding]:
+    yield ctx.uncertain(f"未连接登记库，{what}未经登记库核验", reason="运行时未提供登记库查询（lookup）",
+                        key="no-lookup", category="registry.not_found", severity="low", evidence=fields[:20],
+                        suggestion="请审批人员在登记库或 cx.mem.gov.cn 等平台人工核验。")
+
+
+def _load(name: str) -> Callable[..., list[Finding]] | None:
+    try:
+        from checks import registry_checks  # lazy: the registry stack is optional for the engine
+    except ImportError:
+        return None
+    return getattr(registry_checks, name, None)
+
+
+@rule(
+    "registry.certificates.v1",
+    category=REGISTRY_CATEGORIES,
+    requires=["cert_no", "person_name", "resident_id", "operation_category"],
+    citation=Citation(standard="特种作业操作证及人员资格证书登记库", edition="应急管理部/住房城乡建设部登记数据",
+                      clause="证书编号、持证人、类别、有效期、状态、聘用单位核验"),
+    severity="high",
+    facts=[
+        Fact(statement="特种作业操作证可在 cx.mem.gov.cn 查询；复审3年、换证6年", source=f"{DOMAIN} §2.3", confidence="M"),
+        Fact(statement="三类人员证书有效期3年", source=f"{DOMAIN} §2.2", confidence="M"),
+    ],
+    examples=[
+        example("uncertain", "有证书但未连接登记库", [f("cert_no", "T360426199101010071", cert_type="special_operation")]),
+        example("pass", "材料中没有证书编号，无需核验", [f("person_name", "张三", role="principal")]),
+    ],
+)
+def certificates(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """证书在登记库中是否存在、持证人与类别是否一致、是否在有效期内、是否被注销或暂扣、聘用单位是否为申请人。
+
+    比对逻辑由 checks.registry_checks.check_certificates 提供；未提供登记库时判为待核实（低）。
+    """
+    certs = view.fields_of("cert_no")
+    if not certs:
+        return
+    if ctx.lookup is None:
+        yield from _no_lookup(ctx, "证书", certs)
+        return
+    fn = _load("check_certificates")
+    if fn is None:
+        yield ctx.uncertain("登记库核验模块不可用，证书未经登记库核验", reason="checks.registry_checks 未安装",
+                            key="no-module", category="registry.not_found", severity="low",
+                            suggestion="请审批人员人工核验证书。")
+        return
+    found = fn(view.fields, ctx.lookup, as_of=view.as_of, applicant_uscc=view.application.uscc,
+               applicant_name=view.application.company_name)
+    yield from _reissue(ctx, found)
+
+
+@rule(
+    "registry.companies.v1",
+    category=REGISTRY_CATEGORIES,
+    requires=["uscc", "company_name", "person_name", "safety_licence_no"],
+    citation=Citation(standard="企业登记及安全生产许可证登记库", edition="市场监管/应急管理登记数据",
+                      clause="统一社会信用代码、企业名称、法定代表人、许可证状态核验"),
+    severity="high",
+    facts=[Fact(statement="安全生产许可证有效期3年，期满前3个月申请延期", source=f"{DOMAIN} §3.1 第九条", confidence="H")],
+    examples=[
+        example("uncertain", "有统一社会信用代码但未连接登记库", [f("uscc", "91110000600037341L", role="applicant")]),
+        example("pass", "材料中没有企业标识，无需核验", [f("person_name", "张三", role="principal")], uscc=None, company_name=None),
+    ],
+)
+def companies(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """企业在登记库中是否存在、名称与法定代表人是否一致、安全生产许可证是否有效。
+
+    比对逻辑由 checks.registry_checks.check_companies 提供；未提供登记库时判为待核实（低）。
+    """
+    ids = view.fields_of("uscc", "safety_licence_no")
+    if not ids and not view.application.uscc:
+        return
+    if ctx.lookup is None:
+        yield from _no_lookup(ctx, "企业信息", ids)
+        return
+    fn = _load("check_companies")
+    if fn is None:
+        yield ctx.uncertain("登记库核验模块不可用，企业信息未经登记库核验", reason="checks.registry_checks 未安装",
+                            key="no-module", category="registry.not_found", severity="low",
+                            suggestion="请审批人员人工核验企业登记信息。")
+        return
+    yield from _reissue(ctx, fn(view.fields, ctx.lookup, as_of=view.as_of))
