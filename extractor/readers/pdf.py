@@ -82,7 +82,7 @@ class _PlumberFallback:
         self.data = data
         self.pdf = None
 
-    def glyphs(self, index: int) -> _PageText | None:
+    def glyphs(self, index: int, to_display: Transform) -> _PageText | None:
         import pdfplumber
 
         try:
@@ -91,11 +91,15 @@ class _PlumberFallback:
             chars = self.pdf.pages[index].chars
         except Exception:  # noqa: BLE001 - the fallback is best effort; PDFium's text stays
             return None
-        glyphs = [
-            Glyph(text=c["text"], x0=c["x0"], top=c["top"], x1=c["x1"], bottom=c["bottom"], size=c["size"])
-            for c in chars
-            if len(c["text"]) == 1
-        ]
+        glyphs = []
+        for c in chars:
+            if len(c["text"]) != 1:
+                continue
+            # pdfminer's y0/y1 are user space; map them like PDFium's boxes.
+            ax, ay = to_display(c["x0"], c["y1"])
+            bx, by = to_display(c["x1"], c["y0"])
+            glyphs.append(Glyph(text=c["text"], x0=min(ax, bx), top=min(ay, by), x1=max(ax, bx),
+                                bottom=max(ay, by), size=c["size"]))
         unmapped = sum(1 for g in glyphs if _is_unmapped(g.text) or g.text.startswith("(cid"))
         visible = sum(1 for g in glyphs if g.text.strip())
         return _PageText(glyphs, visible, 0, unmapped, from_pdfminer=True)
@@ -159,7 +163,7 @@ def _read_page(
         # PDFium guesses some CID fonts' code-to-Unicode mapping wrong where
         # pdfminer follows the font's CMap (pdfminer issue 566: 黎荣 read as
         # 哾㦓). Re-read such a page with pdfminer and keep the better text.
-        other = fallback.glyphs(index)
+        other = fallback.glyphs(index, to_display)
         if other is not None and _better(other, text):
             text = other
             total = text.visible + text.invisible
