@@ -21,7 +21,7 @@ _BUILDING = re.compile(
     r"(?:办公楼|宿舍楼|住宅楼|综合楼|教学楼|生产楼|研发楼|实验楼|厂房|仓库|库房|车间|食堂|配电房|配电室|锅炉房|"
     r"泵房|门卫室|门卫|罐区|商业楼|酒店|宿舍|建筑物|号楼|#楼|楼|栋|幢))"
 )
-_BAD_BUILDING_PREFIX = ("该", "本", "此", "各", "每", "两", "其", "与", "和", "及", "至", "的", "在", "为", "距")
+_BAD_BUILDING_PREFIX = ("该", "本", "此", "各", "每", "两", "其", "与", "和", "及", "至", "的", "在", "为", "距", "层")
 
 
 def buildings_in(text: str) -> list[tuple[int, int, str]]:
@@ -32,7 +32,9 @@ def buildings_in(text: str) -> list[tuple[int, int, str]]:
         while name and (name[0] in _BAD_BUILDING_PREFIX or name[0] in "之间"):
             name, s = name[1:], s + 1
         # A bare "楼" or "栋" names nothing.
-        if len(name) < 2 or name in ("楼层", "建筑物", "楼梯"):
+        if len(name) < 2 or name in ("楼层", "建筑物", "楼梯") or re.match(r"^[甲乙丙丁戊]类", name):
+            continue
+        if re.match(r"^(?:高层|多层|单层|民用|工业|公共|相邻|其他|一类|二类)", name):
             continue
         if name.endswith("楼") and text[m.end():m.end() + 1] in ("梯", "层", "板", "面"):
             continue
@@ -49,8 +51,11 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("evacuation_width:corridor", re.compile(r"疏散走道|走道|走廊|内廊|外廊")),
     ("evacuation_width:stair", re.compile(r"疏散楼梯|楼梯|梯段|楼梯间")),
     ("evacuation_width:exit", re.compile(r"安全出口|疏散出口|出口")),
-    ("building_height", re.compile(r"建筑高度|檐口高度|房屋高度|楼高")),
+    ("building_height", re.compile(r"建筑高度|檐口高度|房屋高度|楼高|H=")),
 ]
+# A measure written before what it measures: "1.2m高防护栏杆", "180mm高挡脚板".
+_AFTER = re.compile(r"^\s*(?:高|宽|的)?\s*(?P<kw>防护栏杆|护身栏杆|挡脚板|疏散门|疏散走道|疏散楼梯|安全出口)")
+_SUBORDINATE = re.compile(r"中栏杆|中杆|下杆|下栏杆|中间设|扫地杆")
 _WIDTH_WORD = re.compile(r"宽|净宽|宽度")
 
 SCAFFOLD_TYPES = ("落地式", "悬挑式", "附着式升降", "满堂", "门式", "碗扣式", "盘扣式", "扣件式", "吊篮", "双排", "单排")
@@ -96,13 +101,26 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
         prev_end = 0
         for ms in measures:
             left = sent[prev_end:ms.start]
-            kind, _ = _kind_for(left)
-            if kind is None:
-                kind, _ = _kind_for(sent[:ms.start])
+            after = _AFTER.match(sent[ms.end:])
+            between = left.strip()
+            prev_end_was = prev_end
             prev_end = ms.end
+            if prev_end_was and (between in ("≥", ">=", "≤", "<=", ">", "<", "大于", "小于", "超过") or (
+                    not between and sent[ms.start] in "≥>≤<")):
+                continue  # "45m≥24m": a threshold quoted after the value
+            if after:
+                kind, _ = _kind_for(after["kw"])
+                if _SUBORDINATE.search(sent[ms.end:ms.end + 6]):
+                    continue
+            else:
+                kind, _ = _kind_for(left)
+                if kind is None:
+                    kind, _ = _kind_for(sent[:ms.start])
             if kind is None:
                 continue
-            if kind.startswith("evacuation_width") and not (_WIDTH_WORD.search(sent[:ms.start])):
+            if kind in ("guard_rail_height", "toe_board_height") and not after and _SUBORDINATE.search(left):
+                continue
+            if kind.startswith("evacuation_width") and not (after or _WIDTH_WORD.search(sent[:ms.start])):
                 continue
             if kind == "scaffold_height" and not (scaffold_doc or "脚手架" in sent):
                 continue
@@ -115,16 +133,16 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
                 if bs:
                     attrs["building"] = bs[-1][2]
             elif kind == "fire_separation_distance":
-                bs = [b for b in buildings_in(sent[:ms.start])]
                 names = []
-                for b in bs:
+                for b in buildings_in(sent[:ms.start]):
                     if b[2] not in names:
                         names.append(b[2])
-                if len(names) < 2:
+                if len(names) >= 2:
+                    attrs["between"] = names[-2:]
+                elif not re.search(r"防火间距", sent):
                     continue  # a distance between unnamed things is not a separation
-                attrs["between"] = names[-2:]
             elif kind == "building_height":
-                bs = buildings_in(sent[:ms.start])
+                bs = buildings_in(sent[:ms.start]) or buildings_in(sent)
                 if bs:
                     attrs["building"] = bs[-1][2]
             elif kind == "scaffold_height":
@@ -133,10 +151,9 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
                         attrs["scaffold_type"] = t
                         break
             elif kind in ("guard_rail_height", "toe_board_height"):
-                # "栏杆上杆高度1.2m,下杆0.6m": the guard-rail height is the top rail.
-                if kind == "guard_rail_height" and re.search(r"下杆|中杆|立杆间距|间距", left) and hits and hits[-1].type == kind:
-                    continue
                 if kind == "guard_rail_height" and ms.metres > 3:
+                    continue
+                if kind == "toe_board_height" and ms.metres > 1:
                     continue
             hits.append(DesignHit(typ, s0 + ms.start, s0 + ms.end, ms.metres, attrs))
     return hits
@@ -155,9 +172,28 @@ class BuildingHit:
     attributes: dict[str, object]
 
 
+_LABEL = re.compile(
+    r"^(?P<name>\S+)\s+(?:(?P<civil>民用)|(?P<cls>[甲乙丙丁戊])类)\s*(?P<g>[一二三四])级\s*(?P<tall>高层|多层|单层)?\s*"
+    r"(?:H=(?P<h>\d+(?:\.\d+)?)m)?"
+)
+
+
 def building_hits(text: str) -> list[BuildingHit]:
-    """Buildings named in a sentence with a property of their own."""
+    """Buildings named in a sentence with a property of their own, and
+    drawing labels such as "1#办公楼 民用 二级 多层 H=18m"."""
     out: list[BuildingHit] = []
+    lm = _LABEL.match(text)
+    if lm and buildings_in(lm["name"]):
+        attrs: dict[str, object] = {"fire_grade": "一二三四".index(lm["g"]) + 1}
+        if lm["civil"]:
+            attrs.update(use_class="民用", kind="civil")
+        else:
+            attrs.update(use_class=lm["cls"], kind="warehouse" if re.search("仓库|库房", lm["name"]) else "factory")
+        if lm["h"]:
+            attrs["height_m"] = float(lm["h"])
+        if lm["tall"]:
+            attrs["high_rise"] = lm["tall"] == "高层"
+        return [BuildingHit(lm["name"], 0, len(lm["name"]), attrs)]
     for s0, s1 in sentences(text):
         sent = text[s0:s1]
         bs = buildings_in(sent)

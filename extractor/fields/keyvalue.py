@@ -29,12 +29,14 @@ _BLANK_VALUE = re.compile(r"^[\s_\-—:./]*$")
 def label_key(label: str) -> str | None:
     """The canonical key of a label as written, or None for an unknown label."""
     t = re.sub(r"\s+", "", label).strip(":")
+    # "法定代表人(签字)", "企业名称(盖章)": the parenthetical says how, not what.
+    t = re.sub(r"\((?:签字|签名|盖章|公章|签章|手签|签字/盖章|[^)]{0,4}签[^)]{0,2})\)$", "", t)
     if t in _LABEL_INDEX:
         return _LABEL_INDEX[t]
     # "持证人姓名", "企业法定代表人": a known label at the end of a longer one.
     best: tuple[int, str] | None = None
     for v, key in _LABEL_INDEX.items():
-        if len(v) >= 2 and t.endswith(v) and len(t) - len(v) <= 4:
+        if len(v) >= 2 and t.endswith(v) and len(t) - len(v) <= 6:
             if best is None or len(v) > best[0]:
                 best = (len(v), key)
     return best[1] if best else None
@@ -102,6 +104,14 @@ def _colon_pairs(ln: TextLine) -> list[Pair]:
 def _space_pairs(ln: TextLine) -> list[Pair]:
     """"姓名 王建国 性别 男": known labels followed by their value, no colon."""
     tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", ln.text)]
+    # "名 称 XX有限公司": single characters of a spaced label, joined back.
+    if len(tokens) >= 3 and all(len(t[2]) == 1 for t in tokens[:2]):
+        for n in (4, 3, 2):
+            if len(tokens) > n and all(len(t[2]) == 1 for t in tokens[:n]):
+                joined = "".join(t[2] for t in tokens[:n])
+                if joined in _LABEL_INDEX:
+                    tokens = [(tokens[0][0], tokens[n - 1][1], joined)] + tokens[n:]
+                    break
     pairs = []
     i = 0
     while i < len(tokens) - 1:

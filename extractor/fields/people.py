@@ -119,11 +119,28 @@ def rule_names(text: str) -> list[ProseName]:
         name = _bound_name(text, start)
         if not name or name in NOT_NAMES or not looks_like_name(name):
             continue
-        title = m["title"] if m["title"] != "同志" else None
         if m["title"] == "同志":
             continue
+        title = m["title"]
         role = role_from_context(title, text[start + len(name):])
+        # "法定代表人、董事长王建国": the first title of a chain names the role.
+        before = text[max(0, m.start() - 8):m.start()]
+        if re.search(r"(?:法定代表人|法人代表)[、,和及兼]?$", before):
+            role = "legal_representative"
         out.append(ProseName(start, start + len(name), name, role, title, 0.85, "title"))
+    # "配备专职安全生产管理人员3名：张三、李四、王五": a list after a title.
+    for m in re.finditer("(?P<title>" + compile_alternatives(PROSE_TITLES) + r")(?:\d+|[一二三四五六七八九十]+)?[名人位]?:", text):
+        role = role_of_title(m["title"])
+        pos = m.end()
+        for part in re.finditer(r"[^、,，;；。\s]+", text[pos:]):
+            if part.start() > 0 and text[pos + part.start() - 1] not in "、,，":
+                break
+            name = part.group()
+            if not looks_like_name(name, labelled=True) or len(name) > 4:
+                break
+            s0 = pos + part.start()
+            if not any(p.start <= s0 < p.end for p in out):
+                out.append(ProseName(s0, s0 + len(name), name, role, m["title"], 0.85, "title"))
     # "王建国同志为…", "王建国为安全生产第一责任人": a name before a responsibility.
     for m in re.finditer(r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?(?:为|担任|任)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>安全生产第一责任人|第一责任人|项目负责人|项目经理|专职安全生产管理人员|安全生产管理人员|安全员|主要负责人|安全负责人|法定代表人)", text):
         name = m["name"]
@@ -196,3 +213,29 @@ def prose_names(text: str, *, use_ner: bool = True) -> list[ProseName]:
         role = role_from_context(title, text[t:]) or "other"
         found.append(ProseName(s, t, name, role, title, min(0.9, float(getattr(e, "score", 0.8))), "ner"))
     return found
+
+
+# --------------------------------------------------------------------------- organisations
+
+_ORG_SUFFIX = re.compile(r"(?:有限责任公司|股份有限公司|集团有限公司|有限公司|集团公司|总公司|分公司)")
+_ORG_LEAD = re.compile(r"^(?:兹证明|证明|兹有|我公司|本公司|我单位|本单位|经|由|为|是|对|向|与|和|及|在|据|根据|关于|致|"
+                       r"委托|受|被|将|给|同意|批准|公司)+")
+
+
+def org_names(text: str) -> list[tuple[int, int, str]]:
+    """Company names ending in a company suffix: the Han run before the
+    suffix, less the words that lead into a name in prose ("兹证明…")."""
+    out = []
+    for m in _ORG_SUFFIX.finditer(text):
+        end = m.end()
+        start = m.start()
+        while start > 0 and (is_han(text[start - 1]) or text[start - 1] in "()"):
+            start -= 1
+        lead = _ORG_LEAD.match(text[start:m.start()])
+        if lead:
+            start += lead.end()
+        name = text[start:end]
+        if len(name) < 6 or len(name) > 40 or name.startswith("("):
+            continue
+        out.append((start, end, name))
+    return out

@@ -48,8 +48,8 @@ def _component(name: str, fn, requires: list[str], assigns: list[str]) -> None:
 _STEPS = [
     ("shencha_doctype", steps.step_doctype, [], ["doc._.shencha"]),
     ("shencha_tables", steps.step_tables, ["doc._.shencha"], ["doc._.shencha"]),
-    ("shencha_identifiers", steps.step_identifiers, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_keyvalue", steps.step_keyvalue, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_identifiers", steps.step_identifiers, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_dates", steps.step_dates, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_prose_names", steps.step_prose_names, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_design", steps.step_design, ["doc._.shencha"], ["doc._.shencha"]),

@@ -14,9 +14,9 @@ from . import design, doctype, plans
 from .keyvalue import Pair, find_pairs, label_key
 from .lexicon import UNITS_TO_M, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
-from .people import looks_like_name, prose_names, split_names
+from .people import looks_like_name, org_names, prose_names, split_names
 from .tables import Grid, layout_grids, ruled_grids
-from .view import DocView, Mention, Span
+from .view import DocView, Mention, Paragraph, Span, paragraphs
 
 
 @dataclass
@@ -74,11 +74,25 @@ def _id_mention(match, span: Span, *, certainty: float, hint: str | None = None)
                    step="identifiers")
 
 
+_NOT_ID_KEYS = {"cert_no", "safety_licence_no", "uscc"}
+
+
 def step_identifiers(ctx: Context) -> None:
+    """Every identifier in the text, labelled or not. An invalid 18-digit run
+    inside the value of a label that names another number ("证照编号") is
+    that number, not a mistyped ID."""
+    other_values: dict[int, list[tuple[int, int]]] = {}
+    for p in ctx.pairs:
+        if p.key in _NOT_ID_KEYS or (p.key is None and "编号" in p.label):
+            for sp in p.value_spans:
+                other_values.setdefault(sp.line, []).append((sp.start, sp.end))
     for ln in ctx.view.lines:
         if not ln.text:
             continue
         for m in find_identifiers(ln.text):
+            if m.field_type == "resident_id" and not m.check.valid and any(
+                    a <= m.start and m.end <= b for a, b in other_values.get(ln.id, [])):
+                continue
             ctx.add(_id_mention(m, Span(ln.id, m.start, m.end), certainty=0.9))
 
 
@@ -93,12 +107,9 @@ def _records_by_page(pairs: list[Pair]) -> dict[int, str]:
     for i, p in enumerate(pairs):
         by_page.setdefault(p.page, []).append(i)
     for page, idx in by_page.items():
-        names = [i for i in idx if pairs[i].key == "name" and pairs[i].value]
+        names = [i for i in idx if pairs[i].key in _PERSON_KEYS and pairs[i].value]
         if not names:
-            names = [i for i in idx if pairs[i].key in ("legal_representative", "principal", "safety_manager",
-                                                          "project_manager") and pairs[i].value]
-            if len(names) != 1:
-                continue
+            continue
         for i in idx:
             prev = [n for n in names if n <= i]
             owner = prev[-1] if prev else names[0]
@@ -117,6 +128,9 @@ def step_keyvalue(ctx: Context) -> None:
     records = _records_by_page(ctx.pairs)
     applicant_doc = ctx.doc_type in APPLICANT_DOCS
     for i, p in enumerate(ctx.pairs):
+        if not p.key and p.value and p.value_spans:
+            _generic_name(ctx, p)
+            continue
         if not p.key or not p.value or not p.value_spans:
             continue
         vs = p.value_spans[0]
@@ -125,9 +139,10 @@ def step_keyvalue(ctx: Context) -> None:
         base_attrs["label"] = p.label
         if p.key in _PERSON_KEYS:
             for s, e, name in split_names(p.value):
+                role = _PERSON_KEYS[p.key]
+                attrs = dict(base_attrs, role_source="label" if role else "default")
                 ctx.add(Mention("person_name", name, [Span(vs.line, vs.start + s, vs.start + e)], 0.95,
-                                normalized=compact_name(name), role=_PERSON_KEYS[p.key],
-                                attributes=dict(base_attrs), step="keyvalue"))
+                                normalized=compact_name(name), role=role, attributes=attrs, step="keyvalue"))
         elif p.key in ("resident_id", "uscc", "cert_no", "safety_licence_no"):
             hint = p.key if p.key != "cert_no" else None
             found = find_identifiers(p.value, hint=hint)
@@ -185,6 +200,27 @@ def step_keyvalue(ctx: Context) -> None:
             ctx.add(Mention("_title", compact_name(p.value), [vs], 0.9, attributes=dict(base_attrs), step="keyvalue"))
 
 
+_NOT_PERSON_LABELS = re.compile(r"性别|民族|类型|学历|籍贯|地点|住所|地址|名称|项目|内容|结果|单位|职务|岗位|部门|"
+                                r"机构|范围|方式|状态|电话|类别|等级|用途|科室|诊断")
+
+
+def _generic_name(ctx: Context, p: Pair) -> None:
+    """"编制：张三", "批准：李四", "记录人：王五": a name under a label we do
+    not know. The value must look like a name on its own (known surname)."""
+    label = re.sub(r"\s+", "", p.label)
+    if len(label) > 10 or _NOT_PERSON_LABELS.search(label):
+        return
+    value = re.sub(r"\((?:签字|签名|盖章)\)$", "", p.value.strip())
+    if not looks_like_name(value):
+        return
+    vs = p.value_spans[0]
+    role = role_of_title(label)
+    ctx.add(Mention("person_name", value, [Span(vs.line, vs.start, vs.start + len(value))], 0.85,
+                    normalized=compact_name(value), role=role,
+                    attributes={"label": p.label, "title": label, "role_source": "title" if role else "default"},
+                    step="keyvalue"))
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -219,13 +255,19 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
             continue
         attrs = {"record": rec}
         holder = None
+        titles = [compact_name(row[i].text) for i in range(min(len(keys), len(row)))
+                  if keys[i] == "title" and row[i] and row[i].text]
+        cert_class = compact_name(cells["cert_class"].text) if "cert_class" in cells else None
         if "name" in cells and looks_like_name(cells["name"].text, labelled=True):
             holder = compact_name(cells["name"].text)
-            title = compact_name(cells["title"].text) if "title" in cells else None
-            role = role_of_title(title) if title else None
-            a = dict(attrs)
-            if title:
-                a["title"] = title
+            role = next((r for r in (role_of_title(t) for t in titles) if r), None)
+            a = dict(attrs, role_source="title" if role else "default")
+            if titles:
+                a["title"] = titles[-1] if role is None else next(t for t in titles if role_of_title(t))
+            if role is None and cert_class:
+                role = {"A": "principal", "B": "project_manager", "C": "safety_manager"}.get(cert_class[:1])
+                if role:
+                    a["role_source"] = "title"
             ctx.add(Mention("person_name", cells["name"].text.strip(), _cell_span(cells["name"]), 0.95,
                             normalized=holder, role=role, attributes=a, step="tables"))
         for key in ("resident_id", "cert_no"):
@@ -327,13 +369,17 @@ _ISSUE_AFTER = re.compile(r"^\s*(?:发证|颁发|签发|核发|批准)")
 _SIGN_CONTEXT = re.compile(r"盖章|签字|签名|签章|公章|日期|负责人|法定代表人|编制人|审核人|单位")
 
 
+_ISSUED_DOCS = {"business_licence", "insurance", "certificate"}
+
+
 def step_dates(ctx: Context) -> None:
     claimed = {(sp.line, sp.start) for m in ctx.mentions if m.type == "date" for sp in m.spans}
     flow_by_page = {p: [ln for ln in lines if ln.table is None and ln.text] for p, lines in ctx.view.by_page.items()}
     last_page = max(flow_by_page) if flow_by_page else None
     for page, flow in flow_by_page.items():
         for idx, ln in enumerate(flow):
-            dates = [d for d in find_dates(ln.text) if (ln.id, d.start) not in claimed]
+            dates = [d for d in find_dates(ln.text) if not any(
+                c[0] == ln.id and d.start <= c[1] < d.end for c in claimed)]
             if not dates:
                 continue
             rng = date_ranges(ln.text, dates)
@@ -353,25 +399,35 @@ def step_dates(ctx: Context) -> None:
                 near_end = page == last_page and idx >= len(flow) - 6
                 context = " ".join(x.text for x in flow[max(0, idx - 3):idx + 1])
                 if alone and near_end and (_SIGN_CONTEXT.search(context) or idx >= len(flow) - 2):
+                    # An authority's document is issued; the applicant's is signed.
+                    role = "issued" if ctx.doc_type in _ISSUED_DOCS else "signed"
                     ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.8, normalized=d.iso,
-                                    role="signed", step="dates"))
+                                    role=role, attributes={"of": "licence" if ctx.doc_type == "business_licence"
+                                                           else "document"}, step="dates"))
 
 
 # --------------------------------------------------------------------------- names in prose
 
 def step_prose_names(ctx: Context) -> None:
-    labelled_spans = {(sp.line) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
-    for ln in ctx.view.flow():
-        if not ln.text or len(ln.text) < 4:
+    """Names in running text (rules, and the recogniser when installed), and
+    company names standing in titles and prose."""
+    taken = {(sp.line, sp.start) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
+    applicant_doc = ctx.doc_type in APPLICANT_DOCS
+    for para in paragraphs(ctx.view):
+        if len(para.text) < 4:
             continue
-        for pn in prose_names(ln.text, use_ner=ctx.use_ner):
-            attrs: dict[str, object] = {}
+        for pn in prose_names(para.text, use_ner=ctx.use_ner):
+            spans = para.spans(pn.start, pn.end)
+            if not spans or (spans[0].line, spans[0].start) in taken:
+                continue
+            attrs: dict[str, object] = {"role_source": "title" if pn.role else "default"}
             if pn.title:
                 attrs["title"] = pn.title
-            certainty = pn.score if ln.id not in labelled_spans else pn.score * 0.95
-            ctx.add(Mention("person_name", pn.name, [Span(ln.id, pn.start, pn.end)], certainty,
-                            normalized=compact_name(pn.name), role=pn.role or "other", attributes=attrs,
-                            step=f"prose:{pn.how}"))
+            ctx.add(Mention("person_name", pn.name, spans, pn.score, normalized=compact_name(pn.name),
+                            role=pn.role, attributes=attrs, step=f"prose:{pn.how}"))
+        for s, e, name in org_names(para.text):
+            ctx.add(Mention("company_name", name, para.spans(s, e), 0.85, normalized=name,
+                            role="applicant" if applicant_doc else "other", step="prose:org"))
 
 
 # --------------------------------------------------------------------------- roles
@@ -392,7 +448,9 @@ def step_roles(ctx: Context) -> None:
             by_record.setdefault(str(rec), []).append(m)
     default = {"special_operations_roster": "special_operator"}.get(ctx.doc_type)
     for m in ctx.mentions:
-        if m.type != "person_name" or m.role not in (None,):
+        if m.type == "uscc" and m.role is None:
+            m.role = "applicant" if ctx.doc_type in APPLICANT_DOCS else "other"
+        if m.type != "person_name" or m.role is not None:
             continue
         rec = m.attributes.get("record")
         group = by_record.get(str(rec), []) if rec else []
@@ -410,7 +468,10 @@ def step_roles(ctx: Context) -> None:
                 if x.type == "operation_category":
                     role = "special_operator" if ctx.doc_type != "managers_roster" else None
                     break
-        m.role = role or default or "other"
+        if role is None and default and m.step == "tables":
+            role = default
+        m.attributes["role_source"] = "title" if role else "default"
+        m.role = role or "other"
     # Link identifiers and certificates to their holder within a record.
     for rec, group in by_record.items():
         names = [x for x in group if x.type == "person_name"]
@@ -440,17 +501,72 @@ def step_roles(ctx: Context) -> None:
 # --------------------------------------------------------------------------- design parameters
 
 
+def _row_paragraphs(ctx: Context) -> list[Paragraph]:
+    """Each row of a non-roster table as one text ("搭设高度 36m 自室外地坪起算")."""
+    out = []
+    for g in ctx.grids:
+        if g.is_roster:
+            continue
+        for row in g.rows:
+            text, pieces = "", []
+            for c in row:
+                if c is None or not c.text or len(c.spans) != 1:
+                    continue
+                if text:
+                    text += " "
+                sp = c.spans[0]
+                pieces.append((sp.line, len(text) - sp.start, sp.start + len(c.text)))
+                text += c.text
+            if text:
+                out.append(Paragraph(text, [(ln, off, length) for ln, off, length in pieces]))
+    return out
+
+
+def _nearest_buildings(ctx: Context, span: Span, names: dict[str, Span]) -> list[str]:
+    """The two building labels nearest a dimension on a drawing."""
+    page, box, _, _ = ctx.view.evidence([span])
+    if box is None:
+        return []
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    scored = []
+    for name, sp in names.items():
+        p2, b2, _, _ = ctx.view.evidence([sp])
+        if p2 != page or b2 is None:
+            continue
+        # Distance to the label's box, not its centre: labels are long.
+        dx = max(b2[0] - cx, 0.0, cx - b2[2])
+        dy = max(b2[1] - cy, 0.0, cy - b2[3])
+        scored.append(((dx * dx + dy * dy) ** 0.5, name))
+    scored.sort()
+    return [n for _, n in scored[:2]] if len(scored) >= 2 else []
+
+
 def step_design(ctx: Context) -> None:
     scaffold = ctx.doc_type == "scaffold_plan"
-    for ln in ctx.view.flow():
-        if not ln.text or not re.search(r"\d", ln.text) and "级" not in ln.text:
+    labels: dict[str, Span] = {}
+    pending_sep: list[Mention] = []
+    for para in paragraphs(ctx.view) + _row_paragraphs(ctx):
+        text = para.text
+        if not re.search(r"\d", text) and "级" not in text:
             continue
-        for h in design.design_hits(ln.text, scaffold_doc=scaffold):
-            ctx.add(Mention(h.type, h.value, [Span(ln.id, h.start, h.end)], h.certainty, normalized=h.value,
-                            attributes=dict(h.attributes), step="design"))
-        for b in design.building_hits(ln.text):
-            ctx.add(Mention("building", b.name, [Span(ln.id, b.start, b.end)], 0.85, normalized=b.name,
+        for b in design.building_hits(text):
+            spans = para.spans(b.start, b.end)
+            ctx.add(Mention("building", b.name, spans, 0.85, normalized=b.name,
                             attributes=dict(b.attributes), step="design"))
+            if spans and b.start == 0:
+                labels.setdefault(b.name, spans[0])
+        for h in design.design_hits(text, scaffold_doc=scaffold):
+            m = ctx.add(Mention(h.type, h.value, para.spans(h.start, h.end), h.certainty, normalized=h.value,
+                                attributes=dict(h.attributes), step="design"))
+            if h.type == "fire_separation_distance" and "between" not in m.attributes:
+                pending_sep.append(m)
+    for m in pending_sep:
+        between = _nearest_buildings(ctx, m.spans[0], labels) if m.spans else []
+        if between:
+            m.attributes["between"] = between
+            m.certainty = 0.8
+        else:
+            m.certainty = 0.6
 
 
 # --------------------------------------------------------------------------- plans

@@ -201,3 +201,54 @@ def build_view(doc: Document) -> DocView:
                 page_lines.append(tl)
         by_page[page.number] = page_lines
     return DocView(doc=doc, lines=lines, by_page=by_page)
+
+
+_SENTENCE_END = tuple("。;；:!！?？")
+
+
+@dataclass(slots=True)
+class Paragraph:
+    """Flow lines joined where a paragraph wraps, so a name or a measure
+    broken across two lines is read whole."""
+
+    text: str
+    pieces: list[tuple[int, int, int]]  # (line id, offset in text, length)
+
+    def spans(self, start: int, end: int) -> list[Span]:
+        out = []
+        for line_id, off, length in self.pieces:
+            a, b = max(start, off), min(end, off + length)
+            if a < b:
+                out.append(Span(line_id, a - off, b - off))
+        return out
+
+
+def paragraphs(view: DocView) -> list[Paragraph]:
+    """Join a flow line to the next when it runs to the right margin without
+    ending a sentence (a wrapped line), on the same page and block."""
+    out: list[Paragraph] = []
+    for page, lines in view.by_page.items():
+        flow = [ln for ln in lines if ln.table is None and ln.text]
+        if not flow:
+            continue
+        right = max((ln.bbox[2] for ln in flow if ln.bbox), default=0.0)
+        left = min((ln.bbox[0] for ln in flow if ln.bbox), default=0.0)
+        width = max(right - left, 1.0)
+        cur: Paragraph | None = None
+        prev: TextLine | None = None
+        for ln in flow:
+            wraps = (
+                cur is not None and prev is not None and prev.block == ln.block and prev.bbox and ln.bbox
+                and not prev.text.endswith(_SENTENCE_END)
+                and prev.bbox[2] >= right - 0.06 * width
+                and len(prev.text) >= 12
+                and ln.bbox[1] - prev.bbox[3] < 1.5 * max(prev.bbox[3] - prev.bbox[1], 1.0)
+            )
+            if wraps and cur is not None:
+                cur.pieces.append((ln.id, len(cur.text), len(ln.text)))
+                cur.text += ln.text
+            else:
+                cur = Paragraph(ln.text, [(ln.id, 0, len(ln.text))])
+                out.append(cur)
+            prev = ln
+    return out
