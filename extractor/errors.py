@@ -88,18 +88,20 @@ _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
 }
 
 
-def describe(code: ErrorCode, detail: str = "") -> DocumentError:
+def describe(code: ErrorCode, detail: str = "", detail_en: str | None = None) -> DocumentError:
     zh, en = _MESSAGES[code]
     return DocumentError(
-        code=code.value, message=zh.format(detail=detail), message_en=en.format(detail=detail)
+        code=code.value,
+        message=zh.format(detail=detail),
+        message_en=en.format(detail=detail if detail_en is None else detail_en),
     )
 
 
 class InputError(Exception):
     """A file that cannot be reviewed; becomes a document with ``status: error``."""
 
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+    def __init__(self, code: ErrorCode, detail: str = "", detail_en: str | None = None) -> None:
         self.code = code
         self.detail = detail
-        self.error = describe(code, detail)
+        self.error = describe(code, detail, detail_en)
         super().__init__(f"{code.value}: {self.error.message_en}")

@@ -19,7 +19,7 @@ from .model import Document, DocumentKind, Line, Page, Word
 from .ocr import OcrCache, OcrOptions, OcrPageResult, PageImage, recognise_pages
 from .package import InputFile, Package, open_package
 from .readers.base import OcrJob, ReadOutput, sha256_hex
-from .sniff import MEDIA_TYPES, kind_from_extension, sniff
+from .sniff import MEDIA_TYPES, format_from_extension, kind_from_extension, sniff
 
 
 class IngestOptions:
@@ -83,6 +83,7 @@ def _read_one(item: InputFile, index: int, limits: Limits) -> tuple[Document, li
             raise InputError(
                 ErrorCode.FILE_TOO_LARGE,
                 f"{item.size / 2**20:.1f} MB，上限 {limits.max_file_bytes / 2**20:.0f} MB",
+                f"{item.size / 2**20:.1f} MB, limit {limits.max_file_bytes / 2**20:.0f} MB",
             )
         data = item.read()
     except InputError as exc:
@@ -94,20 +95,24 @@ def _read_one(item: InputFile, index: int, limits: Limits) -> tuple[Document, li
         return Document(**base, status="error", error=describe(ErrorCode.EMPTY_FILE)), [], data
 
     kind, fmt = sniff(data)
+    expected = kind_from_extension(item.path)
+    if fmt == "zip" and expected == DocumentKind.DOCX:
+        # A .docx whose zip structure is broken (truncated upload): let the
+        # Word reader report it as corrupt rather than as a foreign type.
+        kind, fmt = DocumentKind.DOCX, "docx"
     base["kind"] = kind
     base["media_type"] = MEDIA_TYPES.get(fmt, "")
-    expected = kind_from_extension(item.path)
     suffix = PurePosixPath(item.path).suffix.lower() or "（无扩展名）"
     warnings = []
     try:
         if kind == DocumentKind.UNKNOWN:
             if expected != DocumentKind.UNKNOWN:
                 raise InputError(ErrorCode.TYPE_MISMATCH, suffix)
-            raise InputError(ErrorCode.UNSUPPORTED_TYPE, fmt or suffix)
-        if expected != DocumentKind.UNKNOWN and expected != kind:
-            warnings.append(describe(ErrorCode.EXTENSION_MISMATCH, f"扩展名 {suffix}，实际为 {fmt}"))
-        elif expected == DocumentKind.UNKNOWN:
-            warnings.append(describe(ErrorCode.EXTENSION_MISMATCH, f"扩展名 {suffix}，实际为 {fmt}"))
+            raise InputError(ErrorCode.UNSUPPORTED_TYPE, suffix, suffix.replace("（无扩展名）", "no extension"))
+        if format_from_extension(item.path) != fmt:
+            warnings.append(
+                describe(ErrorCode.EXTENSION_MISMATCH, f"扩展名 {suffix}，实际为 {fmt}", f"{suffix} is {fmt}")
+            )
         output = _dispatch(kind, fmt, data, limits)
     except InputError as exc:
         return Document(**base, status="error",

@@ -261,7 +261,7 @@ def _xy_cut(indices: list[int], boxes: Sequence[BBox], depth: int = 0) -> list[i
     two columns apart: the gutter between columns is wider than the
     spacing between lines, so the page splits into columns first.
     """
-    if len(indices) <= 1 or depth > 40:
+    if len(indices) <= 1 or depth > 200:
         return sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0]))
     best: tuple[float, list[list[int]]] | None = None
     for axis in (1, 0):  # 1: bands (gaps along y), 0: columns (gaps along x)
@@ -282,17 +282,22 @@ def _split(indices: list[int], boxes: Sequence[BBox], axis: int) -> tuple[float,
     # A column gutter must be wider than a typical character, or two words
     # on one line would count as columns.
     min_gap = line_height if axis == 0 else 0.0
-    groups: list[list[int]] = [[spans[0]]]
-    widest = 0.0
+    gaps: list[float] = []
     reach = boxes[spans[0]][hi]
     for i in spans[1:]:
-        gap = boxes[i][lo] - reach
-        if gap > min_gap:
+        gaps.append(boxes[i][lo] - reach)
+        reach = max(reach, boxes[i][hi])
+    widest = max(gaps, default=0.0)
+    if widest <= min_gap:
+        return 0.0, [indices]
+    # Cut only at the widest gaps (within 10%): the rest is cut in the
+    # recursion, so a title's gap is decided before the rows' gaps.
+    groups: list[list[int]] = [[spans[0]]]
+    for i, gap in zip(spans[1:], gaps, strict=True):
+        if gap >= 0.9 * widest:
             groups.append([i])
-            widest = max(widest, gap)
         else:
             groups[-1].append(i)
-        reach = max(reach, boxes[i][hi])
     if axis == 0 and len(groups) > 1 and any(len(g) < 2 for g in groups):
         # A key and its value side by side on one row are not two columns.
         return 0.0, [indices]

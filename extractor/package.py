@@ -130,20 +130,23 @@ def _open_zip(path: Path, limits: Limits) -> Package:
     total = sum(i.file_size for i in infos)
     if len(infos) > limits.max_archive_members or total > limits.max_archive_bytes:
         detail = f"{len(infos)} 个文件，解压后 {total / 2**20:.0f} MB"
+        detail_en = f"{len(infos)} members, {total / 2**20:.0f} MB uncompressed"
         package.files.append(
-            InputFile(path.name, 0, lambda: b"", InputError(ErrorCode.UNSAFE_ARCHIVE, detail))
+            InputFile(path.name, 0, lambda: b"", InputError(ErrorCode.UNSAFE_ARCHIVE, detail, detail_en))
         )
         return package
     prefix = _common_prefix(infos)
     for info in infos:
         name = _decode_name(info)
         rel = PurePosixPath(name[len(prefix):] if prefix else name)
-        if _skipped(rel):
-            continue
         if rel.is_absolute() or ".." in rel.parts:
+            # Never extracted anyway (members are read in memory), but a
+            # package that tries to escape its folder is worth telling.
             package.files.append(
-                InputFile(name, 0, lambda: b"", InputError(ErrorCode.UNSAFE_ARCHIVE, name))
+                InputFile(name, 0, lambda: b"", InputError(ErrorCode.UNSAFE_ARCHIVE, name, "path escapes the archive"))
             )
+            continue
+        if _skipped(rel):
             continue
         if rel.as_posix() == "application.json":
             _load_application(package, zf.read(info))
@@ -157,7 +160,7 @@ def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], byte
         try:
             return zf.read(info)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise InputError(ErrorCode.CORRUPT_FILE, f"压缩包内文件损坏: {exc}") from exc
+            raise InputError(ErrorCode.CORRUPT_FILE, f"压缩包内文件损坏: {exc}", f"zip member: {exc}") from exc
 
     return read
 

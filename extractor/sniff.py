@@ -50,9 +50,7 @@ def sniff(data: bytes) -> tuple[DocumentKind, str]:
                 if "word/document.xml" in zf.namelist():
                     return DocumentKind.DOCX, "docx"
         except zipfile.BadZipFile:
-            # A truncated .docx still starts like a zip: call it docx so the
-            # reader reports it as corrupt rather than as a foreign type.
-            return DocumentKind.DOCX, "docx"
+            pass  # a truncated zip: ingestion decides by the extension
         return DocumentKind.UNKNOWN, "zip"
     if head.startswith(b"AutoCAD Binary DXF"):
         return DocumentKind.DXF, "dxf"
@@ -62,5 +60,13 @@ def sniff(data: bytes) -> tuple[DocumentKind, str]:
     return DocumentKind.UNKNOWN, ""
 
 
+FORMATS = {".pdf": "pdf", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff",
+           ".tiff": "tiff", ".docx": "docx", ".dxf": "dxf"}
+
+
 def kind_from_extension(path: str) -> DocumentKind:
     return EXTENSIONS.get(PurePosixPath(path).suffix.lower(), DocumentKind.UNKNOWN)
+
+
+def format_from_extension(path: str) -> str:
+    return FORMATS.get(PurePosixPath(path).suffix.lower(), "")

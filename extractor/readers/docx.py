@@ -27,9 +27,11 @@ def read_docx(data: bytes) -> ReadOutput:
     try:
         document = load_docx(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputError(ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {exc}") from exc
+        raise InputError(ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {exc}", str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - lxml raises many kinds on broken XML
-        raise InputError(ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {type(exc).__name__}") from exc
+        raise InputError(
+            ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {type(exc).__name__}", type(exc).__name__
+        ) from exc
 
     lines: list[Line] = []
     tables: list[Table] = []

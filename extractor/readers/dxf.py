@@ -21,7 +21,7 @@ def read_dxf(data: bytes) -> ReadOutput:
     try:
         drawing, _auditor = recover.read(io.BytesIO(data))
     except (ezdxf.DXFStructureError, ezdxf.DXFError, ValueError, EOFError) as exc:
-        raise InputError(ErrorCode.CORRUPT_FILE, f"DXF 图纸无法解析: {exc}") from exc
+        raise InputError(ErrorCode.CORRUPT_FILE, f"DXF 图纸无法解析: {exc}", str(exc)) from exc
     texts: list[tuple[str, float, float, float]] = []
     for entity in drawing.modelspace():
         kind = entity.dxftype()

@@ -19,7 +19,7 @@ def read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
         with _bomb_guard(limits), Image.open(io.BytesIO(data)) as image:
             frames = [frame.copy() for frame in ImageSequence.Iterator(image)] if fmt == "tiff" else [image]
             if len(frames) > limits.max_pdf_pages:
-                raise InputError(ErrorCode.TOO_MANY_PAGES, f"{len(frames)} 页")
+                raise InputError(ErrorCode.TOO_MANY_PAGES, f"{len(frames)} 页", f"{len(frames)} frames")
             for index, frame in enumerate(frames):
                 _check_pixels(frame, limits)
                 frame.load()  # decode now: truncation and bombs show up here
@@ -40,7 +40,7 @@ def read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
     except Image.DecompressionBombError as exc:
         raise InputError(ErrorCode.IMAGE_TOO_LARGE, str(exc).split(" could")[0]) from exc
     except UnidentifiedImageError as exc:
-        raise InputError(ErrorCode.CORRUPT_FILE, "无法识别的图片数据") from exc
+        raise InputError(ErrorCode.CORRUPT_FILE, "无法识别的图片数据", "unidentified image data") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         message = str(exc)
         if "truncated" in message.lower() or "premature" in message.lower():
@@ -55,6 +55,7 @@ def _check_pixels(frame: Image.Image, limits: Limits) -> None:
         raise InputError(
             ErrorCode.IMAGE_TOO_LARGE,
             f"{frame.width}×{frame.height} 像素，上限 {limits.max_image_pixels:,} 像素",
+            f"{frame.width}x{frame.height} pixels, limit {limits.max_image_pixels:,}",
         )
 
 

@@ -113,7 +113,7 @@ def read_pdf(data: bytes, limits: Limits) -> ReadOutput:
     if b"%%EOF" not in data[-4096:]:
         # The trailer is missing: the upload was cut short. PDFium would
         # often still "repair" it, silently losing pages; say so instead.
-        raise InputError(ErrorCode.TRUNCATED_FILE, "缺少 PDF 文件结尾标记 %%EOF")
+        raise InputError(ErrorCode.TRUNCATED_FILE, "缺少 PDF 文件结尾标记 %%EOF", "no %%EOF marker")
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -123,9 +123,13 @@ def read_pdf(data: bytes, limits: Limits) -> ReadOutput:
     try:
         n_pages = len(pdf)
         if n_pages == 0:
-            raise InputError(ErrorCode.CORRUPT_FILE, "PDF 没有页面")
+            raise InputError(ErrorCode.CORRUPT_FILE, "PDF 没有页面", "no pages")
         if n_pages > limits.max_pdf_pages:
-            raise InputError(ErrorCode.TOO_MANY_PAGES, f"{n_pages} 页，上限 {limits.max_pdf_pages} 页")
+            raise InputError(
+                ErrorCode.TOO_MANY_PAGES,
+                f"{n_pages} 页，上限 {limits.max_pdf_pages} 页",
+                f"{n_pages} pages, limit {limits.max_pdf_pages}",
+            )
         out = ReadOutput()
         fallback = _PlumberFallback(data)
         for index in range(n_pages):
