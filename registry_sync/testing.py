@@ -119,10 +119,24 @@ def write_company_csv(path: str | Path, rows) -> Path:
     return write_csv(path, rows, COMPANY_COLUMNS)
 
 
-def test_db_urls(tmp_dir: str | Path) -> list[str]:
-    """SQLite always; PostgreSQL when ``SHENCHA_TEST_PG_URL`` is set."""
-    urls = [f"sqlite:///{Path(tmp_dir) / 'registry.db'}"]
-    pg = os.environ.get("SHENCHA_TEST_PG_URL")
-    if pg:
-        urls.append(pg)
-    return urls
+def fresh_engine(which: str, tmp_path: str | Path):
+    """A clean store for one test: a new SQLite file, or the PostgreSQL test database emptied."""
+    from .store import create_tables, drop_tables, make_engine
+
+    if which == "sqlite":
+        engine = make_engine(f"sqlite:///{Path(tmp_path) / 'registry.db'}")
+    else:
+        engine = make_engine(os.environ["SHENCHA_TEST_PG_URL"])
+    drop_tables(engine)
+    create_tables(engine)
+    return engine
+
+
+def store_params():
+    """pytest params: SQLite always, PostgreSQL when SHENCHA_TEST_PG_URL is set."""
+    import pytest
+
+    params = [pytest.param("sqlite", id="sqlite")]
+    if os.environ.get("SHENCHA_TEST_PG_URL"):
+        params.append(pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
+    return params
