@@ -67,6 +67,10 @@ class OcrEngine(Protocol):
         """Recognise the text lines of a BGR uint8 image."""
         ...
 
+    def recognise_line(self, image: np.ndarray) -> RawLine | None:
+        """Recognise the whole image as one line, without detection; None if unsupported."""
+        ...
+
 
 def _dist_version(dist: str) -> str:
     try:
@@ -153,7 +157,7 @@ class RapidOcrEngine:
         # Same steps as RapidOCR.__call__, assembled here so each line keeps
         # its classifier verdict (needed to tell a page upside down) and its
         # word boxes stay aligned with it.
-        from rapidocr.utils.process_img import map_boxes_to_original, map_img_to_original
+        from rapidocr.utils.process_img import map_boxes_to_original
 
         ocr = self._ocr
         height, width = image.shape[:2]
@@ -162,29 +166,64 @@ class RapidOcrEngine:
         if det.boxes is None or rec.txts is None or len(rec.txts) == 0:
             return []
         boxes = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), op_record, height, width)
-        labels = list(cls.cls_res) if cls.cls_res is not None else []
-        words_per_line: list[tuple[WordBox, ...]] = [()] * len(rec.txts)
+        ratio = op_record["preprocess"]
+        return self._assemble(boxes, cls.cls_res, rec, crops, (ratio["ratio_h"], ratio["ratio_w"]))
+
+    def recognise_line(self, image: np.ndarray) -> RawLine | None:
+        """The whole image as one line: recognition without detection.
+
+        For tight crops of a single line the detector, which scales the short
+        side up to 736 px, is slow and often finds nothing at all.
+        """
+        ocr = self._ocr
+        height, width = image.shape[:2]
+        crops, cls = ocr.cls_and_rotate([image])
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        rec = ocr.text_rec or ocr._load_rec_model()
+        result = rec(TextRecInput(img=crops, return_word_box=True))
+        if result.txts is None or not result.txts:
+            return None
+        box = np.array([[[0, 0], [width, 0], [width, height], [0, height]]], dtype=np.float32)
+        lines = self._assemble(box, cls.cls_res, result, [image], (1.0, 1.0))
+        return lines[0] if lines else None
+
+    def _assemble(
+        self,
+        boxes: np.ndarray,
+        cls_res: list[tuple[str, float]] | None,
+        rec: object,
+        crops: list[np.ndarray],
+        ratio: tuple[float, float],
+    ) -> list[RawLine]:
+        from rapidocr.utils.process_img import map_img_to_original
+
+        ocr = self._ocr
+        txts = list(rec.txts)  # type: ignore[attr-defined]
+        scores = list(rec.scores)  # type: ignore[attr-defined]
+        labels = list(cls_res) if cls_res is not None else []
+        words_per_line: list[tuple[WordBox, ...]] = [()] * len(txts)
         try:
-            ratio = op_record["preprocess"]
-            crops = map_img_to_original(crops, ratio["ratio_h"], ratio["ratio_w"])
+            crops = map_img_to_original(crops, ratio[0], ratio[1])
             rec = ocr.cal_rec_boxes(crops, boxes, rec, False)
-            if len(rec.word_results) == len(rec.txts):
+            word_results = rec.word_results  # type: ignore[attr-defined]
+            if len(word_results) == len(txts):
                 words_per_line = [
                     tuple(
                         WordBox(str(t), float(s), np.asarray(q, dtype=np.float32))
                         for t, s, q in line
                         if q is not None and str(t).strip()
                     )
-                    for line in rec.word_results
+                    for line in word_results
                 ]
         except Exception:  # word boxes are a nicety; a line without them is still a line
             pass
         lines: list[RawLine] = []
-        for i, (text, score) in enumerate(zip(rec.txts, rec.scores)):
+        for i, (text, score) in enumerate(zip(txts, scores)):
             if not text.strip() or score < ocr.text_score:
                 continue
-            label = labels[i][0] if i < len(labels) else ""
-            flipped = "180" in str(label) and float(labels[i][1]) > ocr.cfg.Cls.cls_thresh
+            label, label_score = labels[i] if i < len(labels) else ("", 0.0)
+            flipped = "180" in str(label) and float(label_score) > ocr.cfg.Cls.cls_thresh
             lines.append(
                 RawLine(
                     text=text,
@@ -288,6 +327,9 @@ class PaddleOcrEngine:
             self._ocr = PaddleOCR(**kwargs)
         except Exception as exc:
             raise InputError(ErrorCode.OCR_MODELS_MISSING, f"paddleocr ({exc})") from exc
+
+    def recognise_line(self, image: np.ndarray) -> RawLine | None:
+        return None  # the pipeline API always detects; callers fall back to recognise()
 
     def recognise(self, image: np.ndarray) -> list[RawLine]:
         lines: list[RawLine] = []

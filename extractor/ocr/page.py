@@ -39,6 +39,13 @@ ROTATION_TRIGGER = 0.5
 # A box this much taller than wide, holding two or more characters, is a
 # vertical line of text.
 TALL_RATIO = 1.5
+# A short, wide image is a crop of one line (a field cut out of a form, a
+# label): it is read whole, without detection, when the recogniser is sure.
+# Measured on cnocr's 15 line crops: 13 errors instead of raw RapidOCR's 48
+# (its detector finds nothing on some tight crops) in ~0.2 s instead of 1-12 s.
+STRIP_MAX_HEIGHT = 120
+STRIP_MIN_ASPECT = 2.5
+STRIP_MIN_CONFIDENCE = 0.85
 
 
 def _text_len(line: RawLine) -> int:
@@ -116,29 +123,29 @@ def _bbox(quad: np.ndarray, width: int, height: int) -> tuple[float, float, floa
     )
 
 
-def reading_order(lines: list[Line]) -> list[Line]:
-    """Top-to-bottom rows, left-to-right within a row.
+def reading_order(lines: list[Line], tolerance: float = 10.0) -> list[Line]:
+    """Top-to-bottom, left-to-right, by the same rule as PaddleOCR/RapidOCR.
 
-    A line joins the current row when it overlaps the row's vertical band by
-    at least half its own height, so boxes of one visual row with slightly
-    different tops stay together.
+    Sort by top edge; a line whose top is within ``tolerance`` pixels of the
+    previous one's and lies left of it moves before it. Kept identical to the
+    engines' own rule on purpose: measured on a ruled-table page (issue-336),
+    a row-band grouping read multi-line cells in an order farther from the
+    PDF's text layer (CER 0.033 vs 0.002).
     """
-    rows: list[tuple[float, float, list[Line]]] = []
-    for line in sorted(lines, key=lambda ln: ((ln.bbox[1] + ln.bbox[3]) / 2, ln.bbox[0])):
-        top, bottom = line.bbox[1], line.bbox[3]
-        height = max(bottom - top, 1.0)
-        if rows:
-            r_top, r_bottom, members = rows[-1]
-            overlap = min(bottom, r_bottom) - max(top, r_top)
-            if overlap >= 0.5 * min(height, max(r_bottom - r_top, 1.0)):
-                members.append(line)
-                rows[-1] = (min(top, r_top), max(bottom, r_bottom), members)
-                continue
-        rows.append((top, bottom, [line]))
-    return [line for _, _, members in rows for line in sorted(members, key=lambda ln: ln.bbox[0])]
+    ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    for i in range(len(ordered) - 1):
+        for j in range(i, -1, -1):
+            a, b = ordered[j], ordered[j + 1]
+            if abs(b.bbox[1] - a.bbox[1]) < tolerance and b.bbox[0] < a.bbox[0]:
+                ordered[j], ordered[j + 1] = b, a
+            else:
+                break
+    return ordered
 
 
 def to_lines(raw: list[RawLine], width: int, height: int, matrix: np.ndarray | None) -> list[Line]:
+    """Document-model lines; re-sorted only when ``matrix`` moved them (deskew):
+    otherwise the engine's order is already the reading order."""
     out: list[Line] = []
     for r in raw:
         quad = pp.transform_quad(r.quad, matrix) if matrix is not None else r.quad
@@ -159,7 +166,24 @@ def to_lines(raw: list[RawLine], width: int, height: int, matrix: np.ndarray | N
                 words=words,
             )
         )
-    return reading_order(out)
+    if matrix is None:
+        return out
+    # The engine sorts on its working image, at most 2000 px on a side; its
+    # 10 px tolerance scales with our larger image.
+    return reading_order(out, tolerance=10.0 * max(1.0, max(width, height) / 2000.0))
+
+
+def _read_strip(bgr: np.ndarray, engine: OcrEngine) -> RawLine | None:
+    height, width = bgr.shape[:2]
+    if height > STRIP_MAX_HEIGHT or width < STRIP_MIN_ASPECT * height:
+        return None
+    try:
+        line = engine.recognise_line(bgr)
+    except Exception:  # the full detection pass will have its say
+        return None
+    if line is None or line.score < STRIP_MIN_CONFIDENCE:
+        return None
+    return line
 
 
 def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> OcrPageResult:
@@ -168,15 +192,23 @@ def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> O
     bgr, factor = pp.downscale(decoded.bgr, options.max_side)
     factor *= decoded.downscale
 
-    raw = engine.recognise(bgr)
-
     rotation = 0
-    if options.detect_rotation and raw:
-        rotation, bgr, raw = orient(bgr, raw, engine)
+    raw: list[RawLine] = []
+    strip = _read_strip(bgr, engine)
+    if strip is not None:
+        raw = [strip]
+        if strip.flipped and options.detect_rotation:
+            # The classifier read it upside down: store the crop upright too.
+            rotation, bgr = 180, pp.rotate_right_angle(bgr, 180)
+            raw = [RawLine(strip.text, strip.score, strip.quad, False, ())]
+    else:
+        raw = engine.recognise(bgr)
+        if options.detect_rotation and raw:
+            rotation, bgr, raw = orient(bgr, raw, engine)
 
     skew = 0.0
     matrix: np.ndarray | None = None
-    if options.deskew and raw:
+    if options.deskew and raw and strip is None:
         angle = pp.estimate_skew([r.quad for r in raw], MAX_SKEW_DEG)
         if angle is not None and abs(angle) >= MIN_SKEW_DEG:
             h, w = bgr.shape[:2]

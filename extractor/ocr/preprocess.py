@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 # EXIF orientation tag -> degrees clockwise that exif_transpose turns the pixels.
 _EXIF_ROTATION = {3: 180, 6: 90, 8: 270}
 _EXIF_ORIENTATION_TAG = 0x0112
+MIN_SKEW_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ def estimate_skew(quads: list[np.ndarray], max_angle: float) -> float | None:
             continue
         angles.append(angle)
         weights.append(width)
-    if not angles:
+    # One or two boxes (a cropped single line, a stamp) are too few to tell
+    # the page's slant from the box fit's own noise.
+    if len(angles) < MIN_SKEW_LINES:
         return None
     order = np.argsort(angles)
     a = np.asarray(angles)[order]
