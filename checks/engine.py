@@ -10,6 +10,7 @@ changes global state and tests need no tear-down.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
 from dataclasses import dataclass, field as dc_field
@@ -95,7 +96,8 @@ class Example:
     """A hand-built case a rule must decide a given way; ``shencha rules test`` runs them.
 
     ``view`` is built with ``checks.testing`` (no OCR). ``params`` override the
-    rule's defaults for this case; ``lookup`` stands in for the registry.
+    rule's defaults for this case; ``lookup`` (or ``lookup_factory``, called
+    lazily) stands in for the registry.
     """
 
     outcome: Outcome
@@ -103,6 +105,10 @@ class Example:
     view: "ApplicationView"
     params: dict[str, Any] = dc_field(default_factory=dict)
     lookup: Any = None
+    lookup_factory: Callable[[], Any] | None = None  # built only when the example runs (e.g. a registry store)
+
+    def make_lookup(self) -> Any:
+        return self.lookup_factory() if self.lookup_factory is not None else self.lookup
 
 
 RuleFunc = Callable[["ApplicationView", "RuleContext"], Iterable[Finding] | None]
@@ -193,7 +199,7 @@ def rule(
         raise RuleDefinitionError(f"{id}: every parameter needs a default ({exc})") from exc
 
     def decorate(func: RuleFunc) -> RuleSpec:
-        doc = (func.__doc__ or "").strip()
+        doc = inspect.cleandoc(func.__doc__ or "")
         base = Path(func.__code__.co_filename).resolve().parent
         table_paths = tuple((Path(t) if Path(t).is_absolute() else base / t) for t in tables)
         return RuleSpec(

@@ -67,10 +67,10 @@ def build(fields: Iterable[Field] = (), *, docs: dict[str, str] | None = None, i
 
 
 def example(outcome: Outcome, description: str, fields: Iterable[Field] = (), *, params: dict[str, Any] | None = None,
-            lookup: Any = None, **build_kw: Any) -> Example:
+            lookup: Any = None, lookup_factory: Any = None, **build_kw: Any) -> Example:
     """An ``Example`` whose view is ``build(fields, **build_kw)``."""
     return Example(outcome=outcome, description=description, view=build(fields, **build_kw),
-                   params=dict(params or {}), lookup=lookup)
+                   params=dict(params or {}), lookup=lookup, lookup_factory=lookup_factory)
 
 
 class ExampleResult:
@@ -103,7 +103,12 @@ def run_examples(spec: Any) -> list[ExampleResult]:
             results.append(ExampleResult(spec.id, ex, False, "error", f"示例参数无效：{exc}"))
             continue
         entry = RuleEntry(spec=spec, params=params, severity=spec.severity, industries=spec.industries)
-        findings, err = run_entry(entry, ex.view, ex.lookup)
+        try:
+            lookup = ex.make_lookup()
+        except Exception as exc:
+            results.append(ExampleResult(spec.id, ex, False, "error", f"示例的登记库无法构建：{type(exc).__name__}: {exc}"))
+            continue
+        findings, err = run_entry(entry, ex.view, lookup)
         got = outcome_of(findings, err)
         detail = err.message if err else "; ".join(f"[{x.verdict}] {x.message}" for x in findings)
         results.append(ExampleResult(spec.id, ex, got == ex.outcome, got, detail))

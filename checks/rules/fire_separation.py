@@ -335,7 +335,7 @@ def _d(dist: float, a: str, b: str, **kw: Any) -> Field:
     tables=[TABLES_DIR / "gb50016_5_2_2"],
     facts=_FACTS_5_2_2,
     examples=[
-        example("fail", "两座多层一二级民用建筑间距5 m，材料载明无防火墙、开口未保护（应≥6 m）", [
+        example("fail", "两座多层一二级民用建筑间距4 m，材料载明无防火墙、开口未保护（应≥6 m，减少25%后亦应≥4.5 m）", [
             _b("1#办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=18),
             _b("2#宿舍楼", kind="civil", use_class="民用", fire_grade=2, height_m=15),
             _d(4.0, "1#办公楼", "2#宿舍楼", fire_wall=False, openings_protected=False),

@@ -9,6 +9,7 @@ date and disable them like any other rule.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable, Iterator
 
 from checks.engine import Citation, Fact, RuleContext, rule
@@ -39,9 +40,56 @@ def _no_lookup(ctx: RuleContext, what: str, fields: list) -> Iterator[Finding]:
                         suggestion="请审批人员在登记库或 cx.mem.gov.cn 等平台人工核验。")
 
 
+def example_lookup(certificates: list[dict[str, str]] = (), companies: list[dict[str, str]] = ()) -> Callable[[], Any]:
+    """A factory for a real ``RegistryLookup`` over a throw-away in-memory store holding these rows.
+
+    Lazy, so importing the rule pack never touches SQLAlchemy; used by the
+    registry rules' own examples and by rule authors' tests.
+    """
+
+    def build() -> Any:
+        import tempfile
+        from datetime import date
+        from pathlib import Path
+
+        from sqlalchemy.pool import StaticPool
+
+        from registry_sync.lookup import RegistryLookup
+        from registry_sync.store import make_engine
+        from registry_sync.sync import sync
+        from registry_sync.testing import write_company_csv, write_csv
+
+        engine = make_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        with tempfile.TemporaryDirectory(prefix="shencha-example-") as tmp:
+            if certificates:
+                sync(engine, str(write_csv(Path(tmp) / "c.csv", certificates)), kind="certificates", as_of=date(2026, 11, 1))
+            if companies:
+                sync(engine, str(write_company_csv(Path(tmp) / "co.csv", companies)), kind="companies", as_of=date(2026, 11, 1))
+        return RegistryLookup(engine)
+
+    return build
+
+
+_CERT_ROW = dict(cert_no="T360426199101010071", cert_type="special_operation", holder_name="张三",
+                 holder_id_no="360426199101010071", category="电工作业", employer_uscc="91110000600037341L",
+                 employer_name="某某建设集团有限公司", issued_on="2022-01-01", valid_from="2022-01-01",
+                 valid_until="2028-01-01", status="有效", issuing_authority="北京市应急管理局")
+_COMPANY_ROW = dict(uscc="91110000600037341L", name="某某建设集团有限公司", legal_representative="赵六",
+                    address="北京市某区某路1号", industry="construction", licence_no="(京)JZ安许证字〔2024〕000123",
+                    licence_valid_from="2024-03-01", licence_valid_until="2027-02-28", licence_status="有效")
+
+
+def _roster(cert_no: str = "T360426199101010071") -> list:
+    return [f("person_name", "张三", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+            f("operation_category", "电工作业", record=1, doc="r"),
+            f("cert_no", cert_no, cert_type="special_operation", record=1, doc="r")]
+
+
 def _load(name: str) -> Callable[..., list[Finding]] | None:
     try:
-        from checks import registry_checks  # lazy: the registry stack is optional for the engine
+        # Lazy: the registry stack (SQLAlchemy, rapidfuzz) is optional for the engine.
+        registry_checks = importlib.import_module("checks.registry_checks")
     except ImportError:
         return None
     return getattr(registry_checks, name, None)
@@ -59,6 +107,10 @@ def _load(name: str) -> Callable[..., list[Finding]] | None:
         Fact(statement="三类人员证书有效期3年", source=f"{DOMAIN} §2.2", confidence="M"),
     ],
     examples=[
+        example("fail", "登记库中该证书已注销", _roster(), docs={"r": "special_operations_roster"},
+                lookup_factory=example_lookup([{**_CERT_ROW, "status": "注销"}])),
+        example("pass", "登记库中证书有效且信息一致", _roster(), docs={"r": "special_operations_roster"},
+                lookup_factory=example_lookup([_CERT_ROW])),
         example("uncertain", "有证书但未连接登记库", [f("cert_no", "T360426199101010071", cert_type="special_operation")]),
         example("pass", "材料中没有证书编号，无需核验", [f("person_name", "张三", role="principal")]),
     ],
@@ -94,6 +146,12 @@ def certificates(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     severity="high",
     facts=[Fact(statement="安全生产许可证有效期3年，期满前3个月申请延期", source=f"{DOMAIN} §3.1 第九条", confidence="H")],
     examples=[
+        example("fail", "统一社会信用代码在企业登记库中查无记录",
+                [f("uscc", "9144030071526726XG", role="applicant", doc="bl"), f("company_name", "某某建设集团有限公司", role="applicant", doc="bl")],
+                docs={"bl": "business_licence"}, lookup_factory=example_lookup(companies=[_COMPANY_ROW])),
+        example("pass", "企业登记信息一致",
+                [f("uscc", "91110000600037341L", role="applicant", doc="bl"), f("company_name", "某某建设集团有限公司", role="applicant", doc="bl")],
+                docs={"bl": "business_licence"}, lookup_factory=example_lookup(companies=[_COMPANY_ROW])),
         example("uncertain", "有统一社会信用代码但未连接登记库", [f("uscc", "91110000600037341L", role="applicant")]),
         example("pass", "材料中没有企业标识，无需核验", [f("person_name", "张三", role="principal")], uscc=None, company_name=None),
     ],

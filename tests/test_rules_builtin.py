@@ -1,0 +1,175 @@
+"""Every built-in rule on its own examples, plus cases the examples do not spell out."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import date
+
+import pytest
+
+import checks
+from checks.builtin import BUILTIN_RULES
+from checks.model import Finding
+from checks.testing import build, f, run_examples
+
+EXAMPLES = [(spec, i) for spec in BUILTIN_RULES for i in range(len(spec.examples))]
+
+
+@pytest.mark.parametrize("spec, i", EXAMPLES, ids=[f"{s.id}-{s.examples[i].outcome}-{i}" for s, i in EXAMPLES])
+def test_builtin_rule_examples(spec, i):
+    result = run_examples(spec)[i]
+    assert result.ok, f"{spec.id}: {result.example.description}: expected {result.example.outcome}, got {result.got} ({result.detail})"
+
+
+def _by_rule(view, rule_id, lookup=None) -> list[Finding]:
+    return [x for x in checks.run(view, lookup=lookup).findings if x.rule_id == rule_id]
+
+
+# -- identifiers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number", ["360426199101010071", "44011320141005001x", "412723199010050012", "110102199101010078"])
+def test_valid_public_id_vectors_pass(number):
+    assert _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v1") == []
+
+
+@pytest.mark.parametrize("number, verdict", [
+    ("360426199113010079", "fail"),   # month 13
+    ("36042619910102009X", "fail"),   # wrong check character
+    ("110224198001010029", "uncertain"),  # real 大兴县 code stdnum rejects for 1980: a warning only
+    ("990426199112010074", "uncertain"),
+])
+def test_id_failures_and_region_warnings(number, verdict):
+    (x,) = _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v1")
+    assert x.verdict == verdict
+    if verdict == "uncertain":
+        assert x.severity == "low" and x.reason
+
+
+def test_birth_date_after_application_date_fails():
+    from registry_sync.testing import id_number
+
+    future = id_number("110101", date(2027, 1, 1), 1)
+    (x,) = _by_rule(build([f("resident_id", future)]), "gb11643.resident_id.v1")
+    assert x.verdict == "fail" and "晚于申请日期" in x.message
+
+
+def test_uscc_with_letter_prefix_is_checked_not_rejected():
+    # Y1110000MA0000000U is checksum-correct (domain_sources §1.2) though stdnum.validate rejects it.
+    out = _by_rule(build([f("uscc", "Y1110000MA0000000U")], uscc=None), "gb32100.uscc.v1")
+    assert all(x.verdict != "fail" for x in out)
+
+
+def test_special_operation_number_with_invalid_embedded_id_fails():
+    (x,) = _by_rule(build([f("cert_no", "T36042619910102009X", cert_type="special_operation")]), "cert.number_format.v1")
+    assert x.verdict == "fail" and "内嵌身份证号无效" in x.message
+
+
+def test_special_operation_holder_id_from_attribute():
+    view = build([f("cert_no", "T360426199101010071", cert_type="special_operation", holder_id="412723199010050012")])
+    (x,) = _by_rule(view, "cert.number_format.v1")
+    assert x.verdict == "fail" and x.expected == "T412723199010050012"
+
+
+# -- consistency ---------------------------------------------------------------------------
+
+def test_application_json_uscc_differing_from_business_licence_is_a_conflict():
+    view = build([f("uscc", "9144030071526726XG", role="applicant", doc="bl")], docs={"bl": "business_licence"},
+                 uscc="91110000600037341L")
+    (x,) = _by_rule(view, "consistency.company_identity.v1")
+    assert x.verdict == "fail" and "申请信息" in x.message
+
+
+def test_same_value_in_one_document_only_is_not_a_cross_document_conflict():
+    view = build([
+        f("person_name", "王伟", record=1, doc="r"), f("resident_id", "360426199101010071", record=1, doc="r"),
+        f("person_name", "王伟", record=2, doc="r"), f("resident_id", "360426199101010081", record=2, doc="r"),
+    ], docs={"r": "special_operations_roster"})
+    assert _by_rule(view, "consistency.person_identity.v1") == []
+
+
+# -- completeness --------------------------------------------------------------------------
+
+def test_checklist_is_per_industry():
+    docs = {"a": "application_form", "b": "business_licence", "c": "responsibility_system", "d": "safety_investment",
+            "e": "safety_organisation", "f": "managers_roster", "g": "special_operations_roster",
+            "h": "training_record", "i": "insurance", "j": "emergency_plan"}
+    for industry in ("construction", "hazardous_chemicals", "non_coal_mine"):
+        out = _by_rule(build(docs=docs, industry=industry), "completeness.documents.v1")
+        assert [x.verdict for x in out] == ["uncertain"], industry  # only the "check these by hand" note
+    chem = _by_rule(build(docs=docs, industry="hazardous_chemicals"), "completeness.documents.v1")
+    assert "安全评价报告" in chem[0].message
+    docs.pop("g")
+    out = _by_rule(build(docs=docs, industry="non_coal_mine"), "completeness.documents.v1")
+    assert any(x.verdict == "fail" and "特种作业" in x.message and "第六条" in x.citation for x in out)
+
+
+# -- standards -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("grade_a, grade_b, minimum", [(1, 1, 6), (2, 3, 7), (3, 3, 8), (4, 4, 12), (1, 4, 9)])
+def test_civil_table_values_drive_the_minimum(grade_a, grade_b, minimum):
+    def view(d):
+        return build([
+            f("building", "A", doc="s", kind="civil", fire_grade=grade_a, height_m=10),
+            f("building", "B", doc="s", kind="civil", fire_grade=grade_b, height_m=10),
+            f("fire_separation_distance", d, doc="s", between=["A", "B"], notes_apply=False),
+        ], docs={"s": "site_plan"})
+
+    assert _by_rule(view(minimum), "gb50016.civil_separation.v1") == []
+    (x,) = _by_rule(view(minimum - 0.5), "gb50016.civil_separation.v1")
+    assert x.verdict == "fail" and x.expected == f"≥ {minimum} m"
+
+
+def test_factory_e_class_two_metre_reduction():
+    fields = [
+        f("building", "戊1", doc="s", kind="factory", use_class="戊", fire_grade=2, height_m=8),
+        f("building", "戊2", doc="s", kind="factory", use_class="戊", fire_grade=2, height_m=8),
+        f("fire_separation_distance", 8.0, doc="s", between=["戊1", "戊2"], notes_apply=False),
+    ]
+    assert _by_rule(build(fields, industry="non_coal_mine"), "gb50016.factory_separation.v1") == []
+
+
+def test_high_rise_other_public_corridor_double_loaded():
+    fields = [
+        f("building", "综合楼", doc="s", kind="civil", use="办公", height_m=50, fire_grade=1),
+        f("evacuation_width", 1.35, doc="e", element="corridor", building="综合楼", loaded="double"),
+    ]
+    (x,) = _by_rule(build(fields), "gb50016.evacuation_width_civil.v1")
+    assert x.verdict == "fail" and "1.40" in x.expected
+
+
+def test_toe_board_left_in_millimetres_is_read_as_millimetres():
+    fields = [f("safety_measure", m, doc="p") for m in ("guard_rail", "dense_mesh_net", "edge_protection")]
+    fields.append(f("toe_board_height", 150, doc="p"))
+    out = _by_rule(build(fields, docs={"p": "scaffold_plan"}), "jgj80.fall_protection.v1")
+    assert [x.actual for x in out] == ["150 mm"]
+
+
+# -- registry ------------------------------------------------------------------------------
+
+def test_registry_rules_call_the_registry_checks_and_reissue_findings(monkeypatch):
+    calls = {}
+
+    def check_certificates(fields, lookup, *, as_of, applicant_uscc, applicant_name):
+        calls["certs"] = (len(fields), lookup, as_of, applicant_uscc, applicant_name)
+        cert = next(x for x in fields if x.type == "cert_no")
+        return [Finding(id="x", rule_id="registry_checks", category="registry.revoked", severity="high", verdict="fail",
+                        message="证书已注销", citation="登记库 2026-11-01", suggestion="请更换持证人员",
+                        evidence=[{"document": cert.document, "page": cert.page, "bbox": cert.bbox, "text": "T1"}])]
+
+    def check_companies(fields, lookup, *, as_of):
+        calls["companies"] = as_of
+        return []
+
+    fake = types.ModuleType("checks.registry_checks")
+    fake.check_certificates, fake.check_companies = check_certificates, check_companies
+    monkeypatch.setitem(sys.modules, "checks.registry_checks", fake)
+    lookup = object()
+    view = build([f("cert_no", "T360426199101010071", cert_type="special_operation"), f("uscc", "91110000600037341L", role="applicant")])
+    result = checks.run(view, lookup=lookup)
+    (x,) = [x for x in result.findings if x.rule_id == "registry.certificates.v1"]
+    assert x.category == "registry.revoked" and x.verdict == "fail" and x.citation == "登记库 2026-11-01"
+    assert x.id.startswith("F-")
+    assert calls["certs"][1] is lookup and calls["certs"][3] == "91110000600037341L"
+    assert calls["companies"] == view.as_of
+    assert not [e for e in result.errors if e.rule_id.startswith("registry.")]

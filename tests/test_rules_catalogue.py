@@ -1,0 +1,109 @@
+"""The catalogue's own discipline: every rule documented, cited, exemplified; a snapshot of ids.
+
+The snapshot (docs/rules/catalogue.json) is regenerated only on purpose:
+``SHENCHA_UPDATE_GOLDEN=1 pytest tests/test_rules_catalogue.py``. A missing
+golden file fails; it is never written silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from checks import load_registry, load_ruleset
+from checks.builtin import BUILTIN_RULES
+from checks.engine import CATEGORY_RE, CONTRACT_CATEGORIES
+from checks.tables import load_table
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "rules"
+GOLDEN = DOCS / "catalogue.json"
+DOMAIN_SOURCES = Path("/work/shared/domain_sources.md")
+
+IDS = [s.id for s in BUILTIN_RULES]
+
+
+def _docs_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.md")))
+
+
+@pytest.mark.parametrize("spec", BUILTIN_RULES, ids=IDS)
+def test_rule_has_citation_docstring_facts_and_examples_of_each_outcome(spec):
+    assert spec.citation.standard and spec.citation.edition and spec.citation.clause, "citation incomplete"
+    assert spec.doc and re.search(r"[\u4e00-\u9fff]", spec.doc), "docstring missing or not in Chinese"
+    assert spec.facts and all(f.source and f.confidence in "HML" for f in spec.facts)
+    outcomes = {ex.outcome for ex in spec.examples}
+    assert outcomes >= {"fail", "pass", "uncertain"}, f"missing examples: {sorted({'fail', 'pass', 'uncertain'} - outcomes)}"
+    for c in spec.categories:
+        assert CATEGORY_RE.match(c)
+    assert all(c in CONTRACT_CATEGORIES for c in spec.categories), "built-in rules stay within the contract's categories"
+    for p, fi in spec.params.model_fields.items():
+        assert fi.description, f"parameter {p} has no description"
+
+
+@pytest.mark.parametrize("spec", BUILTIN_RULES, ids=IDS)
+def test_rule_has_a_docs_entry(spec):
+    text = _docs_text()
+    assert re.search(rf"^##+ `?{re.escape(spec.id)}`?\s*$", text, flags=re.M), f"no heading for {spec.id} in docs/rules/"
+
+
+def test_guide_exists_and_walks_through_rules_new():
+    guide = (DOCS / "write-a-rule.md").read_text(encoding="utf-8")
+    assert "shencha rules new" in guide and "shencha rules test" in guide and "checks.run" in guide
+
+
+@pytest.mark.parametrize("spec", [s for s in BUILTIN_RULES if s.tables], ids=[s.id for s in BUILTIN_RULES if s.tables])
+def test_tables_exist_with_source_and_confidence(spec):
+    for t in spec.tables:
+        if t.with_suffix(".csv").exists():
+            table = load_table(t)
+            assert table.meta.source and table.meta.confidence in "HML"
+            assert "domain_sources.md" in table.meta.source
+            assert table.rows and all(v is None or 0 < v < 200 for r in table.rows.values() for v in r.values())
+        else:
+            assert t.exists(), t
+
+
+@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
+def test_table_5_2_2_matches_domain_sources():
+    """The civil table as data equals the table in domain_sources.md §4.1 (bold markers removed)."""
+    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    section = text.split("### 4.1")[1].split("Footnotes")[0]
+    rows = [[c.strip().strip("*") for c in line.strip().strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("| ") and any(ch.isdigit() for ch in line) and "---" not in line]
+    table = load_table("gb50016_5_2_2")
+    keys = ["高层", "一二级", "三级", "四级"]
+    assert len(rows) == 4
+    for key, row in zip(keys, rows):
+        assert [float(x) for x in row[1:]] == [table.get(key, k) for k in keys]
+
+
+def test_default_ruleset_covers_every_builtin_and_nothing_else():
+    rs = load_ruleset()
+    assert sorted(rs.entries) == sorted(IDS)
+    for industry in ("construction", "hazardous_chemicals", "non_coal_mine"):
+        active = [e for e in rs.entries.values() if industry in e.industries]
+        assert {c for e in active for c in e.spec.categories} >= {
+            "identifier.invalid", "consistency.conflict", "completeness.missing_document", "completeness.missing_field",
+            "standard.fire_separation", "standard.evacuation_width", "registry.not_found"}, industry
+    assert "construction" in rs.entries["jgj130.scaffold_special_plan.v1"].industries
+    assert "construction" not in rs.entries["gb50016.factory_separation.v1"].industries
+
+
+def _catalogue() -> list[dict]:
+    return [{"id": s.id, "version": s.version, "categories": list(s.categories)}
+            for s in load_registry(entry_points_group=None)]
+
+
+def test_catalogue_snapshot():
+    current = _catalogue()
+    if os.environ.get("SHENCHA_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(json.dumps(current, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert GOLDEN.exists(), "golden catalogue missing: run with SHENCHA_UPDATE_GOLDEN=1 to create it on purpose"
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert current == golden, ("the rule catalogue changed; a changed rule needs a new version (.vN+1). "
+                               "If intended, regenerate with SHENCHA_UPDATE_GOLDEN=1")
