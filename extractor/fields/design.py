@@ -36,6 +36,10 @@ def buildings_in(text: str) -> list[tuple[int, int, str]]:
             continue
         if re.match(r"^(?:高层|多层|单层|民用|工业|公共|相邻|其他|一类|二类)", name):
             continue
+        if text[m.end():m.end() + 2] in ("工程", "项目") or re.search(r"[与和及]", name):
+            continue  # a project's name, or two buildings read as one
+        if name.endswith("建筑物") and not re.match(r"^[0-9A-Za-z]", name):
+            continue
         if name.endswith("楼") and text[m.end():m.end() + 1] in ("梯", "层", "板", "面"):
             continue
         out.append((s, s + len(name), name))
@@ -114,8 +118,12 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
                     continue
             else:
                 kind, _ = _kind_for(left)
-                if kind is None:
-                    kind, _ = _kind_for(sent[:ms.start])
+                if kind is None and not re.search(r"[,，]", left):
+                    # Same clause as an earlier measure: "疏散门、走道净宽分别为1.0m、1.4m".
+                    clause = re.split(r"[,，]", sent[:ms.start])[-1]
+                    kind, _ = _kind_for(clause)
+            if sent[ms.end:ms.end + 1] in ("厚", "长", "深") or sent[ms.end:ms.end + 2] in ("以上", "以下"):
+                continue  # a thickness or a threshold, not the height asked for
             if kind is None:
                 continue
             if kind in ("guard_rail_height", "toe_board_height") and not after and _SUBORDINATE.search(left):
@@ -173,7 +181,7 @@ class BuildingHit:
 
 
 _LABEL = re.compile(
-    r"^(?P<name>\S+)\s+(?:(?P<civil>民用)|(?P<cls>[甲乙丙丁戊])类)\s*(?P<g>[一二三四])级\s*(?P<tall>高层|多层|单层)?\s*"
+    r"^(?P<name>\S+?)\s*(?:(?P<civil>民用)|(?P<cls>[甲乙丙丁戊])类)\s*(?P<g>[一二三四])级\s*(?P<tall>高层|多层|单层)?\s*"
     r"(?:H=(?P<h>\d+(?:\.\d+)?)m)?"
 )
 

@@ -36,7 +36,7 @@ def label_key(label: str) -> str | None:
     # "持证人姓名", "企业法定代表人": a known label at the end of a longer one.
     best: tuple[int, str] | None = None
     for v, key in _LABEL_INDEX.items():
-        if len(v) >= 2 and t.endswith(v) and len(t) - len(v) <= 6:
+        if len(v) >= 3 and t.endswith(v) and len(t) - len(v) <= 6:
             if best is None or len(v) > best[0]:
                 best = (len(v), key)
     return best[1] if best else None
@@ -127,6 +127,44 @@ def _space_pairs(ln: TextLine) -> list[Pair]:
     return pairs
 
 
+_SHORT_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,6}:?$")
+
+
+def _same_row_value(ln: TextLine, flow: list[TextLine]) -> TextLine | None:
+    """A label standing alone with its value in a separate box to its right
+    on the same row (OCR boxes, drawing title blocks, forms)."""
+    lab = ln.text.rstrip(":").strip()
+    known = _is_label_only(ln.text) is not None and label_key(lab) is not None
+    if not known and not _SHORT_LABEL.match(ln.text):
+        return None
+    x0, top, x1, bottom = ln.bbox  # type: ignore[misc]
+    h = max(bottom - top, 1.0)
+    best: tuple[float, TextLine] | None = None
+    for other in flow:
+        if other is ln or other.bbox is None or not other.text:
+            continue
+        ox0, otop, ox1, obottom = other.bbox
+        cy = (otop + obottom) / 2
+        if not (top - 0.3 * h <= cy <= bottom + 0.3 * h) or ox0 < x1 - 1:
+            continue
+        gap = ox0 - x1
+        if gap > 12 * h:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, other)
+    if best is None:
+        return None
+    value = best[1]
+    if _is_label_only(value.text) or ":" in value.text:
+        return None
+    if not known:
+        from .people import looks_like_name
+
+        if not looks_like_name(value.text):
+            return None
+    return value
+
+
 def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = None) -> list[Pair]:
     """Every label–value pair of the document, in reading order.
 
@@ -152,6 +190,14 @@ def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = No
                         p.value_spans = [Span(nxt.id, 0, len(nxt.text))]
                         p.how = "below"
             pairs.extend(found)
+            if not found and ln.bbox is not None:
+                right = _same_row_value(ln, flow)
+                if right is not None:
+                    lab = ln.text.rstrip(":").strip()
+                    pairs.append(Pair(label=lab, value=right.text, key=label_key(lab), page=page,
+                                      label_span=Span(ln.id, 0, len(ln.text)),
+                                      value_spans=[Span(right.id, 0, len(right.text))], how="same_row"))
+                    continue
             if not found:
                 lab = _is_label_only(ln.text)
                 if lab and label_key(lab) and idx + 1 < len(flow):

@@ -20,10 +20,40 @@ def _applicant(docs: list[Document]) -> tuple[str | None, str | None]:
     return None, None
 
 
+# When one person holds several roles, the one a review cares most about.
+_ROLE_ORDER = ["principal", "legal_representative", "safety_manager", "project_manager", "special_operator"]
+
+
+def _identities(docs: list[Document]) -> dict[str, str]:
+    """Each person's role in the company, from where a document says it:
+    labels and responsibilities first, titles after."""
+    strong: dict[str, set[str]] = {}
+    weak: dict[str, set[str]] = {}
+    for d in docs:
+        for f in d.fields:
+            if f.type != "person_name" or f.role in (None, "other"):
+                continue
+            src = f.attributes.get("role_source")
+            bucket = strong if src == "label" else weak if src == "title" else None
+            if bucket is not None:
+                bucket.setdefault(str(f.normalized), set()).add(f.role)
+    out: dict[str, str] = {}
+    for name in set(strong) | set(weak):
+        roles = strong.get(name) or weak.get(name) or set()
+        for r in _ROLE_ORDER:
+            if r in roles:
+                out[name] = r
+                break
+    return out
+
+
 def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Document]:
-    """Extract every document, then mark the applicant's name and USCC wherever they appear."""
+    """Extract every document, then link across them: the applicant's name
+    and USCC wherever they appear, and the role of a person named without
+    one (a signature, a sign-in sheet) from what the other documents say."""
     done = [extract_fields(d, use_ner=use_ner) if not d.fields else d for d in docs]
     name, uscc = _applicant(done)
+    identity = _identities(done)
     out = []
     for d in done:
         fields: list[Field] = []
@@ -33,6 +63,10 @@ def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Docum
             elif f.type == "company_name" and name and f.role == "applicant" and f.normalized != name \
                     and d.doc_type not in ("business_licence", "application_form"):
                 f = f.model_copy(update={"role": "other"})
+            if f.type == "person_name" and f.attributes.get("role_source") == "default" \
+                    and str(f.normalized) in identity:
+                f = f.model_copy(update={"role": identity[str(f.normalized)],
+                                         "attributes": f.attributes | {"role_source": "package"}})
             if f.type == "uscc" and uscc and f.normalized == uscc and f.role != "applicant":
                 f = f.model_copy(update={"role": "applicant"})
             fields.append(f)

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from ..normalize import compact_name, is_han
 from .lexicon import (
+    NAME_STOP_BIGRAMS,
     NAME_STOPS,
     NOT_NAMES,
     PROSE_TITLES,
@@ -66,6 +67,7 @@ class ProseName:
     title: str | None
     score: float
     how: str  # "title" | "ner" | "ner+title"
+    stated: bool = False  # the text states the responsibility ("为安全生产第一责任人"), not just a title
 
 
 _TITLE_RX = re.compile("(?P<title>" + compile_alternatives(PROSE_TITLES) + ")")
@@ -81,15 +83,16 @@ def _bound_name(text: str, start: int) -> str | None:
     sur_len = 2 if two in SURNAMES_DOUBLE else 1
     if sur_len == 1 and text[start:start + 1] not in SURNAMES_SINGLE:
         return None
-    for given in (2, 1):
-        end = start + sur_len + given
-        if end > len(text):
-            continue
-        cand = text[start:end]
-        if not all(is_han(c) for c in cand):
-            continue
-        if end == len(text) or text[end] in NAME_STOPS:
-            return cand
+    # A two-character word that follows names ("协助", "担任") is the surest
+    # end; a single stop character next.
+    for test in (lambda e: text[e:e + 2] in NAME_STOP_BIGRAMS, lambda e: e == len(text) or text[e] in NAME_STOPS):
+        for given in (2, 1):
+            end = start + sur_len + given
+            if end > len(text):
+                continue
+            cand = text[start:end]
+            if all(is_han(c) for c in cand) and test(end):
+                return cand
     # No stop word after: the common three-character name.
     cand = text[start:start + sur_len + 2]
     if len(cand) == sur_len + 2 and all(is_han(c) for c in cand):
@@ -125,9 +128,13 @@ def rule_names(text: str) -> list[ProseName]:
         role = role_from_context(title, text[start + len(name):])
         # "法定代表人、董事长王建国": the first title of a chain names the role.
         before = text[max(0, m.start() - 8):m.start()]
+        resp = _RESPONSIBLE_AFTER.match(text[start + len(name):])
+        stated = bool(resp and role_of_title(resp["what"]))
         if re.search(r"(?:法定代表人|法人代表)[、,和及兼]?$", before):
-            role = "legal_representative"
-        out.append(ProseName(start, start + len(name), name, role, title, 0.85, "title"))
+            role, stated = "legal_representative", True
+        if title in ("法定代表人", "法人代表", "主要负责人", "项目负责人"):
+            stated = True
+        out.append(ProseName(start, start + len(name), name, role, title, 0.85, "title", stated))
     # "配备专职安全生产管理人员3名：张三、李四、王五": a list after a title.
     for m in re.finditer("(?P<title>" + compile_alternatives(PROSE_TITLES) + r")(?:\d+|[一二三四五六七八九十]+)?[名人位]?:", text):
         role = role_of_title(m["title"])
@@ -142,7 +149,7 @@ def rule_names(text: str) -> list[ProseName]:
             if not any(p.start <= s0 < p.end for p in out):
                 out.append(ProseName(s0, s0 + len(name), name, role, m["title"], 0.85, "title"))
     # "王建国同志为…", "王建国为安全生产第一责任人": a name before a responsibility.
-    for m in re.finditer(r"(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?(?:为|担任|任)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>安全生产第一责任人|第一责任人|项目负责人|项目经理|专职安全生产管理人员|安全生产管理人员|安全员|主要负责人|安全负责人|法定代表人)", text):
+    for m in re.finditer(r"(?:^|(?<=[,，。;；、\s:]))(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志)?(?:为|担任|任)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>安全生产第一责任人|第一责任人|项目负责人|项目经理|专职安全生产管理人员|安全生产管理人员|安全员|主要负责人|安全负责人|法定代表人)", text):
         name = m["name"]
         # Trim a leading function word the lazy match picked up ("由王建国").
         for k in range(len(name) - 1):
@@ -154,7 +161,7 @@ def rule_names(text: str) -> list[ProseName]:
         s = m.start("name") + (len(m["name"]) - len(name))
         if any(p.start <= s < p.end for p in out):
             continue
-        out.append(ProseName(s, s + len(name), name, role_of_title(m["what"]), None, 0.8, "title"))
+        out.append(ProseName(s, s + len(name), name, role_of_title(m["what"]), None, 0.8, "title", True))
     return out
 
 

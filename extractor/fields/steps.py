@@ -395,7 +395,8 @@ def step_dates(ctx: Context) -> None:
                     continue
                 # A date standing alone near the end of the last page, under a
                 # signature or seal, is the signing date.
-                alone = len(ln.text) - (d.end - d.start) <= 6
+                # Labelled dates are the key–value step's ("填报日期:" is no signature).
+                alone = len(ln.text) - (d.end - d.start) <= 6 and ":" not in ln.text
                 near_end = page == last_page and idx >= len(flow) - 6
                 context = " ".join(x.text for x in flow[max(0, idx - 3):idx + 1])
                 if alone and near_end and (_SIGN_CONTEXT.search(context) or idx >= len(flow) - 2):
@@ -420,7 +421,7 @@ def step_prose_names(ctx: Context) -> None:
             spans = para.spans(pn.start, pn.end)
             if not spans or (spans[0].line, spans[0].start) in taken:
                 continue
-            attrs: dict[str, object] = {"role_source": "title" if pn.role else "default"}
+            attrs: dict[str, object] = {"role_source": ("label" if pn.stated else "title") if pn.role else "default"}
             if pn.title:
                 attrs["title"] = pn.title
             ctx.add(Mention("person_name", pn.name, spans, pn.score, normalized=compact_name(pn.name),

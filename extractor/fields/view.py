@@ -154,6 +154,19 @@ class DocView:
         return page, (tuple(round(v, 2) for v in bbox) if bbox else None), conf, source
 
 
+def _degenerate(table, lines: list[Line]) -> bool:
+    """A frame mistaken for a table: one cell, or a cell holding a whole
+    page of text (a drawing's border, a boxed notice). Its lines are read
+    as ordinary text."""
+    if table.n_rows * table.n_cols <= 1:
+        return True
+    per_cell: dict[tuple[int, int], int] = {}
+    for ln in lines:
+        if ln.table == table.index and ln.cell is not None:
+            per_cell[ln.cell] = per_cell.get(ln.cell, 0) + 1
+    return max(per_cell.values(), default=0) > 8
+
+
 def build_view(doc: Document) -> DocView:
     """Normalise every line of ``doc``; add one synthetic line per table cell.
 
@@ -167,11 +180,11 @@ def build_view(doc: Document) -> DocView:
     for page in doc.pages:
         page_lines: list[TextLine] = []
         cell_lines: dict[tuple[int, int, int], list[Line]] = {}
+        real_tables = {t.index for t in page.tables if not _degenerate(t, page.lines)}
         for i, line in enumerate(page.lines):
-            if line.table is not None and line.cell is not None:
+            if line.table is not None and line.cell is not None and line.table in real_tables:
                 cell_lines.setdefault((line.table, *line.cell), []).append(line)
-                if any(t.index == line.table for t in page.tables):
-                    continue  # read through the table
+                continue  # read through the table
             boxes, conf = _char_geometry(line)
             tl = TextLine(
                 id=len(lines), page=page.number, raw=line.text, norm=normalize_with_map(line.text),
@@ -181,6 +194,8 @@ def build_view(doc: Document) -> DocView:
             lines.append(tl)
             page_lines.append(tl)
         for table in page.tables:
+            if table.index not in real_tables:
+                continue
             for cell in table.cells:
                 tagged = cell_lines.get((table.index, cell.row, cell.col), [])
                 raw = cell.text.replace("\n", "") if cell.text else ""
@@ -238,10 +253,12 @@ def paragraphs(view: DocView) -> list[Paragraph]:
         prev: TextLine | None = None
         for ln in flow:
             wraps = (
-                cur is not None and prev is not None and prev.block == ln.block and prev.bbox and ln.bbox
+                cur is not None and prev is not None and prev.bbox and ln.bbox
                 and not prev.text.endswith(_SENTENCE_END)
                 and prev.bbox[2] >= right - 0.06 * width
                 and len(prev.text) >= 12
+                and ln.bbox[0] <= left + 0.08 * width
+                and prev.bbox[0] <= left + 0.12 * width
                 and ln.bbox[1] - prev.bbox[3] < 1.5 * max(prev.bbox[3] - prev.bbox[1], 1.0)
             )
             if wraps and cur is not None:
