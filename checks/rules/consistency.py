@@ -140,6 +140,14 @@ def person_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding
     for (holder, ctype, _cat), values in certs_by_person.items():
         if across_docs(values):
             ev = [x for fl in values.values() for x in fl]
+            # The holders' ID numbers, where the rows state them, tell namesakes from one person.
+            ids = sorted({ident(r) for x in ev if (rec := view.record_of(x)) and (r := rec.first("resident_id"))})
+            if len(ids) > 1 and not all(_diff(a, b) <= ctx.params.typo_max_diff for a in ids for b in ids):
+                yield ctx.uncertain(f"名为 {holder} 的人员在不同材料中的同类证书编号不同：{_describe(view, values)}",
+                                    evidence=ev, actual="、".join(sorted(values)), key=f"cert:{holder}:{ctype}",
+                                    reason="身份证号也不同，可能是同名的不同人员",
+                                    suggestion=f"请说明名为 {holder} 的是否为同一人，并核对证书编号。")
+                continue
             yield ctx.fail(f"人员 {holder} 的同类证书在不同材料中编号不一致：{_describe(view, values)}", evidence=ev,
                            expected="同一证书各材料编号一致", actual="、".join(sorted(values)), key=f"cert:{holder}:{ctype}",
                            suggestion=f"请核对 {holder} 的证书原件，统一更正证书编号。")
