@@ -55,8 +55,12 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
                 break
         else:
             groups.append([m])
-    for groups in buckets.values():
+    structured_certs = [m for m in mentions if m.type == "cert_no" and m.step in ("tables", "keyvalue")]
+    for (mtype, _line), groups in buckets.items():
         for g in groups:
+            if mtype == "resident_id" and all(m.step == "identifiers" for m in g) and any(
+                    _overlaps(g[0], c) for c in structured_certs):
+                continue  # an ID-shaped certificate number, read as such by its label
             out.append(_merge(g) if len(g) > 1 else g[0])
     # One building field per building: properties gathered from every sentence.
     buildings: dict[str, Mention] = {}

@@ -148,7 +148,8 @@ def step_keyvalue(ctx: Context) -> None:
             found = find_identifiers(p.value, hint=hint)
             for m in found:
                 if p.key == "cert_no" and m.field_type == "resident_id":
-                    continue  # an ID where a certificate number stands: the scan has it
+                    # 主要负责人/安全生产管理人员考核合格证: the number is the holder's ID.
+                    m.field_type, m.cert_type = "cert_no", "principal_assessment"
                 mm = _id_mention(m, Span(vs.line, vs.start + m.start, vs.start + m.end), certainty=0.97)
                 mm.step = "keyvalue"
                 mm.attributes.update(base_attrs)
@@ -264,6 +265,9 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
             a = dict(attrs, role_source="title" if role else "default")
             if titles:
                 a["title"] = titles[-1] if role is None else next(t for t in titles if role_of_title(t))
+            if role is None and titles:
+                role = "other"  # a title we know no role for (总工程师): not a role by certificate
+                a["role_source"] = "title"
             if role is None and cert_class:
                 role = {"A": "principal", "B": "project_manager", "C": "safety_manager"}.get(cert_class[:1])
                 if role:
@@ -276,7 +280,7 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                 found = find_identifiers(c.text, hint=key if key == "resident_id" else None)
                 for m in found:
                     if key == "cert_no" and m.field_type == "resident_id":
-                        continue
+                        m.field_type, m.cert_type = "cert_no", "principal_assessment"
                     sp = c.spans[0]
                     # Positions inside a joined cell map back only for one-span cells.
                     span = Span(sp.line, sp.start + m.start, sp.start + m.end) if len(c.spans) == 1 else sp

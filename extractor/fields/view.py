@@ -167,6 +167,44 @@ def _degenerate(table, lines: list[Line]) -> bool:
     return max(per_cell.values(), default=0) > 8
 
 
+def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[TextLine]:
+    """Text written top to bottom on drawings ("防/火/间/距/1/2/./0/m") comes
+    as one-character lines stacked at the same x: join each stack into one
+    line (a new TextLine appended to ``lines``; the pieces leave the page)."""
+    singles = [ln for ln in page_lines if len(ln.raw.strip()) == 1 and ln.bbox is not None]
+    if len(singles) < 3:
+        return page_lines
+    singles.sort(key=lambda ln: (round((ln.bbox[0] + ln.bbox[2]) / 2), ln.bbox[1]))  # type: ignore[index]
+    stacks: list[list[TextLine]] = []
+    for ln in sorted(singles, key=lambda ln: ln.bbox[1]):  # type: ignore[index]
+        cx = (ln.bbox[0] + ln.bbox[2]) / 2  # type: ignore[index]
+        for st in stacks:
+            last = st[-1]
+            lcx = (last.bbox[0] + last.bbox[2]) / 2  # type: ignore[index]
+            h = max(last.bbox[3] - last.bbox[1], 1.0)  # type: ignore[index]
+            if abs(lcx - cx) <= 3 and 0 <= ln.bbox[1] - last.bbox[3] + 1 <= 1.2 * h:  # type: ignore[index]
+                st.append(ln)
+                break
+        else:
+            stacks.append([ln])
+    drop: set[int] = set()
+    joined: list[TextLine] = []
+    for st in stacks:
+        if len(st) < 3:
+            continue
+        raw = "".join(ln.raw.strip() for ln in st)
+        tl = TextLine(id=len(lines), page=st[0].page, raw=raw, norm=normalize_with_map(raw),
+                      bbox=union([ln.bbox for ln in st]), confidence=min(ln.confidence for ln in st),
+                      source=st[0].source, block=st[0].block,
+                      char_boxes=[ln.bbox for ln in st], char_conf=[ln.confidence for ln in st])
+        lines.append(tl)
+        joined.append(tl)
+        drop.update(ln.id for ln in st)
+    if not joined:
+        return page_lines
+    return [ln for ln in page_lines if ln.id not in drop] + joined
+
+
 def build_view(doc: Document) -> DocView:
     """Normalise every line of ``doc``; add one synthetic line per table cell.
 
@@ -193,6 +231,7 @@ def build_view(doc: Document) -> DocView:
             )
             lines.append(tl)
             page_lines.append(tl)
+        page_lines = _join_vertical(page_lines, lines)
         for table in page.tables:
             if table.index not in real_tables:
                 continue
