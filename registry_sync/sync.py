@@ -16,8 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing as mp
+import os
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -27,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 
 from . import store
-from .mapping import ColumnMapping, HeaderResolver, load_mapping
+from .mapping import ColumnMapping, HeaderResolver, MappingError, load_mapping
 from .normalize import (
     cert_key,
     company_grams,
@@ -38,7 +41,7 @@ from .normalize import (
 )
 from .records import Snapshot
 from .rows import COLUMNS, LABELS, validate_row
-from .sources import BrokenRow, Source, open_source
+from .sources import BrokenRow, CsvSource, JsonLinesSource, Source, SourceError, open_source
 
 log = logging.getLogger(__name__)
 
@@ -107,27 +110,123 @@ class _KindSpec:
             raise ValueError(f"未知的登记库类型：{kind}（应为 certificates 或 companies）")
         self.stored = ["id", *self.columns, *self.derived, "row_hash", "added_in", "removed_in"]
 
-    def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, Iterable[str]]:
+    def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, tuple[str, ...]]:
         """The stored values (without id/added_in/removed_in), content hash, blocking keys."""
         data = [values[c] for c in self.columns]
-        row_hash = _row_hash(data)
+        iso = [v.isoformat() if v.__class__ is date else v for v in data]
+        # Hash text, not repr(): the same content gives the same hash on every dialect.
+        row_hash = _row_hash("\x1f".join(["\x00" if v is None else v for v in iso]))
         if self.iso_dates:
-            data = [v.isoformat() if isinstance(v, date) else v for v in data]
+            data = iso
         if self.kind == "certificates":
             folded = fold_name(values["holder_name"])
             data.append(cert_key(values["cert_no"], normalized=True))
             data.append(folded)
-            keys: Iterable[str] = name_keys(folded)
+            keys = tuple(name_keys(folded))
         else:
             folded = fold_company_name(values["name"])
             data.append(folded)
-            keys = company_grams(folded)
+            keys = tuple(company_grams(folded))
         return data, row_hash, keys
 
 
-def _row_hash(data: list[Any]) -> int:
-    digest = hashlib.blake2b(repr(data).encode(), digest_size=8).digest()
+def _row_hash(text: str) -> int:
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)  # fits a signed BIGINT
+
+
+# ------------------------------------------------------- row processing
+#
+# Reading, validating and deriving a row costs several times more than
+# storing it, so for large files the work runs in worker processes: each
+# worker reads the whole file (parsing is cheap) but validates only its own
+# batches; the loader takes batches back in file order, so the outcome
+# (which duplicate is first, which row number is quarantined) is the same
+# as in one process.
+
+_BATCH = 2000
+Item = tuple  # ("ok", row_no, key, data, row_hash, keys) | ("bad", row_no, reason, raw_json)
+
+
+def _batches(spec: _KindSpec, source: Source, mapping: ColumnMapping | None,
+             mine: Callable[[int], bool] = lambda i: True) -> Iterator[tuple[int, list[Item], tuple[int, int | None]]]:
+    """(batch index, items, source progress) for each batch this process handles."""
+    headers = source.headers()
+    resolver = HeaderResolver(spec.kind, headers, mapping) if headers is not None else None
+    kind, key_col = spec.kind, spec.key_col
+    batch: list[Item] = []
+    index = count = 0
+    for row_no, raw in source.rows():
+        count += 1
+        if mine(index):
+            if isinstance(raw, BrokenRow):
+                batch.append(("bad", row_no, raw.reason, raw.raw))
+            else:
+                if resolver is None:
+                    resolver = HeaderResolver(kind, list(raw) + list(spec.columns), mapping)
+                values, reason = validate_row(kind, resolver(raw))
+                if values is None:
+                    batch.append(("bad", row_no, reason or "无效行", _raw_json(raw)))
+                else:
+                    data, row_hash, keys = spec.derive(values)
+                    batch.append(("ok", row_no, values[key_col], data, row_hash, keys))
+        if count == _BATCH:
+            if mine(index):
+                yield index, batch, source.progress()
+            batch, count, index = [], 0, index + 1
+    if count and mine(index):
+        yield index, batch, source.progress()
+
+
+def _worker(spec, source, mapping, k, n, queue) -> None:  # pragma: no cover - runs in a child
+    try:
+        for index, batch, pos in _batches(spec, source, mapping, lambda i: i % n == k):
+            queue.put(("batch", index, batch, pos))
+        queue.put(("done", None, None, None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the sync
+        queue.put(("error", type(exc).__name__, str(exc), None))
+
+
+def _parallel_batches(spec, source, mapping, workers: int) -> Iterator[tuple[int, list[Item], tuple[int, int | None]]]:
+    ctx = mp.get_context("fork")
+    queues = [ctx.Queue(maxsize=4) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(spec, source, mapping, k, workers, queues[k]), daemon=True)
+             for k in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        index = 0
+        while True:
+            kind, a, b, c = queues[index % workers].get()
+            if kind == "done":
+                return  # batch `index` does not exist, so none after it does
+            if kind == "error":
+                if a == "SourceError":
+                    raise SourceError(b)
+                if a == "MappingError":
+                    raise MappingError(b)
+                raise RuntimeError(f"{a}: {b}")
+            yield a, b, c
+            index += 1
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+        for q in queues:
+            q.cancel_join_thread()
+            q.close()
+
+
+def _default_workers(source: Source) -> int:
+    """Worker processes for this source: none for small files, HTTP or one CPU."""
+    if not isinstance(source, (CsvSource, JsonLinesSource)) or sys.platform == "win32":
+        return 0
+    done, size = source.progress()
+    if not size or size < 8 << 20:  # below ~50k rows the start-up costs more than it saves
+        return 0
+    return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
 
 
 def _now() -> datetime:
@@ -173,13 +272,15 @@ def sync(
     batch_size: int = 5000,
     progress: Callable[[int, tuple[int, int | None]], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> SyncResult:
     """Load ``source`` as the new snapshot of ``kind``.
 
     ``progress(rows_read, (done, total))`` is called after each batch;
     ``on_batch(rows_read)`` too, inside the transaction (tests inject faults
-    there). Raises :class:`SyncError` when the sync fails; the previous
-    snapshot is then still the one in force.
+    there). ``workers``: validation processes (None: chosen by file size).
+    Raises :class:`SyncError` when the sync fails; the previous snapshot is
+    then still the one in force.
     """
     spec = _KindSpec(kind, iso_dates=engine.dialect.name == "sqlite")
     if isinstance(source, str):
@@ -215,7 +316,7 @@ def sync(
         else:
             try:
                 _load(engine, spec, source, mapping, as_of or date.today(), fingerprint, result,
-                      current_snap, batch_size, progress, on_batch, t0)
+                      current_snap, batch_size, progress, on_batch, t0, workers)
             except _Unchanged:
                 result.status = "unchanged"
                 result.snapshot = current_snap
@@ -272,13 +373,19 @@ def _load(
     progress: Callable[[int, tuple[int, int | None]], None] | None,
     on_batch: Callable[[int], None] | None,
     t0: float,
+    workers: int | None,
 ) -> None:
     table, keys_table = spec.table, spec.keys_table
     key_c = table.c[spec.key_col]
-    resolver: HeaderResolver | None = None
-    headers = source.headers()
-    if headers is not None:
-        resolver = HeaderResolver(spec.kind, headers, mapping)
+    if workers is None:
+        workers = _default_workers(source)
+    if workers > 0:
+        batches = _parallel_batches(spec, source, mapping, workers)
+    else:
+        headers = source.headers()  # a bad mapping fails here, before any write
+        if headers is not None:
+            HeaderResolver(spec.kind, headers, mapping)
+        batches = _batches(spec, source, mapping)
 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -304,15 +411,15 @@ def _load(
         keys_buf: list[tuple] = []
         quar_buf: list[dict[str, Any]] = []
         sample: list[QuarantinedRow] = []
+        label = LABELS[spec.key_col]
 
-        def quarantine(row_no: int, reason: str, raw: Any) -> None:
+        def quarantine(row_no: int, reason: str, raw: str) -> None:
             result.quarantined += 1
-            quar_buf.append(dict(sync_id=result.sync_id, kind=spec.kind, row_no=row_no,
-                                 reason=reason, raw=_raw_json(raw)))
+            quar_buf.append(dict(sync_id=result.sync_id, kind=spec.kind, row_no=row_no, reason=reason, raw=raw))
             if len(sample) < 50:
                 sample.append(QuarantinedRow(row_no=row_no, reason=reason))
 
-        def flush() -> None:
+        def flush(pos: tuple[int, int | None]) -> None:
             store.bulk_insert(conn, table, spec.stored, rows_buf)
             rows_buf.clear()
             store.bulk_insert(conn, keys_table, [spec.keys_col, spec.keys_fk], keys_buf)
@@ -321,43 +428,39 @@ def _load(
                 conn.execute(insert(store.quarantine), quar_buf)
                 quar_buf.clear()
             if progress:
-                progress(result.rows_read, source.progress())
+                progress(result.rows_read, pos)
             if on_batch:
                 on_batch(result.rows_read)
 
-        for row_no, raw in source.rows():
-            result.rows_read += 1
-            if isinstance(raw, BrokenRow):
-                quarantine(row_no, raw.reason, raw)
-            else:
-                if resolver is None:
-                    resolver = HeaderResolver(spec.kind, list(raw) + [c for c in spec.columns], mapping)
-                values, reason = validate_row(spec.kind, resolver(raw))
-                if values is None:
-                    quarantine(row_no, reason or "无效行", raw)
+        pos: tuple[int, int | None] = (0, None)
+        for _index, items, pos in batches:
+            for item in items:
+                result.rows_read += 1
+                if item[0] == "bad":
+                    quarantine(item[1], item[2], item[3])
+                    continue
+                _, row_no, key, data, row_hash, blocking = item
+                first = seen.get(key)
+                if first is not None:
+                    quarantine(row_no, f"{label}与第 {first} 行重复", json.dumps(
+                        dict(zip(spec.columns, data)), ensure_ascii=False, default=str))
+                    continue
+                seen[key] = row_no
+                old = current.get(key)
+                if old is not None and old == row_hash:
+                    result.unchanged += 1
+                    continue
+                if old is None:
+                    result.added += 1
                 else:
-                    key = values[spec.key_col]
-                    first = seen.get(key)
-                    if first is not None:
-                        quarantine(row_no, f"{LABELS[spec.key_col]}与第 {first} 行重复", raw)
-                    else:
-                        seen[key] = row_no
-                        data, row_hash, blocking = spec.derive(values)
-                        old = current.get(key)
-                        if old is not None and old == row_hash:
-                            result.unchanged += 1
-                        else:
-                            if old is None:
-                                result.added += 1
-                            else:
-                                result.changed += 1
-                                ended.append(key)
-                            rows_buf.append((next_id, *data, row_hash, snap_id, None))
-                            keys_buf.extend((k, next_id) for k in blocking)
-                            next_id += 1
+                    result.changed += 1
+                    ended.append(key)
+                rows_buf.append((next_id, *data, row_hash, snap_id, None))
+                keys_buf.extend([(k, next_id) for k in blocking])
+                next_id += 1
             if len(rows_buf) >= batch_size or len(quar_buf) >= batch_size:
-                flush()
-        flush()
+                flush(pos)
+        flush(pos)
 
         if source.incremental:
             removed: list[str] = []  # an incremental pull only brings what changed

@@ -318,3 +318,34 @@ def test_unsupported_file_types_are_clear_errors(engine, tmp_path):
         sync(engine, str(path))
     with pytest.raises(Exception, match="找不到文件"):
         sync(engine, str(tmp_path / "missing.csv"))
+
+
+def test_worker_processes_give_the_same_result_as_one_process(tmp_path):
+    rows = list(certificate_rows(9000))
+    for i in range(0, 9000, 97):
+        rows[i]["valid_until"] = "31/12/2026"
+    rows.insert(5000, dict(rows[4100]))  # a duplicate across batch boundaries
+    path = write_csv(tmp_path / "certs.csv", rows)
+    results = []
+    for workers in (0, 2):
+        (tmp_path / f"w{workers}").mkdir()
+        engine = fresh_engine("sqlite", tmp_path / f"w{workers}")
+        r = sync(engine, str(path), workers=workers, as_of=date(2026, 11, 1))
+        with engine.connect() as conn:
+            quarantined = conn.execute(select(store.quarantine.c.row_no, store.quarantine.c.reason)
+                                       .order_by(store.quarantine.c.row_no)).all()
+            stored = conn.execute(select(store.certificates.c.id, store.certificates.c.cert_no,
+                                         store.certificates.c.row_hash).order_by(store.certificates.c.id)).all()
+        results.append((r.added, r.quarantined, quarantined, stored))
+        engine.dispose()
+    assert results[0][0] == 9000 - 93 and results[0][1] == 93 + 1
+    assert results[0] == results[1]
+
+
+def test_worker_failure_fails_the_sync(tmp_path):
+    engine = fresh_engine("sqlite", tmp_path)
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"cert_no,holder_name\n" + "T1,张\n".encode("utf-8") * 3000 + b"\xff\xfe broken\n")
+    with pytest.raises(SyncError):
+        sync(engine, str(path), workers=2)
+    assert RegistryLookup(engine).snapshot("certificates") is None
