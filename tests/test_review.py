@@ -1,0 +1,99 @@
+"""`shencha review` end to end on a bundled sample package: real OCR, real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shencha.cli import app
+from shencha.report import Report
+
+from .conftest import FIXTURES
+
+runner = CliRunner()
+SAMPLE = FIXTURES / "packages" / "jz_jiangsu_defects"
+
+
+def _review(tmp_path: Path, package: Path, fmt: str, db: str) -> Path:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["review", str(package), "--format", fmt, "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    [written] = sorted(out.glob(f"*.{fmt}"))[-1:]
+    return written
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory):
+    """One review of the sample, shared by the tests below (OCR takes a while)."""
+    tmp = tmp_path_factory.mktemp("review")
+    db = f"sqlite:///{tmp / 'shencha.db'}"
+    json_report = _review(tmp, SAMPLE, "json", db)
+    html_report = _review(tmp, SAMPLE, "html", db)
+    return json_report, html_report
+
+
+@pytest.mark.slow
+def test_json_report_is_valid_against_the_contract(reviewed):
+    json_path, _ = reviewed
+    report = Report.model_validate_json(json_path.read_text(encoding="utf-8"))
+    raw = json.loads(json_path.read_text(encoding="utf-8"))
+    assert set(raw) >= {"application", "documents", "findings", "errors", "versions"}
+    assert len(report.documents) == len([p for p in SAMPLE.iterdir() if p.name != "application.json"])
+    assert all(d.status == "ok" for d in report.documents)
+    assert {d.pages for d in report.documents} and all(d.pages >= 1 for d in report.documents)
+    assert report.versions.ocr["engine"].startswith("rapidocr")
+    for finding in report.findings:
+        assert finding.message and finding.citation
+    # scans were OCR'd, text PDFs were not
+    sources = {d.path: {p.source.value for p in d.page_details} for d in report.documents}
+    assert sources["02_营业执照副本.jpg"] == {"ocr"}
+    assert sources["03_安全生产责任制.pdf"] == {"text"}
+
+
+@pytest.mark.slow
+def test_html_report_is_self_contained_and_readable(reviewed):
+    json_path, html_path = reviewed
+    html = html_path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "发现的问题" in html and "材料与识别结果" in html
+    assert html.index("发现的问题") < html.index("材料与识别结果")  # findings first
+    assert "data:image/jpeg;base64," in html  # evidence crops embedded
+    assert "http://" not in html and "https://" not in html  # nothing fetched when opened
+
+
+@pytest.mark.slow
+def test_second_review_of_unchanged_scans_does_no_ocr(tmp_path):
+    package = tmp_path / "scans"
+    package.mkdir()
+    for name in ("02_营业执照副本.jpg", "07_特种作业人员名册（扫描件）.jpg"):
+        shutil.copy(SAMPLE / name, package / name)
+    db = f"sqlite:///{tmp_path / 'shencha.db'}"
+    first = Report.model_validate_json(_review(tmp_path, package, "json", db).read_text(encoding="utf-8"))
+    second = Report.model_validate_json(_review(tmp_path, package, "json", db).read_text(encoding="utf-8"))
+    first_runs = [p.ocr for d in first.documents for p in d.page_details]
+    second_runs = [p.ocr for d in second.documents for p in d.page_details]
+    assert all(run is not None and not run.cached for run in first_runs)
+    assert all(run is not None and run.cached for run in second_runs)
+    assert (first.version, second.version) == (1, 2)
+    # the same lines and fields either way
+    assert [d.fields for d in first.documents] == [d.fields for d in second.documents]
+
+
+def test_missing_package_exits_1_and_other_packages_still_run(tmp_path):
+    good = tmp_path / "pkg"
+    good.mkdir()
+    (good / "empty.pdf").write_bytes(b"")
+    result = runner.invoke(
+        app, ["review", str(tmp_path / "nope"), str(good), "--format", "json", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"]
+    )
+    assert result.exit_code == 1
+    assert '"E101"' in result.stdout
+
+
+def test_bad_as_of_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["review", str(tmp_path), "--as-of", "2026/11/20"])
+    assert result.exit_code == 2
