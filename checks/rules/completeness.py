@@ -14,6 +14,7 @@ from checks.model import Finding
 from checks.rules._common import DOMAIN
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
+from extractor.model import Evidence
 
 CHECKLISTS = Path(__file__).resolve().parent.parent / "tables" / "checklists.yaml"
 
@@ -122,6 +123,9 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                             suggestion="如未提交，请补充上述材料。")
 
 
+ROW_TYPES = ("resident_id", "cert_no", "operation_category", "date")
+
+
 @rule(
     "completeness.roster_cert_no.v1",
     category="completeness.missing_field",
@@ -136,7 +140,8 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
             f("person_name", "钱七", role="special_operator", record=1, doc="r"),
             f("resident_id", "360426199101010071", record=1, doc="r"),
         ], docs={"r": "special_operations_roster"}),
-        example("pass", "每行都有证书编号", [
+        example("pass", "每行都有证书编号；名册末尾的签字人不是人员行", [
+            f("person_name", "周九", role="principal", record="sign", doc="r"),
             f("person_name", "钱七", role="special_operator", record=1, doc="r"),
             f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
         ], docs={"r": "special_operations_roster"}),
@@ -151,7 +156,10 @@ def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]
     for d in view.documents_of("managers_roster", "special_operations_roster"):
         if d.status == "error":
             continue  # an unreadable document is reported by extraction and by the checklist rule
-        recs = [r for r in view.records() if r.document == d.id and r.first("person_name") is not None]
+        # A roster row names a person and states something else about them; a name alone in
+        # its own record is a signature or a heading, not a row.
+        recs = [r for r in view.records() if r.document == d.id and r.first("person_name") is not None
+                and any(x.type in ROW_TYPES for x in r.fields)]
         if not recs:
             yield ctx.uncertain(f"名册 {d.path or d.id} 中未识别到人员记录，无法核对证书编号",
                                 reason="表格内容未能识别", key=f"empty:{d.id}",
@@ -197,5 +205,6 @@ def responsibility_principal(view: ApplicationView, ctx: RuleContext) -> Iterato
         named = [x for x in view.fields_in(d.id, "person_name") if x.role in ("principal", "legal_representative")]
         if not named:
             yield ctx.fail(f"安全生产责任制 {d.path or d.id} 未明确主要负责人（第一责任人）", key=d.id,
+                           evidence=[Evidence(document=d.id, text=d.path or d.id)],
                            expected="写明主要负责人姓名及其安全生产职责", actual="未载明",
                            suggestion="请在安全生产责任制中明确主要负责人（第一责任人）及其职责，并以企业文件形式发布。")

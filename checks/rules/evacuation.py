@@ -41,12 +41,25 @@ def _building_attrs(view: ApplicationView, name: str | None) -> dict[str, Any] |
     return None
 
 
-def _minimums(element: str, attrs: dict[str, Any] | None, wattrs: dict[str, Any]) -> list[tuple[float, str, str]]:
+# The building's name often says its use when no attribute does (1#综合楼, 住院楼, 3#住宅楼).
+_USE_WORDS = (("医疗", ("医院", "住院", "门诊", "医疗", "病房", "急诊")), ("住宅", ("住宅",)),
+              ("其他公共建筑", ("办公", "综合楼", "宿舍", "食堂", "商业", "商场", "酒店", "宾馆", "学校", "教学")))
+
+
+def infer_use(name: str | None) -> str:
+    for use, words in _USE_WORDS:
+        if name and any(w in name for w in words):
+            return use
+    return ""
+
+
+def _minimums(element: str, attrs: dict[str, Any] | None, wattrs: dict[str, Any],
+              name: str | None = None) -> list[tuple[float, str, str]]:
     """Every (minimum, basis, kind) the stated facts leave possible."""
     a = attrs or {}
     kind = a.get("kind") or ("civil" if a.get("use_class") == "民用" else None)
     kinds = [kind] if kind in ("civil", "factory", "warehouse") else ["civil", "factory"]
-    use = str(a.get("use") or "")
+    use = str(a.get("use") or infer_use(name))
     hr = a.get("high_rise")
     if hr is None and a.get("height_m") is not None:
         h = float(a["height_m"])
@@ -96,7 +109,7 @@ def judge(view: ApplicationView, ctx: RuleContext, scope: str) -> Iterator[Findi
                                 reason="缺少构件类型或数值", evidence=[w], key="unparsed",
                                 suggestion="请在疏散图中注明各疏散门、走道、楼梯的净宽度。")
             continue
-        mins = _minimums(element, attrs, w.attributes)
+        mins = _minimums(element, attrs, w.attributes, bname)
         verdicts = {width >= m for m, _, _ in mins}
         if verdicts == {True}:
             continue
@@ -117,7 +130,7 @@ def judge(view: ApplicationView, ctx: RuleContext, scope: str) -> Iterator[Findi
                     missing.append("建筑类别（民用/厂房）")
                 if attrs.get("high_rise") is None and attrs.get("height_m") is None:
                     missing.append("是否为高层建筑（建筑高度）")
-                if not attrs.get("use"):
+                if not attrs.get("use") and not infer_use(bname):
                     missing.append("建筑用途（住宅/医疗/其他公共建筑）")
                 if element == "corridor" and not w.attributes.get("loaded"):
                     missing.append("走道为单面布房还是双面布房")
@@ -140,6 +153,8 @@ def _w(width: float, element: str, building: str | None = None, **kw: Any):
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="5.5.18、表5.5.18、5.5.30"),
     severity="high",
     facts=[
+        Fact(statement="建筑用途未载明时按名称推断（含“医院/住院/门诊”为医疗，含“住宅”为住宅，含“办公/综合楼/宿舍”等为其他公共建筑）",
+             source="推断规则（本项目），名称不含这些词时按所有可能用途判断", confidence="M"),
         Fact(statement="公共建筑疏散门、安全出口≥0.90 m，走道、楼梯≥1.10 m（5.5.18）", source=f"{DOMAIN} §4.5", confidence="M"),
         Fact(statement="高层公共建筑表5.5.18：其他 1.20/1.30/1.40/1.20，医疗 1.30/1.40/1.50/1.30", source=f"{DOMAIN} §4.5 (baikemu.com, qdew.cn)", confidence="M"),
         Fact(statement="住宅户门、安全出口≥0.90 m，走道、楼梯、首层外门≥1.10 m；≤18 m 一边栏杆楼梯≥1.0 m（5.5.30）", source=f"{DOMAIN} §4.5", confidence="M"),

@@ -196,9 +196,17 @@ def _factory(a: Profile, b: Profile) -> tuple[float | None, list[Relief], str]:
         return None, [], "表3.4.1中无此组合"
     if a.cls == "戊" and not a.high_rise and b.cls == "戊" and not b.high_rise and b.kind in ("factory", "warehouse"):
         m -= 2  # note: single/multi-storey 戊类 factories to each other or to 戊类 warehouses
+    if b.kind == "civil":
+        # Against civil buildings only 丙、丁、戊类 factories of 一、二级 may come closer (fire walls,
+        # protected openings); 甲、乙类 keep the table value (25 m / 50 m).
+        if a.cls in ("丙", "丁", "戊") and a.grade <= 2 and b.grade <= 2:
+            return m, [(0.0, "表3.4.1注：丙丁戊类厂房与一二级民用建筑，较高一面外墙为无开口防火墙时间距不限", "fire_wall"),
+                       (4.0, "表3.4.1注：较低一面外墙为防火墙且屋顶无天窗，或较高一面开口有防火措施时不小于4m",
+                        "openings_protected")], ""
+        return m, [], ""
     reliefs: list[Relief] = [(4.0 if (a.cls == "甲" and b.cls == "甲") else 0.0,
-                              "表3.4.1注：相邻较高一面外墙为防火墙等条件下间距不限（甲类厂房之间不小于4m）", "fire_wall")]
-    if a.grade <= 2 and b.grade <= 2 and b.kind != "civil":
+                              "表3.4.1注：两座厂房相邻较高一面外墙为防火墙等条件下间距不限（甲类厂房之间不小于4m）", "fire_wall")]
+    if a.grade <= 2 and b.grade <= 2:
         reliefs.append((6.0 if a.cls in ("甲", "乙") or b.cls in ("甲", "乙") else 4.0,
                         "表3.4.1注：较低一面外墙为防火墙或较高一面开口设防火门窗、水幕、卷帘时，甲乙类不小于6m、丙丁戊类不小于4m",
                         "openings_protected"))
@@ -385,12 +393,19 @@ def civil_separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
     facts=[
         Fact(statement="表3.4.1 厂房防火间距（S = A + B + C 规律及明确单元格）", source=f"{DOMAIN} §4.2", confidence="M"),
         Fact(statement="戊类单多层厂房之间减2m；防火墙、开口保护、减少25%等表注", source=f"{DOMAIN} §4.2 footnotes", confidence="M"),
+        Fact(statement="防火墙、开口保护等减小间距的表注适用于两座厂房之间；与民用建筑之间仅丙丁戊类一二级厂房可减小（不限/≥4m），甲乙类不减小",
+             source="GB 50016-2014(2018年版) 表3.4.1 注（据标准原文回忆，domain_sources.md §4.2 未区分，需核对）", confidence="M"),
     ],
     examples=[
-        example("fail", "丙类多层厂房与多层民用建筑间距8 m，材料载明无防火墙（应≥10 m）", [
+        example("fail", "丙类多层厂房与多层民用建筑间距8 m，材料载明无防火墙、开口未采取防火措施（应≥10 m）", [
             _b("3#车间", kind="factory", use_class="丙", fire_grade=2, height_m=12),
             _b("办公楼", kind="civil", use_class="民用", fire_grade=2, height_m=15),
-            _d(8.0, "3#车间", "办公楼", fire_wall=False),
+            _d(8.0, "3#车间", "办公楼", fire_wall=False, openings_protected=False),
+        ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
+        example("fail", "甲类厂房与多层民用建筑间距18 m（应≥25 m，表注不适用于甲乙类厂房与民用建筑）", [
+            _b("甲类车间", kind="factory", use_class="甲", fire_grade=2, height_m=8),
+            _b("宿舍", kind="civil", use_class="民用", fire_grade=2, height_m=12),
+            _d(18.0, "甲类车间", "宿舍"),
         ], docs={"site": "site_plan"}, industry="hazardous_chemicals"),
         example("pass", "甲类厂房与多层民用建筑间距30 m（应≥25 m）", [
             _b("甲类车间", kind="factory", use_class="甲", fire_grade=2, height_m=8),

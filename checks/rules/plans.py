@@ -11,7 +11,7 @@ from checks.model import Finding
 from checks.rules._common import DOMAIN, number
 from checks.testing import example, f
 from checks.view import ApplicationView, DocumentInfo, value_of
-from extractor.model import Field
+from extractor.model import Evidence, Field
 
 SECTIONS = {
     "overview": "工程概况", "basis": "编制依据", "schedule": "施工计划", "process": "施工工艺技术",
@@ -189,7 +189,9 @@ def fall_protection(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding
                 continue
             missing.append(label)
         if missing:
+            cite = view.fields_in(d.id, "scaffold_height", "plan_section")[:1] or [Evidence(document=d.id, text=d.path or d.id)]
             yield ctx.fail(f"脚手架方案 {d.path or d.id} 未写明以下防坠落措施：{'、'.join(missing)}", key=f"missing:{d.id}",
+                           evidence=cite,
                            expected="、".join(v[0] for v in MEASURES.values()), actual="缺少" + "、".join(missing),
                            suggestion=f"请在方案的安全保证措施中补充：{'、'.join(missing)}。")
         for rail in view.fields_in(d.id, "guard_rail_height"):

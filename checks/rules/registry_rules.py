@@ -86,6 +86,14 @@ def _roster(cert_no: str = "T360426199101010071") -> list:
             f("cert_no", cert_no, cert_type="special_operation", record=1, doc="r")]
 
 
+def _id_ok(fld, view: ApplicationView) -> bool:
+    from checks.rules._common import ident
+    from checks.rules.identifiers import check_resident_id
+
+    problem = check_resident_id(ident(fld), view.as_of)
+    return problem is None or problem[0] != "error"
+
+
 def _load(name: str) -> Callable[..., list[Finding]] | None:
     try:
         # Lazy: the registry stack (SQLAlchemy, rapidfuzz) is optional for the engine.
@@ -132,7 +140,10 @@ def certificates(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                             key="no-module", category="registry.not_found", severity="low",
                             suggestion="请审批人员人工核验证书。")
         return
-    found = fn(view.fields, ctx.lookup, as_of=view.as_of, applicant_uscc=view.application.uscc,
+    # An ID number that fails its own check is reported by gb11643.resident_id; comparing it with
+    # the registry would only restate that error as "another person", so it is left out here.
+    fields = [x for x in view.fields if x.type != "resident_id" or _id_ok(x, view)]
+    found = fn(fields, ctx.lookup, as_of=view.as_of, applicant_uscc=view.application.uscc,
                applicant_name=view.application.company_name)
     yield from _reissue(ctx, found)
 
