@@ -28,8 +28,18 @@ def _sorted_findings(report: Report):  # noqa: ANN202
     return sorted(report.findings, key=lambda f: (f.verdict != "fail", _SEVERITY_ORDER[f.severity], f.category))
 
 
+def _paths(report: Report) -> dict[str, str]:
+    return {d.id: d.path for d in report.documents}
+
+
+def _where(paths: dict[str, str], document: str, page: int | None) -> str:
+    name = paths.get(document, document)
+    return f"《{name}》第 {page} 页" if page else f"《{name}》" if document in paths else name
+
+
 def render_text(report: Report) -> str:
     app = report.application
+    paths = _paths(report)
     out = [
         f"审查报告 {report.report_id}（第 {report.version} 版）",
         f"申请材料：{app.path}",
@@ -49,8 +59,7 @@ def render_text(report: Report) -> str:
         if f.suggestion:
             out.append(f"   补正要求：{f.suggestion}")
         for e in f.evidence:
-            where = f"{e.document} 第{e.page}页" if e.page else e.document
-            out.append(f"   证据：{where} “{e.text}”")
+            out.append(f"   证据：{_where(paths, e.document, e.page)} “{e.text}”")
     if report.errors:
         out.append("")
         out.append(f"无法读取的文件 {len(report.errors)} 份：")
@@ -84,6 +93,7 @@ th{background:#f3f3f3} .meta td:first-child{width:10em;color:#555}
 
 def render_html(report: Report, images: EvidenceImages | None) -> str:
     app = report.application
+    paths = _paths(report)
     crops = _CropBudget(images)
     parts: list[str] = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
@@ -122,7 +132,7 @@ def render_html(report: Report, images: EvidenceImages | None) -> str:
         parts.append(_row("依据", f.citation) + _row("补正要求", f.suggestion or "—") + _row("规则", f.rule_id))
         parts.append("</table><div class='evidence'>")
         for e in f.evidence:
-            where = f"{e.document}，第 {e.page} 页" if e.page else e.document
+            where = _where(paths, e.document, e.page)
             img = crops.img(e.document, e.page, e.bbox)
             parts.append(f"<figure>{img}<figcaption>{escape(where)}：{escape(e.text)}</figcaption></figure>")
         parts.append("</div></div>")
