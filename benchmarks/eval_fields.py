@@ -59,7 +59,26 @@ def key_of(file: str, page: int | None, ftype: str, value: object, role: str | N
     return (file, int(page or 1), ftype, norm_value(ftype, value), (role or "") if ftype in ROLE_TYPES else "")
 
 
-def load_documents(package_dir: Path, *, ocr: bool) -> list[Document]:
+class DirCache:
+    """OCR results on disk, keyed by page-image hash: a rerun skips OCR."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str):
+        from extractor.ocr import OcrPageResult
+
+        path = self.root / f"{key}.json"
+        if not path.exists():
+            return None
+        return OcrPageResult.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def put(self, key: str, result) -> None:
+        (self.root / f"{key}.json").write_text(result.model_dump_json(), encoding="utf-8")
+
+
+def load_documents(package_dir: Path, *, ocr: bool, cache_dir: Path | None = None) -> list[Document]:
     from extractor.ingest import IngestOptions, ingest_path
 
     if not ocr:
@@ -67,7 +86,8 @@ def load_documents(package_dir: Path, *, ocr: bool) -> list[Document]:
         import extractor.ingest as ingest
 
         ingest._run_ocr = lambda *a, **k: None  # type: ignore[attr-defined]
-    return ingest_path(package_dir, IngestOptions()).documents
+    cache = DirCache(cache_dir) if cache_dir else None
+    return ingest_path(package_dir, IngestOptions(), cache).documents
 
 
 class Score:
@@ -116,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ocr", action="store_true", help="skip OCR: score text-layer documents only")
     ap.add_argument("--show-errors", action="store_true", help="list every missed and spurious field")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--ocr-cache", type=Path, default=Path("/tmp/shencha-eval-ocr-cache"),
+                    help="directory for OCR results, so reruns skip OCR")
     args = ap.parse_args(argv)
 
     truth_dir = args.fixtures / "truth"
@@ -131,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for tpath in truths:
         truth = json.loads(tpath.read_text(encoding="utf-8"))
-        docs = load_documents(pkg_dir / truth["package"], ocr=not args.no_ocr)
+        docs = load_documents(pkg_dir / truth["package"], ocr=not args.no_ocr, cache_dir=args.ocr_cache)
         docs = extract_package(docs)
         by_file = {d.path: d for d in docs}
         for tdoc in truth["documents"]:

@@ -157,12 +157,38 @@ def _same_row_value(ln: TextLine, flow: list[TextLine]) -> TextLine | None:
     value = best[1]
     if _is_label_only(value.text) or ":" in value.text:
         return None
-    if not known:
-        from .people import looks_like_name
+    key = label_key(lab) if known else None
+    return value if _value_fits(key, value.text, generic_ok=False) else None
 
-        if not looks_like_name(value.text):
-            return None
-    return value
+
+def _value_fits(key: str | None, v: str, *, generic_ok: bool = True) -> bool:
+    """Whether ``v`` looks like what label ``key`` asks for: a label and a
+    value found apart (next box, line below) must agree, or a row of column
+    headers ("单位 参考范围") would read as one."""
+    from .people import looks_like_name
+
+    if key in ("name", "legal_representative", "principal", "safety_manager", "project_manager") or (
+            key is None and not generic_ok):
+        return looks_like_name(v, labelled=key is not None)
+    if key in ("company_name", "employer"):
+        return bool(re.search(r"公司|集团|厂|院|局|中心|站|所|社|矿", v))
+    if key in ("valid_until", "valid_from", "issued", "signed", "established", "resident_id", "uscc", "cert_no",
+               "safety_licence_no"):
+        return bool(re.search(r"\d", v))
+    return len(v) <= 30
+
+
+def _below(ln: TextLine, nxt: TextLine | None, key: str | None) -> bool:
+    """``nxt`` is the value of label line ``ln``: right under it, overlapping it."""
+    if nxt is None or not nxt.text or ":" in nxt.text or _is_label_only(nxt.text) or len(nxt.text) > 40:
+        return False
+    if ln.bbox is not None and nxt.bbox is not None:
+        h = max(ln.bbox[3] - ln.bbox[1], 1.0)
+        if not (0 <= nxt.bbox[1] - ln.bbox[1] <= 3 * h):
+            return False
+        if nxt.bbox[0] > ln.bbox[2] + h or nxt.bbox[2] < ln.bbox[0] - h:
+            return False
+    return _value_fits(key, nxt.text)
 
 
 def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = None) -> list[Pair]:
@@ -184,8 +210,7 @@ def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = No
                 if not p.value and p is found[-1]:
                     # The value is on the line below, if that line is not a label itself.
                     nxt = flow[idx + 1] if idx + 1 < len(flow) else None
-                    if nxt is not None and nxt.text and ":" not in nxt.text and not _is_label_only(nxt.text) \
-                            and len(nxt.text) <= 40:
+                    if nxt is not None and _below(ln, nxt, p.key):
                         p.value = nxt.text
                         p.value_spans = [Span(nxt.id, 0, len(nxt.text))]
                         p.how = "below"
@@ -202,7 +227,7 @@ def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = No
                 lab = _is_label_only(ln.text)
                 if lab and label_key(lab) and idx + 1 < len(flow):
                     nxt = flow[idx + 1]
-                    if nxt.text and ":" not in nxt.text and not _is_label_only(nxt.text) and len(nxt.text) <= 40:
+                    if _below(ln, nxt, label_key(lab)):
                         pairs.append(Pair(label=lab, value=nxt.text, key=label_key(lab), page=page,
                                           label_span=Span(ln.id, 0, len(ln.text)),
                                           value_spans=[Span(nxt.id, 0, len(nxt.text))], how="below"))

@@ -219,8 +219,8 @@ def header_key(text: str) -> str | None:
     """The column key of a table header cell, or None."""
     t = re.sub(r"\s+", "", text)
     t = t.replace("（", "(").replace("）", ")")
-    if not t or len(t) > 16:
-        return None
+    if not t or len(t) > 16 or ":" in t or "：" in t:
+        return None  # "性别:男" is a label with its value, not a column header
     for key, variants in HEADERS.items():
         if t in variants:
             return key

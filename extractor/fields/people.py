@@ -242,7 +242,7 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         if lead:
             start += lead.end()
         name = text[start:end]
-        if len(name) < 6 or len(name) > 40 or name.startswith("("):
+        if m.start() - start < 2 or len(name) > 40 or name.startswith("("):
             continue
         out.append((start, end, name))
     return out

@@ -546,6 +546,11 @@ def _nearest_buildings(ctx: Context, span: Span, names: dict[str, Span]) -> list
     return [n for _, n in scored[:2]] if len(scored) >= 2 else []
 
 
+# Buildings are described where fire safety is designed; elsewhere "2号楼"
+# is part of an address.
+_BUILDING_DOCS = {"site_plan", "evacuation_plan", "scaffold_plan", "other"}
+
+
 def step_design(ctx: Context) -> None:
     scaffold = ctx.doc_type == "scaffold_plan"
     labels: dict[str, Span] = {}
@@ -554,7 +559,7 @@ def step_design(ctx: Context) -> None:
         text = para.text
         if not re.search(r"\d", text) and "级" not in text:
             continue
-        for b in design.building_hits(text):
+        for b in (design.building_hits(text) if ctx.doc_type in _BUILDING_DOCS else []):
             spans = para.spans(b.start, b.end)
             ctx.add(Mention("building", b.name, spans, 0.85, normalized=b.name,
                             attributes=dict(b.attributes), step="design"))

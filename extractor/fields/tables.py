@@ -73,6 +73,8 @@ def ruled_grids(view: DocView) -> list[Grid]:
     for page in view.doc.pages:
         cells = {(ln.table, ln.cell): ln for ln in view.by_page.get(page.number, []) if ln.table is not None}
         for table in page.tables:
+            if not any(key[0] == table.index for key in cells):
+                continue  # read as text (a frame, not a grid)
             rows: list[list[Cell | None]] = []
             for r in range(table.n_rows):
                 row: list[Cell | None] = []

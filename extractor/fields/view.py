@@ -95,6 +95,27 @@ def _char_geometry(line: Line) -> tuple[list[BBox | None], list[float]]:
     return boxes, conf
 
 
+def _respace(line: Line) -> Line:
+    """Put back the spaces a reader dropped between words that stand apart.
+
+    "年龄: 50岁送检科室:" is two fields whose words are 16 pt apart; the gap
+    is what separates a value from the next label, so it must show in the
+    text. Only done when the words spell the line exactly.
+    """
+    words = [w for w in line.words if w.text]
+    if len(words) < 2 or "".join(w.text for w in words) != line.text.replace(" ", ""):
+        return line
+    height = max(line.bbox[3] - line.bbox[1], 1.0)
+    text = words[0].text
+    for prev, w in zip(words, words[1:]):
+        gap = w.bbox[0] - prev.bbox[2]
+        text += (" " if gap > 0.35 * height or prev.text[-1:].isascii() and w.text[:1].isascii() and gap > 0.15 * height
+                 else "") + w.text
+    if text == line.text:
+        return line
+    return line.model_copy(update={"text": text})
+
+
 @dataclass(slots=True)
 class Span:
     line: int  # TextLine.id
@@ -158,8 +179,8 @@ def _degenerate(table, lines: list[Line]) -> bool:
     """A frame mistaken for a table: one cell, or a cell holding a whole
     page of text (a drawing's border, a boxed notice). Its lines are read
     as ordinary text."""
-    if table.n_rows * table.n_cols <= 1:
-        return True
+    if table.n_rows * table.n_cols <= 1 or table.n_cols == 1:
+        return True  # one column: a frame around lines of text, not a grid
     per_cell: dict[tuple[int, int], int] = {}
     for ln in lines:
         if ln.table == table.index and ln.cell is not None:
@@ -223,6 +244,7 @@ def build_view(doc: Document) -> DocView:
             if line.table is not None and line.cell is not None and line.table in real_tables:
                 cell_lines.setdefault((line.table, *line.cell), []).append(line)
                 continue  # read through the table
+            line = _respace(line)
             boxes, conf = _char_geometry(line)
             tl = TextLine(
                 id=len(lines), page=page.number, raw=line.text, norm=normalize_with_map(line.text),
