@@ -34,8 +34,8 @@ test: setup
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python benchmarks/bench_text_pdf.py
-	$(BIN)/python benchmarks/bench_review_cache.py
+	$(BIN)/python -m benchmarks.bench_text_pdf
+	$(BIN)/python -m benchmarks.bench_review_cache
 	$(BIN)/python benchmarks/bench_ocr.py
 
 clean:

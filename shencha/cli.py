@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from enum import StrEnum
@@ -63,6 +64,36 @@ def main_callback(
     ] = False,
 ) -> None:
     """审查 — 安全生产许可证申请材料智能审查助手."""
+    # The composition root decides where the store lives; the registry and
+    # rules sub-commands read SHENCHA_DB, so every command shares one store.
+    from .store import default_url
+
+    os.environ.setdefault("SHENCHA_DB", default_url())
+
+
+def _mount_subcommands() -> None:
+    from checks.cli import app as rules_app
+    from registry_sync.cli import app as registry_app
+
+    app.add_typer(registry_app, name="registry", help="登记库：同步与查询证书、企业登记数据")
+    app.add_typer(rules_app, name="rules", help="规则目录与规则编写工具")
+
+
+_mount_subcommands()
+
+
+class NerFormat(StrEnum):
+    json = "json"
+
+
+@app.command()
+def ner(
+    format: Annotated[NerFormat, typer.Option("--format", "-f", help="output format (JSON lines)")] = NerFormat.json,
+) -> None:
+    """从标准输入逐行读取文本，输出人名（PERSON）和机构名（ORG），每行一个 JSON。"""
+    from extractor.ner import ner_jsonl
+
+    ner_jsonl(sys.stdin, sys.stdout)
 
 
 @app.command()
