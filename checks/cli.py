@@ -100,7 +100,7 @@ def show(
     if not fields:
         typer.echo("  （无）")
     for name, fi in fields.items():
-        ann = getattr(fi.annotation, "__name__", str(fi.annotation))
+        ann = fi.annotation.__name__ if isinstance(fi.annotation, type) else str(fi.annotation).replace("typing.", "")
         typer.echo(f"  {name}: {ann} = {fi.default!r}  {fi.description or ''}")
     typer.echo("事实与来源：")
     for fact in spec.facts:

@@ -173,3 +173,42 @@ def test_registry_rules_call_the_registry_checks_and_reissue_findings(monkeypatc
     assert calls["certs"][1] is lookup and calls["certs"][3] == "91110000600037341L"
     assert calls["companies"] == view.as_of
     assert not [e for e in result.errors if e.rule_id.startswith("registry.")]
+
+
+# -- property-based: the check characters ----------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from checks.rules.identifiers import USCC_ALPHABET, check_resident_id, check_uscc  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(born=st.dates(min_value=date(1930, 1, 1), max_value=date(2008, 12, 31)), order=st.integers(0, 999),
+       pos=st.integers(0, 16), delta=st.integers(1, 9))
+def test_resident_id_check_character_catches_every_single_digit_change(born, order, pos, delta):
+    from registry_sync.testing import id_number
+
+    good = id_number("110101", born, order)
+    assert check_resident_id(good, date(2026, 11, 20)) is None
+    bad = good[:pos] + str((int(good[pos]) + delta) % 10) + good[pos + 1:]
+    problem = check_resident_id(bad, date(2026, 11, 20))
+    # MOD 11-2 detects every single substitution; a changed region digit may instead be "unknown region".
+    assert problem is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.text(alphabet=USCC_ALPHABET, min_size=9, max_size=9), region=st.sampled_from(["110000", "320106", "440300"]),
+       pos=st.integers(0, 16), shift=st.integers(1, 30))
+def test_uscc_check_character_catches_every_single_substitution(body, region, pos, shift):
+    from stdnum.cn import uscc as stdnum_uscc
+
+    first17 = "91" + region + body
+    good = first17 + stdnum_uscc.calc_check_digit(first17)
+    assert check_uscc(good) is None or check_uscc(good)[0] == "warning"  # the GB 11714 part may not hold
+    ch = good[pos]
+    repl = USCC_ALPHABET[(USCC_ALPHABET.index(ch) + shift) % 31]
+    if pos in range(2, 8) and not repl.isdigit():
+        return  # positions 3-8 are digits: a letter there is a format error, tested elsewhere
+    bad = good[:pos] + repl + good[pos + 1:]
+    problem = check_uscc(bad)
+    assert problem is not None and problem[0] == "error"

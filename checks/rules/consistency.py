@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import defaultdict
 from typing import Iterator
 
@@ -235,6 +236,9 @@ def company_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
                             suggestion="请提供清晰的营业执照副本扫描件。")
 
 
+_DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
 @rule(
     "consistency.cert_dates.v1",
     category="consistency.conflict",
@@ -254,6 +258,10 @@ def company_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
             f("date", "2023-05-01", role="issued", record=1, doc="c"),
             f("date", "2026-04-30", role="valid_until", record=1, doc="c"),
         ], docs={"c": "certificate"}),
+        example("pass", "营业期限为“长期”，不是可比较的日期", [
+            f("date", "2005-08-22", role="valid_from", doc="bl", of="licence"),
+            f("date", "长期", role="valid_until", doc="bl", of="licence"),
+        ], docs={"bl": "business_licence"}),
         example("uncertain", "日期无法解析", [
             f("cert_no", "京建安A(2020)0012345", cert_type="safety_assessment_a", record=1, doc="c"),
             f("date", "2023-13-45", role="issued", record=1, doc="c"),
@@ -279,8 +287,11 @@ def cert_dates(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
         for x in dates:
             if x.role not in ("issued", "valid_from", "valid_until"):
                 continue
+            raw = str(value_of(x)).strip()
+            if not _DATE_LIKE.match(raw):
+                continue  # "长期" (no end date) and other words are not dates to compare
             try:
-                parsed[x.role] = (_dt.date.fromisoformat(str(value_of(x))), x)
+                parsed[x.role] = (_dt.date.fromisoformat(raw), x)
             except ValueError:
                 yield ctx.uncertain(f"{label} 的日期“{value_of(x)}”无法识别为有效日期", evidence=[x],
                                     reason="日期格式无法解析", key=f"unparsed:{label}:{x.role}",
