@@ -74,7 +74,9 @@ def read_docx(data: bytes) -> ReadOutput:
 
 def _read_table(table: DocxTable, index: int, top: float) -> Table:
     cells: list[TableCell] = []
-    seen: set[int] = set()
+    # Keyed by the XML element itself: python-docx hands out new proxies for
+    # each access, and ids of dropped proxies get reused.
+    seen: set[object] = set()
     n_cols = 0
     rows = table.rows
     col_x: list[float] = []
@@ -87,9 +89,9 @@ def _read_table(table: DocxTable, index: int, top: float) -> Table:
             x += width
             n_cols = max(n_cols, c + 1)
             # python-docx repeats a merged cell in every grid position it spans.
-            if id(cell._tc) in seen:
+            if cell._tc in seen:
                 continue
-            seen.add(id(cell._tc))
+            seen.add(cell._tc)
             text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
             y = top + r * _LINE
             cells.append(TableCell(row=r, col=c, text=text,
