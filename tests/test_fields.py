@@ -1,0 +1,361 @@
+"""Field extraction components on hand-built documents (no OCR, no files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.fields import extract_fields, extract_package, find_pairs_and_tables
+from extractor.fields import people
+from extractor.fields.pipeline import PIPE_NAMES, get_nlp
+from extractor.fields.testing import DocBuilder, doc_from_lines
+from extractor.model import Source
+
+
+def fields(doc, type_=None):
+    out = extract_fields(doc, use_ner=False).fields
+    return [f for f in out if type_ is None or f.type == type_]
+
+
+def one(doc, type_, **match):
+    found = [f for f in fields(doc, type_) if all(f.model_dump().get(k, f.attributes.get(k)) == v
+                                                    for k, v in match.items())]
+    assert len(found) == 1, (type_, match, [(f.value, f.role, f.attributes) for f in fields(doc, type_)])
+    return found[0]
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def test_pipeline_is_spacy_blank_zh_with_declared_components():
+    nlp = get_nlp()
+    assert nlp.lang == "zh"
+    assert nlp.pipe_names == PIPE_NAMES
+    for name in PIPE_NAMES:
+        meta = nlp.get_pipe_meta(name)
+        assert meta.assigns, name
+    assert get_nlp() is nlp  # built once
+
+
+def test_error_documents_pass_through():
+    doc = doc_from_lines("x").model_copy(update={"status": "error", "pages": []})
+    assert extract_fields(doc).fields == []
+
+
+# --------------------------------------------------------------------------- document type
+
+
+@pytest.mark.parametrize("lines,expected", [
+    (["营业执照", "统一社会信用代码", "91110000600037341L", "名称 北京中恒建设工程有限公司", "注册资本 1000万元"],
+     "business_licence"),
+    (["安全生产责任制", "公司总经理王建国为安全生产第一责任人，对本单位安全生产工作全面负责。"], "responsibility_system"),
+    (["特种作业人员名册", "序号 姓名 性别 身份证号 作业类别 证书编号"], "special_operations_roster"),
+    (["外脚手架搭设专项施工方案", "一、工程概况", "脚手架搭设高度36m，立杆纵距1.5m。"], "scaffold_plan"),
+    (["生产安全事故综合应急预案", "1 总则", "应急响应分为三级。"], "emergency_plan"),
+    (["社会保险参保缴费证明（单位）", "已在我中心参加工伤保险。"], "insurance"),
+    (["会议纪要", "今天天气很好。"], "other"),
+])
+def test_document_type_from_content(lines, expected):
+    doc = extract_fields(doc_from_lines(*lines))
+    assert doc.doc_type == expected
+    assert 0 < doc.doc_type_confidence <= 1
+
+
+# --------------------------------------------------------------------------- key–value
+
+
+def test_label_variants_same_line():
+    doc = doc_from_lines("特种作业操作证", "姓 名：王建国", "公民身份号码：110102199101010078",
+                         "操作证号：T110102199101010078", "作业类别：电工作业", "有效期限：2023年1月1日至2029年1月1日")
+    name = one(doc, "person_name")
+    assert name.value == "王建国" and name.role == "special_operator"
+    rid = one(doc, "resident_id")
+    assert rid.value == "110102199101010078" and rid.attributes["valid"] and rid.attributes["holder"] == "王建国"
+    cert = one(doc, "cert_no")
+    assert cert.attributes["cert_type"] == "special_operation" and cert.attributes["category"] == "电工作业"
+    assert cert.attributes["embedded_id"] == "110102199101010078"
+    assert one(doc, "date", role="valid_from").value == "2023-01-01"
+    assert one(doc, "date", role="valid_until").value == "2029-01-01"
+    records = {f.attributes.get("record") for f in fields(doc) if f.type in ("person_name", "resident_id", "cert_no")}
+    assert len(records) == 1 and None not in records
+
+
+def test_value_on_the_line_below():
+    doc = doc_from_lines("营业执照", "统一社会信用代码", "91110000600037341L", "法定代表人", "王建国")
+    assert one(doc, "uscc").role == "applicant"
+    assert one(doc, "person_name").role == "legal_representative"
+
+
+def test_value_in_the_next_cell_of_a_form_table():
+    b = DocBuilder().page().line("建筑施工企业安全生产许可证申请表")
+    b.table([["企业名称", "北京中恒建设工程有限公司"], ["统一社会信用代码", "91110000600037341L"],
+             ["法定代表人", "王建国"], ["法定代表人身份证号", "110102199101010078"],
+             ["主要负责人", "李明"], ["原安全生产许可证编号", "（京）JZ安许证字【2023】第000123号"],
+             ["原许可证有效期", "2023年12月18日至2026年12月17日"]])
+    doc = b.build()
+    assert one(doc, "company_name").value == "北京中恒建设工程有限公司"
+    assert one(doc, "person_name", role="legal_representative").value == "王建国"
+    assert one(doc, "person_name", role="principal").value == "李明"
+    assert one(doc, "resident_id").attributes["holder"] == "王建国"
+    assert one(doc, "safety_licence_no").value == "（京）JZ安许证字〔2023〕000123"
+    assert one(doc, "date", role="valid_until").value == "2026-12-17"
+
+
+def test_value_in_a_separate_box_on_the_same_row():
+    b = DocBuilder(source=Source.OCR).page()
+    b.row(["设计", "司徒大勇"], [50, 200])
+    b.row(["日期", "2026年08月17日"], [50, 200])
+    doc = b.build()
+    assert one(doc, "person_name").value == "司徒大勇"
+
+
+def test_pairs_for_any_label():
+    doc = doc_from_lines("性别: 男 年龄:50岁 送检科室:", "采样时间:2021-06-04 09:00 送检时间:2021-06-04 19:38")
+    pairs = [(p["label"], p["value"]) for p in find_pairs_and_tables(doc)["pairs"]]
+    assert pairs == [("性别", "男"), ("年龄", "50岁"), ("送检科室", ""), ("采样时间", "2021-06-04 09:00"),
+                     ("送检时间", "2021-06-04 19:38")]
+
+
+# --------------------------------------------------------------------------- tables
+
+ROSTER = [["序号", "姓名", "性别", "身份证号", "作业类别", "证书编号", "有效期至"],
+          ["1", "王建国", "男", "110102199101010078", "建筑电工", "京A012020000001", "2027-03-01"],
+          ["2", "李 四", "女", "120110199212010072", "焊接与热切割作业", "T120110199212010072", "2026.11.20"]]
+
+
+def test_ruled_roster_rows_become_linked_fields():
+    doc = DocBuilder().page().line("特种作业人员名册").table(ROSTER).build()
+    names = fields(doc, "person_name")
+    assert [(f.normalized, f.role) for f in names] == [("王建国", "special_operator"), ("李四", "special_operator")]
+    by_record = {}
+    for f in fields(doc):
+        by_record.setdefault(f.attributes.get("record"), []).append(f.type)
+    rows = [v for k, v in by_record.items() if k]
+    assert len(rows) == 2
+    for types in rows:
+        assert sorted(types) == ["cert_no", "date", "operation_category", "person_name", "resident_id"]
+    cert = one(doc, "cert_no", holder="李四")
+    assert cert.attributes["cert_type"] == "special_operation" and cert.attributes["category"] == "焊接与热切割作业"
+    assert one(doc, "date", record=cert.attributes["record"]).value == "2026-11-20"
+
+
+def test_unruled_roster_from_ocr_boxes():
+    b = DocBuilder(source=Source.OCR, confidence=0.9).page().line("项目管理人员名册")
+    xs = [50, 120, 220, 400]
+    b.row(["姓名", "职务", "证书编号", "身份证号"], xs)
+    b.row(["张三", "项目经理", "京建安B(2021)0012345", "110102199101010078"], xs)
+    b.row(["赵六", "专职安全员", "京建安C2（2022）0000123", "120110198012010073"], xs)
+    b.line("以上人员均在岗，证书真实有效，特此说明。")
+    doc = b.build()
+    zs = one(doc, "person_name", normalized="张三")
+    assert zs.role == "project_manager" and zs.source == "ocr" and zs.confidence <= 0.9
+    assert one(doc, "person_name", normalized="赵六").role == "safety_manager"
+    cert = one(doc, "cert_no", holder="赵六")
+    assert cert.value == "京建安C2(2022)0000123" and cert.attributes["cert_type"] == "safety_assessment_c"
+    tables = find_pairs_and_tables(doc)["tables"]
+    assert tables[0]["origin"] == "layout" and len(tables[0]["rows"]) == 3
+
+
+def test_roster_role_from_certificate_class_without_title():
+    rows = [["姓名", "证书编号"], ["王五", "京建安A(2020)0012345"], ["赵六", "京建安B(2021)0000001"]]
+    doc = DocBuilder().page().line("三类人员名册").table(rows).build()
+    assert one(doc, "person_name", normalized="王五").role == "principal"
+    assert one(doc, "person_name", normalized="赵六").role == "project_manager"
+
+
+def test_principal_assessment_number_is_the_holders_id():
+    rows = [["姓名", "职务", "身份证号", "证书编号"], ["王五", "总经理", "110102199101010078", "110102199101010078"]]
+    doc = DocBuilder().page().line("主要负责人及安全管理人员名册").table(rows).build()
+    cert = one(doc, "cert_no")
+    assert cert.attributes["cert_type"] == "principal_assessment"
+    assert len(fields(doc, "resident_id")) == 1
+
+
+# --------------------------------------------------------------------------- names in prose and roles
+
+
+@pytest.mark.parametrize("sentence,name,role", [
+    ("公司总经理王建国为安全生产第一责任人，对本单位安全生产工作全面负责。", "王建国", "principal"),
+    ("分管安全副总经理郑涛协助主要负责人分管安全生产工作。", "郑涛", "safety_manager"),
+    ("技术负责人司徒大勇对安全技术工作负责。", "司徒大勇", "other"),
+    ("项目经理金永强对所承建项目的安全生产负全面责任。", "金永强", "project_manager"),
+    ("公司法定代表人、董事长欧阳志强对公司安全生产工作负领导责任。", "欧阳志强", "legal_representative"),
+    ("专职安全生产管理人员唐伟负责现场安全生产监督检查。", "唐伟", "safety_manager"),
+])
+def test_names_in_prose_with_roles(sentence, name, role):
+    doc = doc_from_lines("安全生产责任制", sentence)
+    found = one(doc, "person_name", normalized=name)
+    assert found.role == role
+
+
+def test_name_list_after_a_title_and_a_wrapped_line():
+    b = DocBuilder().page()
+    b.line("二、安全生产管理部为公司安全生产管理机构，配备专职安全生产管理人员3名：唐伟、钟")  # wraps
+    b.line("敏、康宏伟。")
+    b.line("一、安全生产委员会主任由董事长兼总经理王建国担任，副主任由分管安全副总经理郑涛担")
+    b.line("任。")
+    doc = b.build()
+    names = {(f.normalized, f.role) for f in fields(doc, "person_name")}
+    assert {("唐伟", "safety_manager"), ("钟敏", "safety_manager"), ("康宏伟", "safety_manager"),
+            ("王建国", "principal"), ("郑涛", "safety_manager")} <= names
+    zm = one(doc, "person_name", normalized="钟敏")
+    assert zm.bbox is not None  # evidence spans the two lines
+    assert zm.bbox[3] - zm.bbox[1] > 14
+
+
+def test_statistical_recogniser_is_used_when_present(monkeypatch):
+    class Ent:
+        def __init__(self, start, end, label, text, score=0.9):
+            self.start, self.end, self.label, self.text, self.score = start, end, label, text, score
+
+    def fake(text):
+        i = text.find("马小云")
+        return [Ent(i, i + 3, "PERSON", "马小云")] if i >= 0 else []
+
+    monkeypatch.setattr(people, "ner_backend", lambda: fake)
+    doc = doc_from_lines("会议由马小云主持召开。")
+    out = extract_fields(doc, use_ner=True).fields
+    assert [f.value for f in out if f.type == "person_name"] == ["马小云"]
+    # Rules alone do not see a name without a title.
+    assert all(f.type != "person_name" for f in extract_fields(doc, use_ner=False).fields)
+
+
+def test_package_gives_signatures_the_role_stated_elsewhere():
+    a = doc_from_lines("安全生产责任制", "公司总经理王建国为安全生产第一责任人，对本单位安全生产工作全面负责。",
+                       doc_id="d1")
+    b = doc_from_lines("生产安全事故综合应急预案", "批准：王建国", "编制：郑涛", doc_id="d2")
+    out = extract_package([a, b], use_ner=False)
+    d2 = {f.normalized: f.role for f in out[1].fields if f.type == "person_name"}
+    assert d2["王建国"] == "principal"
+    assert d2["郑涛"] == "other"
+
+
+# --------------------------------------------------------------------------- identifiers and dates
+
+
+def test_identifiers_in_text_with_ocr_repair_recorded():
+    doc = doc_from_lines("身份证号：11O1O2l99101010078", "统一社会信用代码：911100006OOO37341L", source=Source.OCR)
+    rid = one(doc, "resident_id")
+    assert rid.value == "110102199101010078" and rid.attributes["repaired"] is True
+    assert rid.attributes["repaired_from"] == "11O1O2l99101010078"
+    assert one(doc, "uscc").value == "91110000600037341L"
+
+
+def test_invalid_ids_are_reported_not_repaired_by_guess():
+    doc = doc_from_lines("身份证号：110102199101010079")
+    rid = one(doc, "resident_id")
+    assert rid.attributes["valid"] is False and rid.attributes["reason"] == "checksum"
+
+
+def test_number_under_another_label_is_not_an_id():
+    # 证照编号 on a business licence has the shape of an ID number.
+    doc = doc_from_lines("营业执照", "证照编号：110105202306121101")
+    assert fields(doc, "resident_id") == []
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("发证日期：2026年11月20日", "2026-11-20"), ("发证日期：2026-11-20", "2026-11-20"),
+    ("发证日期：2026.11.20", "2026-11-20"), ("发证日期：二〇二六年十一月二十日", "2026-11-20"),
+    ("发证日期：２０２６年１１月２０日", "2026-11-20"), ("发证日期：2026 年 11 月 20 日", "2026-11-20"),
+])
+def test_date_forms(text, iso):
+    assert one(doc_from_lines(text), "date").value == iso
+
+
+def test_signature_date_at_the_end():
+    doc = doc_from_lines("安全生产费用提取和使用计划", "按规定提取。", "主要负责人：王建国", "2026年10月01日")
+    d = one(doc, "date")
+    assert d.role == "signed" and d.attributes["of"] == "document"
+
+
+def test_issue_date_at_the_end_of_an_authority_document():
+    doc = doc_from_lines("社会保险参保缴费证明（单位）", "已参加工伤保险。", "北京市社会保险事业管理中心", "2026年10月31日")
+    assert one(doc, "date").role == "issued"
+
+
+# --------------------------------------------------------------------------- design parameters
+
+
+def test_design_parameters_bound_to_what_they_measure():
+    doc = doc_from_lines(
+        "消防安全管理及疏散预案",
+        "1#办公楼：民用建筑，耐火等级二级，地上5层，建筑高度18m。",
+        "2#仓库：丙类仓库，耐火等级二级，地上1层，建筑高度6m。",
+        "1#办公楼与2#仓库之间的防火间距为１０．０米。",
+        "1#办公楼每层设置不少于两个安全出口，疏散门净宽 1.0m，疏散走道净宽不小于1.40m，疏散楼梯净宽 1.2m。",
+        "3#宿舍楼走道净宽 1400mm。",
+    )
+    sep = one(doc, "fire_separation_distance")
+    assert sep.value == 10.0 and sep.attributes["between"] == ["1#办公楼", "2#仓库"]
+    widths = {(f.attributes["element"], f.value, f.attributes["qualifier"]) for f in fields(doc, "evacuation_width")}
+    assert widths == {("door", 1.0, "stated"), ("corridor", 1.4, "min"), ("stair", 1.2, "stated"),
+                      ("corridor", 1.4, "stated")}
+    office = one(doc, "building", normalized="1#办公楼")
+    assert office.attributes["fire_grade"] == 2 and office.attributes["storeys"] == 5
+    assert office.attributes["use_class"] == "民用" and office.attributes["height_m"] == 18.0
+    store = one(doc, "building", normalized="2#仓库")
+    assert store.attributes["use_class"] == "丙" and store.attributes["kind"] == "warehouse"
+    assert {f.value for f in fields(doc, "building_height")} == {18.0, 6.0}
+
+
+def test_scaffold_plan_parameters_sections_and_measures():
+    doc = doc_from_lines(
+        "外脚手架搭设专项施工方案",
+        "一、工程概况",
+        "外脚手架采用落地式双排扣件式钢管脚手架，搭设高度 36m，立杆基础为300mm厚C20混凝土硬化地面。",
+        "二、编制依据",
+        "四、施工工艺技术",
+        "搭设高度36m≥24m，外立面全高全长连续设置剪刀撑。",
+        "五、施工安全保证措施",
+        "3. 作业层外侧设置1.2m高防护栏杆（中间设0.6m高中栏杆）和180mm高挡脚板，脚手架外立面满挂密目式安全立网全封闭；"
+        "作业层下方及临边坠落高度超过2m处设置防护。",
+        "6. 本方案属超过一定规模的危险性较大的分部分项工程，已组织专家论证。",
+        "九、计算书及相关施工图纸",
+    )
+    assert {f.value for f in fields(doc, "scaffold_height")} == {36.0}
+    assert fields(doc, "scaffold_height")[0].attributes["scaffold_type"] == "落地式"
+    assert [f.value for f in fields(doc, "guard_rail_height")] == [1.2]
+    assert [f.value for f in fields(doc, "toe_board_height")] == [0.18]
+    assert {f.value for f in fields(doc, "plan_section")} == {"overview", "basis", "process", "safety_measures",
+                                                              "calculations"}
+    assert {f.value for f in fields(doc, "safety_measure")} == {"guard_rail", "toe_board", "dense_mesh_net",
+                                                                "edge_protection", "expert_review"}
+
+
+def test_drawing_labels_and_separation_without_names():
+    b = DocBuilder().page()
+    b.line("1#办公楼 民用 二级 多层 H=18m", x=50, y=100)
+    b.line("防火间距 6.0m", x=200, y=100)
+    b.line("3#宿舍楼 民用 二级 多层 H=12m", x=300, y=100)
+    b.line("总平面布置图", x=400, y=700)
+    doc = b.build()
+    sep = one(doc, "fire_separation_distance")
+    assert sep.value == 6.0 and sorted(sep.attributes["between"]) == ["1#办公楼", "3#宿舍楼"]
+    assert {f.value for f in fields(doc, "building_height")} == {18.0, 12.0}
+
+
+# --------------------------------------------------------------------------- evidence and confidence
+
+
+def test_evidence_is_the_box_of_the_words_read():
+    b = DocBuilder(char_width=10).page()
+    b.line("身份证号：110102199101010078", x=100, y=200)
+    f = one(b.build(), "resident_id")
+    assert f.page == 1 and f.document == "doc-1"
+    x0, top, x1, bottom = f.bbox
+    # "身份证号：" is 5 characters of 10 pt; the ID takes the next 18.
+    assert x0 == pytest.approx(150) and x1 == pytest.approx(330)
+    assert top == 200 and bottom == 212
+
+
+def test_confidence_combines_ocr_and_extraction():
+    sure = one(doc_from_lines("身份证号：110102199101010078"), "resident_id")
+    b = DocBuilder(source=Source.OCR).page().line("身份证号：110102199101010078", confidence=0.6)
+    blurred = one(b.build(), "resident_id")
+    assert blurred.source == "ocr" and blurred.confidence < sure.confidence
+    assert blurred.confidence <= 0.6
+
+
+def test_personal_data_never_logged(caplog):
+    caplog.set_level("DEBUG")
+    extract_fields(doc_from_lines("姓名：王建国", "身份证号：110102199101010078"))
+    assert "王建国" not in caplog.text and "110102199101010078" not in caplog.text
