@@ -7,6 +7,7 @@ PACKAGES=(
   fonts-wqy-zenhei fonts-wqy-microhei   # CJK fonts: fixtures, HTML/PDF reports
   poppler-utils                          # pdftoppm, used by tests to look at rendered PDFs
   postgresql                             # the store's PostgreSQL tests
+  chromium                               # the web app's browser tests (Playwright drives it)
   python3-venv
 )
 
