@@ -397,6 +397,13 @@ def _load(
             sync_id=result.sync_id, rows=0, created_at=_now(),
         ))
         next_id = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        # First load into an empty table: build the secondary indexes once at
+        # the end (a sort) instead of row by row (random B-tree inserts). The
+        # DDL is part of the transaction, so a failure restores them too.
+        bulk = next_id == 1
+        if bulk:
+            for index in table.indexes:
+                index.drop(conn)
 
         # The versions in force, by key: content hash only, to keep memory small.
         current: dict[str, int] = {}
@@ -461,6 +468,9 @@ def _load(
             if len(rows_buf) >= batch_size or len(quar_buf) >= batch_size:
                 flush(pos)
         flush(pos)
+        if bulk:
+            for index in table.indexes:
+                index.create(conn)
 
         if source.incremental:
             removed: list[str] = []  # an incremental pull only brings what changed

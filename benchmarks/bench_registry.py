@@ -1,0 +1,139 @@
+"""Registry benchmark: a generated certificate registry, synced and queried.
+
+    .venv/bin/python benchmarks/bench_registry.py            # 1,000,000 rows
+    .venv/bin/python benchmarks/bench_registry.py --rows 100000 --db postgresql+psycopg://...
+
+Reports sync time from CSV (target <= 60 s for 1M rows on a 2-core
+machine), exact look-up p50/p95 (target p95 <= 5 ms), fuzzy name search
+p50/p95 (target p95 <= 50 ms) and peak memory (target <= 1 GB, resident set
+of this process and of its worker processes). The CSV is deterministic
+(seeded) and is written once per row count and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from registry_sync import store  # noqa: E402
+from registry_sync.lookup import RegistryLookup  # noqa: E402
+from registry_sync.sync import sync  # noqa: E402
+from registry_sync.testing import GIVEN, certificate_rows, write_csv  # noqa: E402
+
+_TRADITIONAL = str.maketrans("国华东伟刚丽红兰凤龙强涛飞云杰鹏亮俊",
+                             "國華東偉剛麗紅蘭鳳龍強濤飛雲傑鵬亮俊")
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dir", default="/tmp/shencha_bench_registry", help="where the CSV and SQLite file go")
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: a fresh SQLite file in --dir)")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=None, help="validation processes (default: by file size)")
+    args = parser.parse_args()
+
+    work = Path(args.dir)
+    work.mkdir(parents=True, exist_ok=True)
+    csv_path = work / f"certificates_{args.rows}.csv"
+    if not csv_path.exists():
+        t = time.perf_counter()
+        write_csv(csv_path, certificate_rows(args.rows))
+        print(f"generated {args.rows:,} rows -> {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - t:.1f} s")
+
+    if args.db:
+        url = args.db
+        engine = store.make_engine(url)
+        store.drop_tables(engine)
+    else:
+        db_file = work / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{db_file}"
+        engine = store.make_engine(url)
+    store.create_tables(engine)
+
+    load = os.getloadavg()
+    cpu0 = os.times()
+    t = time.perf_counter()
+    result = sync(engine, str(csv_path), as_of=date(2026, 11, 1), workers=args.workers)
+    sync_s = time.perf_counter() - t
+    cpu1 = os.times()
+    cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) + \
+        (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system)
+    print(f"sync: {result.rows_read:,} rows read, {result.added:,} added, {result.quarantined:,} quarantined "
+          f"in {sync_s:.1f} s wall ({result.rows_read / sync_s:,.0f} rows/s), {cpu_s:.1f} s CPU "
+          f"(load average before: {load[0]:.1f} on {os.cpu_count()} CPUs)")
+    t = time.perf_counter()
+    again = sync(engine, str(csv_path), as_of=date(2026, 11, 1))
+    print(f"re-sync of the same file: {again.status} in {time.perf_counter() - t:.2f} s")
+
+    lookup = RegistryLookup(engine)
+    rng = random.Random(7)
+    picks = sorted(rng.sample(range(args.rows), min(args.queries, args.rows)))
+    sample = []
+    for i, row in enumerate(certificate_rows(picks[-1] + 1)):
+        if i == picks[len(sample)]:
+            sample.append(row)
+            if len(sample) == len(picks):
+                break
+
+    # Exact look-ups: half as printed, half with OCR confusions / full width.
+    exact: list[float] = []
+    found = 0
+    for k, row in enumerate(sample):
+        number = row["cert_no"]
+        if k % 2:
+            number = number.replace("0", "O", 2).replace("1", "l", 1)
+        t = time.perf_counter()
+        res = lookup.certificate(number)
+        exact.append(time.perf_counter() - t)
+        found += res.unique is not None and res.unique.record.cert_no == row["cert_no"]
+    print(f"certificate look-up ({len(exact)}): p50 {_ms(_pct(exact, .5))}, p95 {_ms(_pct(exact, .95))}, "
+          f"found {found}/{len(exact)}")
+
+    # Fuzzy: exact name, traditional script, one character replaced.
+    fuzzy: list[float] = []
+    hit = candidates = 0
+    for k, row in enumerate(sample[: max(1, len(sample) // 2)]):
+        name = row["holder_name"]
+        if k % 3 == 1:
+            name = name.translate(_TRADITIONAL)
+        elif k % 3 == 2 and len(name) >= 3:
+            name = name[:-1] + GIVEN[(GIVEN.index(name[-1]) + 1) % len(GIVEN)] if name[-1] in GIVEN else name
+        t = time.perf_counter()
+        matches = lookup.holders_by_name(name, limit=10)
+        fuzzy.append(time.perf_counter() - t)
+        candidates += len(matches)
+        hit += any(m.record.holder_name == row["holder_name"] for m in matches)
+    print(f"fuzzy name search ({len(fuzzy)}): p50 {_ms(_pct(fuzzy, .5))}, p95 {_ms(_pct(fuzzy, .95))}, "
+          f"mean {_ms(statistics.fmean(fuzzy))}; true holder among the top 10 in {hit}/{len(fuzzy)}")
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: {own:.0f} MB (this process), {kids:.0f} MB (largest worker)")
+    print(f"store: {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
