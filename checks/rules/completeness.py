@@ -126,6 +126,15 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 ROW_TYPES = ("resident_id", "cert_no", "operation_category", "date")
 
 
+def _belongs(cert, name, rid) -> bool:
+    """An unattached certificate number that names this person (holder) or embeds their ID (T + ID)."""
+    holder = cert.attributes.get("holder")
+    if holder and name is not None and str(holder).replace(" ", "") == str(value_of(name)).replace(" ", ""):
+        return True
+    number = str(value_of(cert)).strip().upper()
+    return rid is not None and number == "T" + str(value_of(rid)).strip().upper()
+
+
 @rule(
     "completeness.roster_cert_no.v1",
     category="completeness.missing_field",
@@ -146,6 +155,11 @@ ROW_TYPES = ("resident_id", "cert_no", "operation_category", "date")
             f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
         ], docs={"r": "special_operations_roster"}),
         example("uncertain", "名册中未识别到任何人员记录", docs={"r": "special_operations_roster"}),
+        example("uncertain", "行被拆开：姓名行无证书号，另有未关联人员的证书号", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+            f("cert_no", "晋A012008000001", cert_type="construction_special_operation", record=2, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
     ],
 )
 def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
@@ -165,11 +179,23 @@ def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]
                                 reason="表格内容未能识别", key=f"empty:{d.id}",
                                 suggestion="请提供清晰的名册（建议提交可复制文字的电子版）。")
             continue
+        # Certificate numbers the table reader could not attach to a person (a row split in two).
+        orphans = [c for c in view.fields_in(d.id, "cert_no")
+                   if str(value_of(c)).strip() and ((rec := view.record_of(c)) is None or rec.first("person_name") is None)]
         for r in recs:
             certs = [c for c in r.all("cert_no") if str(value_of(c)).strip()]
             if certs:
                 continue
             name = r.first("person_name")
+            rid = r.first("resident_id")
+            if any(_belongs(c, name, rid) for c in orphans):
+                continue
+            if orphans:
+                yield ctx.uncertain(f"名册 {d.path or d.id} 中人员 {value_of(name)} 的行内未识别到证书编号",
+                                    reason=f"名册中另有 {len(orphans)} 个证书编号未能关联到人员，可能属于该行（表格行识别不完整）",
+                                    evidence=r.fields + orphans[:3], key=f"{d.id}:{r.key}",
+                                    suggestion=f"请核对 {value_of(name)} 的证书编号是否已填写。")
+                continue
             yield ctx.fail(f"名册 {d.path or d.id} 中人员 {value_of(name)} 未填写证书编号", evidence=r.fields,
                            key=f"{d.id}:{r.key}", expected="证书编号", actual="空",
                            suggestion=f"请补填 {value_of(name)} 的证书编号并附证书复印件；无证人员不得从事相应岗位。")
