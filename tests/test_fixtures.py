@@ -228,6 +228,7 @@ def digests(root: Path) -> dict[str, str]:
     return generate.digests(root)
 
 
+@pytest.mark.slow
 def test_generator_reproduces_committed_output() -> None:
     """Data files must match byte for byte. Images, PDFs and .docx also pass
     through Pillow/libjpeg, zlib and the font subsetter: where those differ
