@@ -207,10 +207,14 @@ def check_certificates(
     lookup: RegistryLookup,
     *,
     as_of: date,
-    applicant_uscc: str | None,
-    applicant_name: str | None,
+    applicant_uscc: str | None = None,
+    applicant_name: str | None = None,
 ) -> list[Finding]:
-    """Every certificate number in the package, checked against its registry."""
+    """Every certificate number in the package, checked against its registry.
+
+    ``as_of`` is the application date: expiry is judged on it. The applicant's
+    USCC (else name) is what each holder's registered employer must match.
+    """
     snapshot = lookup.snapshot("certificates")
     records = _records(fields)
     by_number: dict[str, list[Field]] = defaultdict(list)

@@ -227,6 +227,34 @@ def log_cmd(
         )
 
 
+@app.command("quarantine")
+def quarantine_cmd(
+    sync_id: Annotated[Optional[int], typer.Option("--sync", help="同步编号（默认最近一次有隔离行的同步）")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    db: DbOpt = None,
+) -> None:
+    """列出被隔离的行及原因（需更正后重新同步）。"""
+    from sqlalchemy import func, select
+
+    from . import store
+
+    engine = make_engine(db_url(db), hide_parameters=True)
+    store.create_tables(engine)
+    q = store.quarantine
+    with engine.connect() as conn:
+        if sync_id is None:
+            sync_id = conn.execute(select(func.max(q.c.sync_id))).scalar()
+        if sync_id is None:
+            out.print("没有隔离的行。")
+            return
+        total = conn.execute(select(func.count()).select_from(q).where(q.c.sync_id == sync_id)).scalar_one()
+        rows = conn.execute(select(q.c.row_no, q.c.reason).where(q.c.sync_id == sync_id)
+                            .order_by(q.c.row_no).limit(limit)).all()
+    out.print(f"同步 #{sync_id} 隔离 {total} 行" + (f"（显示前 {limit} 行）" if total > limit else "") + "：")
+    for row_no, reason in rows:
+        out.print(f"  第 {row_no} 行：{mask_ids_in_text(reason)}", markup=False, highlight=False)
+
+
 def main() -> None:  # pragma: no cover - thin entry point
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 

@@ -45,6 +45,9 @@ def test_sync_then_lookup(tmp_path, monkeypatch):
     res = runner.invoke(app, ["log"])
     assert "成功" in res.output and "无变化" in res.output
 
+    res = runner.invoke(app, ["quarantine"])
+    assert res.exit_code == 0 and "隔离 1 行" in res.output and "第 6 行" in res.output and "日期" in res.output
+
 
 def test_usage_and_input_errors(tmp_path):
     db = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from registry_sync import store
 from registry_sync.lookup import RegistryLookup
-from registry_sync.mapping import MappingError
 from registry_sync.rows import CERT_COLUMNS
 from registry_sync.sync import SyncError, sync
 from registry_sync.testing import (
