@@ -212,3 +212,15 @@ def test_uscc_check_character_catches_every_single_substitution(body, region, po
     bad = good[:pos] + repl + good[pos + 1:]
     problem = check_uscc(bad)
     assert problem is not None and problem[0] == "error"
+
+
+def test_one_digit_id_difference_read_by_doubtful_ocr_is_uncertain():
+    from extractor.model import Field, Source
+
+    ocr_id = Field(type="resident_id", value="360426199101010081", document="cert", page=1, confidence=0.7,
+                   source=Source.OCR, attributes={"record": 1})
+    fields = [f("person_name", "李四", record=1, doc="roster"), f("resident_id", "360426199101010071", record=1, doc="roster"),
+              f("person_name", "李四", record=2, doc="roster2"), f("resident_id", "360426199101010071", record=2, doc="roster2"),
+              f("person_name", "李四", record=1, doc="cert"), ocr_id]
+    (x,) = _by_rule(build(fields), "consistency.person_identity.v1")
+    assert x.verdict == "uncertain" and "识别" in x.reason

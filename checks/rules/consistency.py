@@ -14,7 +14,7 @@ from checks.model import Finding
 from checks.rules._common import DOMAIN, ident, name_key
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
-from extractor.model import Field
+from extractor.model import Field, Source
 
 DOC_NAMES = {
     "business_licence": "营业执照", "application_form": "申请表", "responsibility_system": "安全生产责任制",
@@ -42,6 +42,8 @@ def _describe(view: ApplicationView, values: dict[str, list[Field]]) -> str:
 class PersonParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    ocr_min_confidence: float = PydField(
+        0.90, ge=0, le=1, description="不同的号码都出自低于此置信度的识别结果时，判为待核实（可能是识别误差）")
     typo_max_diff: int = PydField(
         2, ge=0, le=18,
         description="同名人员的两个身份证号相差不超过此位数时判为不一致（笔误）；相差更多可能是同名的不同人员，判为待核实")
@@ -125,7 +127,14 @@ def person_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding
         ev = [x for fl in values.values() for x in fl]
         close = all(_diff(a, b) <= ctx.params.typo_max_diff for a in ids for b in ids)
         msg = f"人员 {name} 在不同材料中的身份证号不一致：{_describe(view, {k: [x for x in v if x.type == 'resident_id'] for k, v in values.items()})}"
-        if close:
+        doubtful = all(x.source == "ocr" and x.confidence < ctx.params.ocr_min_confidence
+                       for v in ids if v != max(ids, key=lambda k: len(values[k]))
+                       for x in values[v] if x.type == "resident_id")
+        if close and doubtful:
+            yield ctx.uncertain(msg, evidence=ev, actual="、".join(ids), key=f"id:{name}",
+                                reason="不同的号码出自低置信度的识别结果，可能是识别误差",
+                                suggestion=f"请核对 {name} 的身份证号。")
+        elif close:
             yield ctx.fail(msg, evidence=ev, expected="同一人员各材料中身份证号一致", actual="、".join(ids),
                            key=f"id:{name}", suggestion=f"请核对 {name} 的身份证，统一更正各材料中的身份证号。")
         else:
@@ -163,6 +172,27 @@ def person_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding
 APPLICANT_ROLES = ("applicant",)
 
 
+class CompanyParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ocr_min_confidence: float = PydField(
+        0.90, ge=0, le=1,
+        description="不一致的写法仅差一字、且都出自低于此置信度的识别结果时，判为待核实（可能是识别误差）")
+
+
+def _ocr_variants(values: dict[str, list[Field]], threshold: float) -> bool:
+    """True when the odd values are one character from the most attested one and were read with doubt."""
+    from rapidfuzz.distance import Levenshtein
+
+    main = max(values, key=lambda v: len(values[v]))
+    others = [v for v in values if v != main]
+    return all(
+        values[v] and Levenshtein.distance(v, main) <= 1
+        and all(x.source == "ocr" and x.confidence < threshold for x in values[v])
+        for v in others
+    )
+
+
 def _company_values(view: ApplicationView, type_: str, role: str | None) -> dict[str, list[Field]]:
     out: dict[str, list[Field]] = defaultdict(list)
     for fld in view.fields_of(type_):
@@ -183,6 +213,7 @@ def _company_values(view: ApplicationView, type_: str, role: str | None) -> dict
     citation=Citation(standard="《建筑施工企业安全生产许可证管理规定》", edition="建设部令第128号（2015年修订）",
                       clause="第六条：申请材料（申请表、营业执照等）须与企业登记一致"),
     severity="high",
+    params=CompanyParams,
     facts=[
         Fact(statement="营业执照载明企业名称、统一社会信用代码、法定代表人；其他材料须与之一致",
              source=f"{DOMAIN} §3.2; shared/domain.md 'What a package holds'", confidence="H"),
@@ -201,6 +232,12 @@ def _company_values(view: ApplicationView, type_: str, role: str | None) -> dict
             f("company_name", "华建(北京)工程有限公司", role="applicant", doc="af"),
             f("uscc", "91110000600037341L", role="applicant", doc="bl"),
         ], docs={"bl": "business_licence", "af": "application_form"}, company_name="华建(北京)工程有限公司"),
+        example("uncertain", "扫描件识别的名称差一字（低置信度），可能是识别误差", [
+            f("company_name", "华建工程有限公司", role="applicant", doc="af"),
+            f("company_name", "华建工程有限公司", role="applicant", doc="rs"),
+            Field(type="company_name", value="华健工程有限公司", role="applicant", document="bl", page=1,
+                  confidence=0.72, source=Source.OCR),
+        ], docs={"af": "application_form", "rs": "responsibility_system", "bl": "business_licence"}, company_name=None),
         example("uncertain", "营业执照无法读取，无法比对", [
             f("company_name", "华建工程有限公司", role="applicant", doc="af"),
         ], docs={"af": "application_form", "bl": "business_licence"}, errors=["bl"], company_name=None),
@@ -226,7 +263,13 @@ def company_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
             ev = [x for fl in values.values() for x in fl]
             desc = "；".join(
                 f"{v}（见{'、'.join(sorted({_where(view, x) for x in fl})) or '申请信息'}）" for v, fl in values.items())
-            yield ctx.fail(f"{label}在不同材料中不一致：{desc}", evidence=ev, key=f"company:{type_}",
+            msg = f"{label}在不同材料中不一致：{desc}"
+            if _ocr_variants(values, ctx.params.ocr_min_confidence):
+                yield ctx.uncertain(msg, evidence=ev, key=f"company:{type_}", actual="、".join(sorted(values)),
+                                    reason="不同之处仅一字之差，且出自低置信度的识别结果，可能是识别误差",
+                                    suggestion=f"请核对各材料中的{label}是否与营业执照一致。")
+                continue
+            yield ctx.fail(msg, evidence=ev, key=f"company:{type_}",
                            expected=f"各材料{label}与营业执照一致", actual="、".join(sorted(values)),
                            suggestion=f"请以营业执照为准，统一更正各材料中的{label}。")
     licences = view.documents_of("business_licence")
