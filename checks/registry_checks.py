@@ -463,6 +463,7 @@ def check_companies(fields: list[Field], lookup: RegistryLookup, *, as_of: date)
         if f.type == "uscc" and _text(f) and f.attributes.get("valid") is not False:
             by_uscc[normalize_uscc(_text(f))].append(f)
     names = [f for f in fields if f.type == "company_name" and _text(f)]
+    legal_reps = [f for f in fields if f.type == "person_name" and f.role == "legal_representative" and _text(f)]
     if not by_uscc and not names:
         return []
     if snapshot is None:
@@ -495,7 +496,7 @@ def check_companies(fields: list[Field], lookup: RegistryLookup, *, as_of: date)
                             if candidates else "请核对统一社会信用代码并提交营业执照副本复印件。"),
             ))
             continue
-        out.extend(_company_findings(rec, uscc, ufields, related, snapshot, citation, as_of))
+        out.extend(_company_findings(rec, uscc, ufields, related, snapshot, citation, as_of, legal_reps))
     if not by_uscc:
         out.extend(_company_by_name(names, lookup, snapshot, citation, as_of))
     return out
@@ -514,7 +515,33 @@ def _related_names(ufields: list[Field], names: list[Field]) -> list[Field]:
     return related
 
 
-def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, citation, as_of) -> list[Finding]:
+def _legal_rep_findings(rec: CompanyRecord, uscc, ufields, legal_reps: list[Field], reg_ev, citation) -> list[Finding]:
+    """The legal representative named beside the USCC (same document) against the registry's."""
+    if not rec.legal_representative:
+        return []
+    docs = {u.document for u in ufields}
+    for person in legal_reps:
+        if person.document not in docs:
+            continue
+        cmp = compare_names(_text(person), rec.legal_representative)
+        if cmp.equal:
+            continue
+        doubtful = _one_char_ocr(person, cmp)
+        return [_make(
+            rule_id="registry.company_legal_rep_mismatch.v1", category="registry.name_mismatch",
+            severity="medium", verdict="uncertain" if doubtful else "fail", key=uscc + "|legal",
+            message=f"“{rec.name}”在登记库中的法定代表人为“{rec.legal_representative}”，"
+                    f"页面填写为“{_text(person)}”（{cmp.explanation}）。",
+            citation=citation, fields=ufields + [person], registry=reg_ev,
+            expected=rec.legal_representative, actual=_text(person),
+            suggestion="请核实法定代表人：如已变更，请提交变更登记后的营业执照；否则请更正申请材料中的法定代表人姓名。",
+            reason="姓名仅一字之差且为OCR识别结果，可能是识别错误，请人工核对原件。" if doubtful else None,
+        )]
+    return []
+
+
+def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, citation, as_of,
+                      legal_reps: list[Field] | None = None) -> list[Finding]:
     reg_ev = _registry_evidence(snapshot, company_summary(rec, snapshot))
     out: list[Finding] = []
     stated = {}
@@ -537,6 +564,7 @@ def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, cita
             suggestion=f"请将单位名称更正为与营业执照一致的“{rec.name}”；如单位已更名，请提交名称变更证明。",
             reason="名称差异可能来自OCR识别，请人工核对原件。" if doubtful else None,
         ))
+    out.extend(_legal_rep_findings(rec, uscc, ufields, legal_reps or [], reg_ev, citation))
     status = RecordStatus(rec.licence_status) if rec.licence_status else None
     if status in (RecordStatus.REVOKED, RecordStatus.SUSPENDED):
         word = STATUS_NAMES[status]

@@ -45,7 +45,7 @@ REGISTRY = [
          category="建筑电工", status="有效"),
 ]
 COMPANIES = [
-    dict(uscc=APPLICANT_USCC, name=APPLICANT, licence_no="(京)JZ安许证字〔2023〕000123",
+    dict(uscc=APPLICANT_USCC, name=APPLICANT, legal_representative="周建华", licence_no="(京)JZ安许证字〔2023〕000123",
          licence_valid_from="2023-01-01", licence_valid_until="2026-01-01", licence_status="有效"),
     dict(uscc=OTHER_USCC, name="天津安泰建设有限公司", licence_no="(津)JZ安许证字〔2024〕000009",
          licence_valid_from="2024-01-01", licence_valid_until="2027-01-01", licence_status="暂扣"),
@@ -279,3 +279,15 @@ def test_company_by_name_only(lookup):
     fields = [F("company_name", "上海振兴", record=None, role="applicant")]
     f = _only(check_companies(fields, lookup, as_of=AS_OF), "registry.not_found")
     assert f.verdict == "uncertain"
+
+
+def test_company_legal_representative_differs(lookup):
+    fields = licence_fields(APPLICANT_USCC, APPLICANT) + [
+        F("person_name", "周建平", record=None, doc="licence", role="legal_representative")]
+    findings = check_companies(fields, lookup, as_of=date(2025, 6, 1))
+    f = _only(findings, "registry.name_mismatch")
+    assert f.rule_id == "registry.company_legal_rep_mismatch.v1"
+    assert f.expected == "周建华" and f.actual == "周建平"
+    ok = licence_fields(APPLICANT_USCC, APPLICANT) + [
+        F("person_name", "周建華", record=None, doc="licence", role="legal_representative")]
+    assert check_companies(ok, lookup, as_of=date(2025, 6, 1)) == []
