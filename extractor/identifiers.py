@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from functools import lru_cache
 from itertools import product
 from typing import Literal
 
@@ -102,12 +103,18 @@ def _compact(text: str) -> str:
 # --------------------------------------------------------------------------- resident ID
 
 
-def _ric_stdnum_error(number: str) -> str | None:
+@lru_cache(maxsize=8192)
+def _birth_place(region: str, birth: str) -> dict[str, str] | None:
+    """stdnum's region look-up (slow: a table scan), once per region and date."""
     try:
-        _ric.validate(number)
-    except ValidationError as exc:
-        return type(exc).__name__
-    return None
+        return _ric.get_birth_place(region + birth + "0000")
+    except ValidationError:
+        return None
+
+
+# What stdnum.cn.ric raises for each of our reasons (its checks run in the same order).
+_RIC_STDNUM = {"length": "InvalidLength", "format": "InvalidFormat", "checksum": "InvalidChecksum",
+               "birth_date": "InvalidComponent", "region_unknown": "InvalidComponent"}
 
 
 def _legacy_date(number15: str) -> _dt.date | None:
@@ -117,8 +124,13 @@ def _legacy_date(number15: str) -> _dt.date | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def check_resident_id(text: str) -> IdCheck:
-    """A resident ID: 18 characters (ISO 7064 MOD 11-2) or the 15-digit legacy form."""
+    """A resident ID: 18 characters (ISO 7064 MOD 11-2) or the 15-digit legacy form.
+
+    Results are cached (rosters repeat numbers across documents); treat them
+    as read-only.
+    """
     number = _compact(text)
     base = {"kind": "resident_id", "raw": text}
     if len(number) == 15:
@@ -132,31 +144,30 @@ def check_resident_id(text: str) -> IdCheck:
                            stdnum_error="InvalidLength", details={"legacy": True})
         return IdCheck(**base, value=number, valid=True, stdnum_error="InvalidLength",
                        details={"legacy": True, "birth_date": birth.isoformat()})
-    err = _ric_stdnum_error(number)
     if len(number) != 18:
-        return IdCheck(**base, value=number, valid=False, reason="length", stdnum_error=err)
+        return IdCheck(**base, value=number, valid=False, reason="length", stdnum_error="InvalidLength")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return IdCheck(**base, value=number, valid=False, reason="format", stdnum_error=err)
+        return IdCheck(**base, value=number, valid=False, reason="format", stdnum_error="InvalidFormat")
     if number[17] != _ric.calc_check_digit(number):
-        return IdCheck(**base, value=number, valid=False, reason="checksum", stdnum_error=err)
+        return IdCheck(**base, value=number, valid=False, reason="checksum", stdnum_error="InvalidChecksum")
     try:
         birth = _ric.get_birth_date(number)
     except ValidationError:
-        return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error=err)
+        return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error="InvalidComponent")
     if birth > _dt.date.today() or birth.year < 1880:
-        return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error=err)
+        return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error=None)
     warnings: list[Reason] = []
     details: dict[str, str | int | bool | None] = {"legacy": False, "birth_date": birth.isoformat()}
-    try:
-        place = _ric.get_birth_place(number)
+    place = _birth_place(number[:6], number[6:14])
+    if place is not None:
         details["province"] = place.get("province")
         details["region_known"] = True
-    except ValidationError:
+    else:
         warnings.append("region_unknown")
         details["region_known"] = False
     details["sex"] = "男" if int(number[16]) % 2 else "女"
-    return IdCheck(**base, value=number, valid=True, warnings=warnings, stdnum_error=err,
-                   details=details)
+    return IdCheck(**base, value=number, valid=True, warnings=warnings,
+                   stdnum_error=_RIC_STDNUM["region_unknown"] if warnings else None, details=details)
 
 
 # --------------------------------------------------------------------------- USCC
@@ -172,6 +183,7 @@ def _uscc_stdnum_error(number: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def check_uscc(text: str) -> IdCheck:
     """A unified social credit code (GB 32100, MOD 31-3 check character)."""
     number = _compact(text)
@@ -362,6 +374,7 @@ def _candidates(number: str, allowed_digit_positions: range, table: dict[str, st
     return out
 
 
+@lru_cache(maxsize=65536)
 def repair_ocr(kind: IdKind, text: str) -> IdCheck:
     """Validate ``text``; if invalid, try OCR confusions where a digit must stand.
 

@@ -7,6 +7,7 @@ Data only. Each label variant maps to one canonical key; what a key means
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Canonical label key -> the ways applicants write it. Longer variants first
 # within a key does not matter: matching tries all and keeps the longest.
@@ -215,6 +216,7 @@ def role_of_title(title: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def header_key(text: str) -> str | None:
     """The column key of a table header cell, or None."""
     t = re.sub(r"\s+", "", text)

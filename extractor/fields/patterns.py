@@ -74,10 +74,11 @@ def find_identifiers(text: str, *, hint: str | None = None) -> list[IdMatch]:
             continue
         s = m.group()
         as_id = ids.repair_ocr("resident_id", s)
-        as_uscc = ids.repair_ocr("uscc", s)
+        # A valid ID needs no second reading unless the label says USCC.
+        as_uscc = ids.repair_ocr("uscc", s) if (hint == "uscc" or not as_id.valid) else as_id
         if hint == "uscc" and (as_uscc.valid or not as_id.valid):
             out.append(IdMatch(m.start(), m.end(), "uscc", as_uscc))
-        elif as_id.valid and not (as_uscc.valid and hint == "uscc"):
+        elif as_id.valid:
             out.append(IdMatch(m.start(), m.end(), "resident_id", as_id))
         elif as_uscc.valid:
             out.append(IdMatch(m.start(), m.end(), "uscc", as_uscc))

@@ -71,6 +71,9 @@ class ProseName:
 
 
 _TITLE_RX = re.compile("(?P<title>" + compile_alternatives(PROSE_TITLES) + ")")
+_TITLE_LIST_RX = re.compile(
+    "(?P<title>" + compile_alternatives(PROSE_TITLES) + r")(?:\d+|[一二三四五六七八九十]+)?[名人位]?:"
+)
 _RESPONSIBLE_AFTER = re.compile(
     r"^(?:同志)?(?:为|是|任|担任|作为|系)(?:本?公司|本单位|本项目|企业|项目部)?的?(?P<what>[^,，。;；]{0,20})"
 )
@@ -136,7 +139,7 @@ def rule_names(text: str) -> list[ProseName]:
             stated = True
         out.append(ProseName(start, start + len(name), name, role, title, 0.85, "title", stated))
     # "配备专职安全生产管理人员3名：张三、李四、王五": a list after a title.
-    for m in re.finditer("(?P<title>" + compile_alternatives(PROSE_TITLES) + r")(?:\d+|[一二三四五六七八九十]+)?[名人位]?:", text):
+    for m in _TITLE_LIST_RX.finditer(text):
         role = role_of_title(m["title"])
         pos = m.end()
         for part in re.finditer(r"[^、,，;；。\s]+", text[pos:]):

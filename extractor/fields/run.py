@@ -7,9 +7,10 @@ from .pipeline import get_nlp
 from .steps import Context
 from .view import build_view
 
-# spaCy tokenises every character; the text it sees only carries the
-# pipeline's bookkeeping, so long documents are cut to keep that cheap.
-_MAX_DOC_CHARS = 20000
+# spaCy tokenises every character, and the steps read the layout view, not
+# the tokens: the Doc carries the document's opening text (enough to see
+# what it is when inspecting a run) and the extraction context.
+_MAX_DOC_CHARS = 2000
 
 
 def _run(doc: Document, *, use_ner: bool = True) -> Context:
