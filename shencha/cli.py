@@ -125,8 +125,10 @@ def review(
             err.print(f"[red]找不到申请材料：{path}[/red]")
             failed += 1
             continue
-        with err.status(f"正在审查 {path} …"):
-            report = review_path(path, store, options)
+        # A plain line, not a spinner: OCR draws its own progress bar, and
+        # two live displays on one terminal overwrite each other.
+        err.print(f"正在审查 {path} …")
+        report = review_path(path, store, options)
         fails = sum(f.verdict == "fail" for f in report.findings)
         uncertain = sum(f.verdict == "uncertain" for f in report.findings)
         err.print(
