@@ -108,3 +108,43 @@ def test_catalogue_snapshot():
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert current == golden, ("the rule catalogue changed; a changed rule needs a new version (.vN+1). "
                                "If intended, regenerate with SHENCHA_UPDATE_GOLDEN=1")
+
+
+def _md_rows(section_start: str, section_end: str) -> list[list[str]]:
+    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    section = text.split(section_start, 1)[1].split(section_end, 1)[0]
+    rows = []
+    for line in section.splitlines():
+        if not line.startswith("| ") or "---" in line:
+            continue
+        cells = [c.strip().replace("*", "") for c in line.strip().strip("|").split("|")]
+        if all(re.fullmatch(r"\d+(\.\d+)?", c) for c in cells[1:]) and len(cells) > 2:
+            rows.append(cells)
+    return rows
+
+
+@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
+@pytest.mark.parametrize("table, start, end", [
+    ("gb50016_3_4_1", "### 4.2 Table 3.4.1", "Outdoor transformer"),
+    ("gb50016_3_5_2", "### 4.4 Table 3.5.2", "Notes [M]"),
+])
+def test_factory_and_warehouse_tables_match_domain_sources(table, start, end):
+    """Every cell, row by row in the same order as the source's markdown table."""
+    md = _md_rows(start, end)
+    t = load_table(table)
+    assert len(md) == len(t.rows)
+    for cells, (key, row) in zip(md, t.rows.items()):
+        assert [float(c) for c in cells[1:]] == [row[c] for c in t.columns], key
+
+
+@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
+def test_evacuation_widths_match_domain_sources():
+    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    t = load_table("gb50016_evacuation_widths")
+    hr = _md_rows("**Table 5.5.18", "**Clause 5.5.19")
+    assert [float(x) for x in hr[0][1:]] == [t.get("高层医疗建筑", c) for c in ("exit", "corridor_single", "corridor_double", "stair")]
+    assert [float(x) for x in hr[1][1:]] == [t.get("高层其他公共建筑", c) for c in ("exit", "corridor_single", "corridor_double", "stair")]
+    assert "doors and exits ≥ **0.90 m**; corridors and stairs ≥ **1.10 m**" in text
+    assert (t.get("公共建筑", "door"), t.get("公共建筑", "corridor_single"), t.get("公共建筑", "stair")) == (0.9, 1.1, 1.1)
+    assert "stairs **≥ 1.10 m**, corridors **≥ 1.40 m**, doors **≥ 0.90 m**" in text and "**≥ 1.20 m**" in text
+    assert (t.get("厂房", "stair"), t.get("厂房", "corridor_single"), t.get("厂房", "door"), t.get("厂房", "exit")) == (1.1, 1.4, 0.9, 1.2)

@@ -16,19 +16,24 @@ from typing import Any, Iterator
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
 from checks.rules._common import DOMAIN, name_key, number
+from checks.tables import TABLES_DIR, load_table
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
 
 ELEMENT_CN = {"door": "疏散门", "corridor": "疏散走道", "stair": "疏散楼梯", "exit": "首层疏散外门"}
 
-# Minimum net widths in metres (domain_sources.md §4.5).
-PUBLIC_GENERAL = {"door": 0.90, "exit": 0.90, "corridor": 1.10, "stair": 1.10}  # 5.5.18
-HIGH_RISE = {  # Table 5.5.18: (exit, corridor single-loaded, corridor double-loaded, stair)
-    "medical": {"exit": 1.30, "corridor_single": 1.40, "corridor_double": 1.50, "stair": 1.30, "door": 0.90},
-    "other": {"exit": 1.20, "corridor_single": 1.30, "corridor_double": 1.40, "stair": 1.20, "door": 0.90},
-}
-RESIDENTIAL = {"door": 0.90, "exit": 1.10, "corridor": 1.10, "stair": 1.10}  # 5.5.30
-FACTORY = {"door": 0.90, "exit": 1.20, "corridor": 1.40, "stair": 1.10}  # 3.7.5
+WIDTHS = "gb50016_evacuation_widths"  # checks/tables/gb50016_evacuation_widths.csv (+ .yaml header)
+
+
+def _width(category: str, column: str) -> float:
+    value = load_table(WIDTHS).get(category, column)
+    if value is None:
+        raise KeyError(f"{WIDTHS}: no value for {category}/{column}")
+    return value
+
+
+def _col(element: str, loaded: str | None = None) -> str:
+    return f"corridor_{loaded}" if element == "corridor" else element
 
 
 def _building_attrs(view: ApplicationView, name: str | None) -> dict[str, Any] | None:
@@ -65,30 +70,26 @@ def _minimums(element: str, attrs: dict[str, Any] | None, wattrs: dict[str, Any]
         h = float(a["height_m"])
         hr = True if h > 27 else (False if h <= 24 else (None if not use else ("住宅" not in use)))
     out: list[tuple[float, str, str]] = []
+    loaded = wattrs.get("loaded") or a.get("corridor")
+    loadings = [loaded] if loaded in ("single", "double") else (["single", "double"] if element == "corridor" else [None])
     for k in kinds:
         if k in ("factory", "warehouse"):
-            out.append((FACTORY[element], "3.7.5", k))
+            out.extend((_width("厂房", _col(element, ld)), "3.7.5", k) for ld in loadings)
             continue
         residential = [("住宅" in use)] if use else [False, True]
         for res, is_hr in product(residential, [hr] if hr is not None else [False, True]):
             if res:
-                m = RESIDENTIAL[element]
                 if element == "stair" and not is_hr and (a.get("height_m") is None or float(a["height_m"]) <= 18):
                     out.append((1.0, "5.5.30（建筑高度≤18m、一边设栏杆的住宅楼梯≥1.0m）", "civil"))
                     continue
-                out.append((m, "5.5.30", "civil"))
+                out.extend((_width("住宅", _col(element, ld)), "5.5.30", "civil") for ld in loadings)
             elif not is_hr:
-                out.append((PUBLIC_GENERAL[element], "5.5.18", "civil"))
+                out.extend((_width("公共建筑", _col(element, ld)), "5.5.18", "civil") for ld in loadings)
             else:
                 meds = [("医疗" in use)] if use else [False, True]
                 for med in meds:
-                    t = HIGH_RISE["medical" if med else "other"]
-                    if element == "corridor":
-                        loaded = wattrs.get("loaded") or a.get("corridor")
-                        opts = [f"corridor_{loaded}"] if loaded in ("single", "double") else ["corridor_single", "corridor_double"]
-                        out.extend((t[o], "表5.5.18", "civil") for o in opts)
-                    else:
-                        out.append((t[element], "表5.5.18", "civil"))
+                    cat = "高层医疗建筑" if med else "高层其他公共建筑"
+                    out.extend((_width(cat, _col(element, ld)), "表5.5.18", "civil") for ld in loadings)
     return out
 
 
@@ -152,6 +153,7 @@ def _w(width: float, element: str, building: str | None = None, **kw: Any):
     requires=["evacuation_width", "building"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="5.5.18、表5.5.18、5.5.30"),
     severity="high",
+    tables=[TABLES_DIR / WIDTHS],
     facts=[
         Fact(statement="建筑用途未载明时按名称推断（含“医院/住院/门诊”为医疗，含“住宅”为住宅，含“办公/综合楼/宿舍”等为其他公共建筑）",
              source="推断规则（本项目），名称不含这些词时按所有可能用途判断", confidence="M"),
@@ -185,6 +187,7 @@ def evacuation_width_civil(view: ApplicationView, ctx: RuleContext) -> Iterator[
     requires=["evacuation_width", "building"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="3.7.5"),
     severity="high",
+    tables=[TABLES_DIR / WIDTHS],
     facts=[Fact(statement="厂房疏散楼梯≥1.10 m，走道≥1.40 m，门≥0.90 m，首层外门≥1.20 m", source=f"{DOMAIN} §4.5 (wxdog.cc, baikemu.com)", confidence="M")],
     examples=[
         example("fail", "厂房疏散走道1.20 m（应≥1.40 m）", [
