@@ -8,6 +8,7 @@ command cannot do its work, 2 for usage errors (Typer's own).
 from __future__ import annotations
 
 import importlib
+import json
 import keyword
 import os
 import re
@@ -58,14 +59,34 @@ def _registry(packs: list[str] | None) -> Registry:
 def list_rules(
     ruleset: Optional[Path] = typer.Option(None, "--ruleset", help="规则集文件（默认使用内置规则集）"),
     pack: Optional[list[str]] = typer.Option(None, "--pack", help=PACK_HELP),
+    fmt: str = typer.Option("text", "--format", help="输出格式：text 或 json"),
 ) -> None:
     """列出所有规则：编号、类别、默认严重程度、适用行业、依据、置信度，以及是否在规则集中启用。"""
+    if fmt not in ("text", "json"):
+        typer.echo("--format 只能是 text 或 json", err=True)
+        raise typer.Exit(2)
     reg = _registry(pack)
     try:
         rs = load_ruleset(ruleset, reg)
     except RulesetError as exc:
         typer.echo(f"规则集错误：{exc}", err=True)
         raise typer.Exit(1)
+    if fmt == "json":
+        rows = []
+        for spec in reg:
+            entry = rs.entries.get(spec.id)
+            rows.append({
+                "id": spec.id, "version": spec.version, "title": spec.title, "categories": list(spec.categories),
+                "citation": spec.citation.text, "confidence": spec.confidence,
+                "severity": entry.severity if entry else spec.severity,
+                "industries": list(entry.industries if entry else spec.industries),
+                "enabled": bool(entry and entry.enabled), "selected": entry is not None,
+                "effective_from": str(entry.effective_from) if entry and entry.effective_from else None,
+                "effective_until": str(entry.effective_until) if entry and entry.effective_until else None,
+                "origin": reg.origins.get(spec.id, ""),
+            })
+        typer.echo(json.dumps({"ruleset": rs.rules_version, "rules": rows}, ensure_ascii=False, indent=2))
+        return
     typer.echo(f"规则集：{rs.name}@{rs.version}（{rs.rules_version}），共 {len(reg)} 条规则\n")
     for spec in reg:
         entry = rs.entries.get(spec.id)

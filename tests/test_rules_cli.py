@@ -27,6 +27,18 @@ def test_list_shows_every_rule_with_state_and_citation():
     assert res.output.count("[启用]") == len(checks.load_ruleset().entries)
 
 
+def test_list_json_is_machine_readable():
+    import json
+
+    res = runner.invoke(app, ["list", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    by_id = {r["id"]: r for r in data["rules"]}
+    assert by_id["jgj80.fall_protection.v1"]["industries"] == ["construction"]
+    assert by_id["gb50016.civil_separation.v1"]["effective_from"] == "2018-10-01"
+    assert all(r["enabled"] for r in data["rules"])
+
+
 def test_show_prints_citation_params_examples_and_table():
     res = runner.invoke(app, ["show", "gb50016.civil_separation.v1"])
     assert res.exit_code == 0, res.output
