@@ -26,8 +26,7 @@ setup: system $(BIN)/shencha
 demo: setup
 	$(BIN)/shencha registry sync fixtures/registry/certificates.csv --kind certificates --as-of 2026-11-01
 	$(BIN)/shencha registry sync fixtures/registry/companies.csv --kind companies --as-of 2026-11-01
-	$(BIN)/shencha review fixtures/packages/* --format html --out $(SHENCHA_HOME)/reports
-	$(BIN)/shencha review fixtures/packages/* --format json --out $(SHENCHA_HOME)/reports
+	$(BIN)/shencha review fixtures/packages/* --format html --format json --out $(SHENCHA_HOME)/reports
 	@echo "Reports: $(SHENCHA_HOME)/reports  Store: $(SHENCHA_HOME)/shencha.db"
 
 test: setup

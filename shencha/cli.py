@@ -99,7 +99,10 @@ def ner(
 @app.command()
 def review(
     paths: Annotated[list[Path], typer.Argument(help="application packages: folders, .zip files or single files")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="report format")] = Format.json,
+    formats: Annotated[
+        list[Format] | None,
+        typer.Option("--format", "-f", help="report format; repeat with --out to write several"),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="write reports into this folder")] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="review date YYYY-MM-DD (default: the application date)")
@@ -114,6 +117,9 @@ def review(
     from .store import Store
 
     as_of_date = _parse_date(as_of)
+    formats = formats or [Format.json]
+    if len(formats) > 1 and out is None:
+        raise typer.BadParameter("多种格式需要配合 --out 写入文件", param_hint="--format")
     store = Store(db)
     options = ReviewOptions(
         ingest=_ingest_options(ocr_engine, workers, progress=sys.stderr.isatty()), as_of=as_of_date
@@ -136,16 +142,17 @@ def review(
             f"{fails} 项不符合，{uncertain} 项待人工判断，{len(report.errors)} 份文件无法读取"
             f"（案卷 {report.report_id}）"
         )
-        rendered = render(report, format.value, store)
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            target = out / f"{Path(path).stem}-v{report.version}.{format.value}"
-            target.write_text(rendered, encoding="utf-8")
-            err.print(f"  报告已写入 {target}")
-        else:
-            outputs.append(rendered)
+        for fmt in formats:
+            rendered = render(report, fmt.value, store)
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                target = out / f"{Path(path).stem}-v{report.version}.{fmt.value}"
+                target.write_text(rendered, encoding="utf-8")
+                err.print(f"  报告已写入 {target}")
+            else:
+                outputs.append(rendered)
     if outputs:
-        if format == Format.json and len(outputs) > 1:
+        if formats[0] == Format.json and len(outputs) > 1:
             typer.echo("[" + ",\n".join(outputs) + "]")
         else:
             typer.echo("\n".join(outputs))
