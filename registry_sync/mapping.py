@@ -14,6 +14,7 @@ are recognised.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,11 @@ class HeaderResolver:
                 f"源文件中找不到 {LABELS[key]} 列（{key}）。现有列：{', '.join(present)}。"
                 "请用 --mapping 指定映射文件。"
             )
+
+    @cached_property
+    def identity(self) -> bool:
+        """Source headers are the canonical names: rows can be read as they are."""
+        return not self.defaults and all(c == s for c, s in self.pairs)
 
     @property
     def columns(self) -> list[str]:

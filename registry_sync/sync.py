@@ -163,7 +163,8 @@ def _batches(spec: _KindSpec, source: Source, mapping: ColumnMapping | None,
             else:
                 if resolver is None:
                     resolver = HeaderResolver(kind, list(raw) + list(spec.columns), mapping)
-                values, reason = validate_row(kind, resolver(raw))
+                # Validation reads only canonical keys, so canonical rows skip the copy.
+                values, reason = validate_row(kind, raw if resolver.identity else resolver(raw))
                 if values is None:
                     batch.append(("bad", row_no, reason or "无效行", _raw_json(raw)))
                 else:
