@@ -224,3 +224,15 @@ def test_one_digit_id_difference_read_by_doubtful_ocr_is_uncertain():
               f("person_name", "李四", record=1, doc="cert"), ocr_id]
     (x,) = _by_rule(build(fields), "consistency.person_identity.v1")
     assert x.verdict == "uncertain" and "识别" in x.reason
+
+
+def test_a_lower_bound_on_the_drawing_is_not_a_measured_shortfall():
+    fields = [
+        f("building", "A", doc="s", kind="civil", fire_grade=2, height_m=10),
+        f("building", "B", doc="s", kind="civil", fire_grade=2, height_m=10),
+        f("fire_separation_distance", 4.0, doc="s", between=["A", "B"], qualifier="min", notes_apply=False),
+        f("evacuation_width", 0.8, doc="e", element="door", qualifier="min"),
+    ]
+    out = [x for x in checks.run(build(fields)).findings if x.category.startswith("standard.")]
+    assert sorted(x.verdict for x in out) == ["uncertain", "uncertain"]
+    assert all(x.actual.startswith("≥") for x in out)

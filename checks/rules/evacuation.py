@@ -118,7 +118,11 @@ def judge(view: ApplicationView, ctx: RuleContext, scope: str) -> Iterator[Findi
         bases = "、".join(sorted({b for _, b, _ in mins}))
         expected = f"≥ {lo:.2f} m" if lo == hi else f"≥ {lo:.2f}–{hi:.2f} m（视建筑类别）"
         cite = f"GB 50016-2014(2018年版) {bases}"
-        if verdicts == {False}:
+        if verdicts == {False} and w.attributes.get("qualifier") == "min":
+            yield ctx.uncertain(f"{where}{label}净宽仅标注“不小于 {width:.2f} m”，小于规范最小值 {expected}", evidence=[w],
+                                reason="标注的是下限而非实际净宽", key=f"{bname}:{element}:{width}", expected=expected,
+                                actual=f"≥ {width:.2f} m", citation=cite, suggestion="请注明实际净宽度。")
+        elif verdicts == {False}:
             yield ctx.fail(f"{where}{label}净宽 {width:.2f} m 小于规范最小值 {expected}", evidence=[w], key=f"{bname}:{element}:{width}",
                            expected=expected, actual=f"{width:.2f} m", citation=cite,
                            suggestion=f"请调整设计，使{where}{label}净宽不小于 {hi:.2f} m，并提交修改后的疏散图。")

@@ -302,6 +302,13 @@ def judge(view: ApplicationView, ctx: RuleContext, table: str) -> Iterator[Findi
         if verdicts == {"pass"}:
             continue
         missing = sorted({m for b in bs for m in b.missing})
+        if verdicts == {"fail"} and dist.attributes.get("qualifier") == "min":
+            # "≥ d m" on the drawing bounds the real distance from below: it may still be enough.
+            yield ctx.uncertain(f"{names}的防火间距图中仅标注“不小于 {d:g} m”，小于规范最小值 {expected}",
+                                reason="图中标注的是下限而非实际间距", evidence=[dist] + [b.field for b in bs if b.field is not None],
+                                key=f"{names}:{d}", expected=expected, actual=f"≥ {d:g} m",
+                                suggestion=f"请在总平面图中标注{names}的实际防火间距。")
+            continue
         if verdicts == {"fail"}:
             extra = next((o[2] for o in outcomes if o[2]), "")
             yield ctx.fail(f"{names}的防火间距 {d:g} m 小于规范最小值 {expected}" + (f"（{extra}）" if extra else ""),
