@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import tempfile
 import warnings
 from datetime import date
@@ -128,8 +129,10 @@ def test_values_are_normalised(truth: PackageTruth) -> None:
             assert isinstance(f.value, float) and 0 < f.value < 200
         elif f.type == "person_name":
             assert " " not in str(f.value) and 2 <= len(str(f.value)) <= 4
-        elif f.type in ("cert_no", "safety_licence_no"):
+        elif f.type == "cert_no":
             assert not any(ch in str(f.value) for ch in "（）［］【】〔〕０１２３４５６７８９ ")
+        elif f.type == "safety_licence_no":
+            assert re.fullmatch(r"（.）(JZ|FM|WH)安许证字〔20\d\d〕\d{4,6}", str(f.value)), f.value
     for f in truth.fields_of("toe_board_height"):
         assert f.value < 1, "toe boards are given in mm and stored in metres"
 
