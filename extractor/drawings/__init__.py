@@ -1,0 +1,229 @@
+"""Drawing analysis: measure site and floor plans, not only read them.
+
+    from extractor.drawings import analyse
+    result = analyse(document, data)      # document: extractor.model.Document of the file's bytes
+    document.fields.extend(result.fields) # the caller decides; analyse changes nothing
+
+For vector PDFs (PDFium path and text objects), DXF files (ezdxf) and scans
+(OpenCV outlines + OCR text) it recovers building outlines and their labels,
+the drawing scale, distance annotations, and the shortest distance between
+each pair of neighbouring outlines (STRtree), and returns them as a
+``DrawingAnalysis`` with ``building``, ``fire_separation_distance``
+(``qualifier``: ``measured`` | ``annotated``) and ``drawing_scale`` fields.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict, Field as PydField
+
+from ..model import Document, DocumentKind, Page, Source
+from ..ocr import OcrOptions
+from .fields import to_fields
+from .geometry import label_buildings, name_buildings, neighbours, pair_annotations
+from .model import Annotation, Building, DrawingAnalysis, DrawingPage, Measurement, Scale, TextItem
+from .scale import INCH_M, bar_rows, find_scale
+
+__all__ = ["analyse", "DrawingOptions", "DrawingAnalysis", "DrawingPage", "Building", "Annotation",
+           "Measurement", "Scale", "TextItem"]
+
+
+class DrawingOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_gap_m: float = PydField(
+        50.0, gt=0, description="pairs farther apart are not neighbours (GB 50016's largest separation is 50 m)")
+    unscaled_gap_fraction: float = PydField(
+        0.25, gt=0, description="without a scale: neighbours within this share of the page diagonal")
+    raster_dpi: int = PydField(200, ge=72, description="render DPI for scanned PDF pages")
+    ocr: OcrOptions = PydField(default_factory=lambda: OcrOptions(deskew=False, detect_rotation=False),
+                               description="used only when a scanned page carries no OCR lines yet")
+
+
+def analyse(document: Document, data: bytes, options: DrawingOptions | None = None) -> DrawingAnalysis:
+    """Analyse one drawing document (its ``Document`` from ingestion and the file's bytes).
+
+    Pure: returns the analysis and the fields; neither ``document`` nor
+    anything else is modified.
+    """
+    options = options or DrawingOptions()
+    t0 = time.perf_counter()
+    if document.status == "error":
+        return DrawingAnalysis(document=document.id, method="none", notes=["文件无法读取，未分析图纸"])
+    if document.kind == DocumentKind.DXF:
+        result = _analyse_dxf(document, data, options)
+    elif document.kind == DocumentKind.PDF:
+        result = _analyse_pdf(document, data, options)
+    elif document.kind == DocumentKind.IMAGE:
+        result = _analyse_image(document, data, options)
+    else:
+        result = DrawingAnalysis(document=document.id, method="none", notes=["非图纸格式"])
+    result.fields = to_fields(document.id, result)
+    result.seconds = round(time.perf_counter() - t0, 4)
+    return result
+
+
+def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], annotations: list[Annotation],
+            page_diag: float, options: DrawingOptions, notes: list[str] | None = None) -> DrawingPage:
+    if scale.metres_per_unit:
+        gap = options.max_gap_m / scale.metres_per_unit
+    else:
+        gap = options.unscaled_gap_fraction * page_diag
+    measurements = neighbours(buildings, gap, scale.metres_per_unit)
+    notes = list(notes or [])
+    if not scale.metres_per_unit and len(buildings) >= 2:
+        notes.append(scale.note or "比例未知，无法测量距离")
+    unread = [b.name for b in buildings if not b.label_complete]
+    if unread:
+        notes.append("以下建筑的标注未能完整读取（名称、类别、耐火等级或层数）：" + "、".join(str(n) for n in unread))
+    return DrawingPage(page=number, unit=unit, scale=scale, buildings=buildings, annotations=annotations,
+                       measurements=measurements, notes=notes)
+
+
+# -- vector PDF and scanned PDF pages -----------------------------------------------------
+
+def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
+    import pypdfium2 as pdfium
+
+    from .vector import read_vector_page
+
+    pages: list[DrawingPage] = []
+    methods: set[str] = set()
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for index in range(len(pdf)):
+            meta = document.pages[index] if index < len(document.pages) else None
+            page = pdf[index]
+            try:
+                if meta is not None and meta.source == Source.OCR:
+                    bitmap = page.render(scale=options.raster_dpi / 72, grayscale=True)
+                    gray = bitmap.to_numpy()
+                    if gray.ndim == 3:
+                        gray = gray[..., 0]
+                    dp = _raster_page(index + 1, "pt", gray, 72.0 / options.raster_dpi, INCH_M / 72.0, meta,
+                                      None, options)
+                    methods.add("raster")
+                else:
+                    vp = read_vector_page(page)
+                    if not vp.candidates:
+                        continue
+                    buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height)
+                    if not buildings:
+                        continue
+                    name_buildings(buildings)
+                    scale = find_scale(bar_rows(vp.rects), vp.texts, INCH_M / 72.0, "pt")
+                    annotations = pair_annotations(vp.texts, buildings, vp.segments, near_tol=1.5)
+                    dp = _finish(index + 1, "pt", scale, buildings, annotations,
+                                 (vp.width ** 2 + vp.height ** 2) ** 0.5, options)
+                    methods.add("vector_pdf")
+            finally:
+                page.close()
+            if dp.buildings:
+                pages.append(dp)
+    finally:
+        pdf.close()
+    method = "raster" if methods == {"raster"} else "vector_pdf" if methods else "none"
+    notes = [] if pages else ["未在图纸中识别到带标注的建筑轮廓"]
+    return DrawingAnalysis(document=document.id, method=method, pages=pages, notes=notes)
+
+
+# -- images ----------------------------------------------------------------------------------
+
+def _analyse_image(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
+    from .raster import load_gray
+
+    gray, dpi = load_gray(data)
+    meta = document.pages[0] if document.pages else None
+    # Page units of an image are pixels of the OCR-normalised image (downscaled if it was large).
+    downscale = meta.ocr.downscale if meta is not None and meta.ocr is not None else 1.0
+    unit_m = INCH_M / dpi / downscale if dpi else None
+    dp = _raster_page(1, "px", gray, downscale, unit_m, meta, dpi, options)
+    pages = [dp] if dp.buildings else []
+    return DrawingAnalysis(document=document.id, method="raster", pages=pages,
+                           notes=[] if pages else ["未在图纸中识别到带标注的建筑轮廓"])
+
+
+def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float | None, meta: Page | None,
+                 dpi: float | None, options: DrawingOptions) -> DrawingPage:
+    from .raster import read_raster
+
+    rp = read_raster(gray, unit_per_px)
+    texts, note = _ocr_texts(meta, gray, unit_per_px, options)
+    buildings = label_buildings(rp.candidates, texts, rp.width * rp.height)
+    name_buildings(buildings)
+    scale = find_scale(rp.bars, texts, unit_m, unit if unit == "pt" else "px")
+    if scale.method == "ratio" and unit == "pt":
+        # A scan's points are only as true as the scanner's declared page size.
+        scale = scale.model_copy(update={"method": "ratio_dpi"})
+    annotations = pair_annotations(texts, buildings, [], near_tol=3 * unit_per_px)
+    notes = [note] if note else []
+    return _finish(number, unit, scale, buildings, annotations, (rp.width ** 2 + rp.height ** 2) ** 0.5,
+                   options, notes)
+
+
+def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOptions) -> tuple[list[TextItem], str]:
+    """The page's OCR lines when ingestion made them in the same frame; else OCR here."""
+    if meta is not None and meta.lines and meta.source == Source.OCR:
+        run = meta.ocr
+        if run is None or (run.rotation == 0 and abs(run.skew) < 0.05):
+            return [TextItem(text=ln.text, bbox=ln.bbox, confidence=ln.confidence) for ln in meta.lines], ""
+    import io
+
+    from PIL import Image
+
+    from ..ocr import PageImage, recognise_pages
+    from ..readers.base import sha256_hex
+
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="PNG", compress_level=1)
+    png = buf.getvalue()
+    result = recognise_pages([PageImage(key=sha256_hex(png), image=png)], options.ocr)[0]
+    if isinstance(result, Exception):
+        return [], f"文字识别失败：{result}"
+    k = unit_per_px / (result.run.downscale or 1.0)
+    note = ""
+    if meta is not None and meta.ocr is not None and (meta.ocr.rotation or abs(meta.ocr.skew) >= 0.05):
+        note = "页面经旋转或纠偏识别，图纸分析按原图重新识别，证据框以原图为准"
+    return [TextItem(text=ln.text, bbox=(ln.bbox[0] * k, ln.bbox[1] * k, ln.bbox[2] * k, ln.bbox[3] * k),
+                     confidence=ln.confidence) for ln in result.lines], note
+
+
+# -- DXF ---------------------------------------------------------------------------------------
+
+def _analyse_dxf(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
+    from shapely.geometry import Point as ShPoint, Polygon
+    from shapely.strtree import STRtree
+
+    from .cad import INSUNITS_NAME, dimension_annotation, read_cad
+
+    cp = read_cad(data)
+    buildings = label_buildings(cp.candidates, cp.texts, float("inf"))
+    name_buildings(buildings)
+    if cp.metres_per_unit:
+        scale = Scale(method="insunits", metres_per_unit=cp.metres_per_unit,
+                      note=f"DXF 图形单位：{INSUNITS_NAME.get(cp.insunits, cp.insunits)}（$INSUNITS={cp.insunits}）")
+    else:
+        scale = Scale(method="none", note=f"DXF 未设定图形单位（$INSUNITS={cp.insunits}），无法换算为米")
+    tol = 0.05 / cp.metres_per_unit if cp.metres_per_unit else 1e-3 * max(cp.width, cp.height)
+    annotations = pair_annotations(cp.texts, buildings, cp.segments, near_tol=tol)
+    polys = [Polygon(b.polygon) for b in buildings]
+    tree = STRtree(polys) if polys else None
+    for p, q, text, measured, box in cp.dimensions:
+        ann = dimension_annotation(text, measured, cp.metres_per_unit, box)
+        if ann is None:
+            continue
+        if tree is not None:
+            ends = []
+            for pt in (p, q):
+                idx = tree.query_nearest(ShPoint(pt), max_distance=tol)
+                ends.append(int(idx[0]) if len(idx) else None)
+            if None not in ends and ends[0] != ends[1]:
+                ann.between = [buildings[ends[0]].name, buildings[ends[1]].name]
+            else:
+                ann.paired_by = "none"
+        annotations.append(ann)
+    dp = _finish(1, "dxf", scale, buildings, annotations, (cp.width ** 2 + cp.height ** 2) ** 0.5, options)
+    pages = [dp] if buildings else []
+    return DrawingAnalysis(document=document.id, method="dxf", pages=pages,
+                           notes=[] if pages else ["未在图纸中识别到带标注的建筑轮廓"])

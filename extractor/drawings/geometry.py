@@ -1,0 +1,280 @@
+"""Format-independent geometry: outlines → labelled buildings, neighbours, scale bars, annotations.
+
+Every reader (vector PDF, DXF, raster) reduces a page to candidate outlines
+(closed polygons), free segments (dimension lines) and text items in page
+units; this module does the rest with shapely.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import shapely
+from shapely.geometry import LineString, Point as ShPoint, Polygon
+from shapely.ops import nearest_points
+from shapely.strtree import STRtree
+
+from .labels import NUMBER, building_name, is_keyword_annotation, looks_like_label, norm, parse_label, separation_value
+from .model import Annotation, Building, Measurement, Point, TextItem
+
+
+@dataclass
+class Candidate:
+    polygon: Polygon
+    style: tuple = ()  # stroke width, fill: outlines drawn alike are alike
+    confidence: float = 1.0
+
+
+def bbox_of(poly: Polygon) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = poly.bounds
+    return (x0, y0, x1, y1)
+
+
+def clean_polygon(points: Sequence[Point], min_area: float) -> Polygon | None:
+    pts = [p for i, p in enumerate(points) if i == 0 or math.dist(p, points[i - 1]) > 1e-6]
+    if len(pts) > 1 and math.dist(pts[0], pts[-1]) <= 1e-6:
+        pts = pts[:-1]
+    if len(pts) < 3:
+        return None
+    poly = Polygon(pts)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+        if poly.geom_type != "Polygon":
+            return None
+    poly = poly.simplify(0)  # drop collinear vertices: an outline is its corners
+    if poly.area < min_area:
+        return None
+    return poly
+
+
+def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_area: float) -> list[Building]:
+    """A building is the smallest candidate outline around a text that names a building.
+
+    Frames, title blocks and scale bars are closed shapes too, but they either
+    hold no building name or are not the smallest shape around it.
+    """
+    cands = [c for c in candidates if c.polygon.area < 0.5 * page_area]
+    if not cands:
+        return []
+    tree = STRtree([c.polygon for c in cands])
+    inside: dict[int, list[TextItem]] = {}
+    for t in texts:
+        pt = ShPoint(*t.centre)
+        hits = [int(i) for i in tree.query(pt, predicate="within")]
+        if not hits:
+            continue
+        best = min(hits, key=lambda i: cands[i].polygon.area)
+        inside.setdefault(best, []).append(t)
+    buildings: list[Building] = []
+    named_styles: set[tuple] = set()
+    unnamed: list[tuple[int, list[TextItem]]] = []
+    for i, items in inside.items():
+        items.sort(key=lambda t: (round(t.bbox[1], 1), t.bbox[0]))
+        lines = [t.text for t in items]
+        if any(building_name(t) for t in lines):
+            buildings.append(_building(cands[i], items))
+            named_styles.add(cands[i].style)
+        elif any(looks_like_label(t) for t in lines):
+            unnamed.append((i, items))  # a label whose name was not read
+    for i, items in unnamed:
+        buildings.append(_building(cands[i], items))
+    # Outlines drawn exactly like the labelled buildings but holding no readable text:
+    # buildings whose label is missing or unreadable (vector drawings only carry styles).
+    if named_styles and () not in named_styles:
+        areas = [b.polygon for b in buildings]
+        lo = min(p.area for p in [Polygon(b.polygon) for b in buildings]) / 4 if areas else 0
+        for i, c in enumerate(cands):
+            if i in inside or c.style not in named_styles or c.polygon.area < lo:
+                continue
+            if any(Polygon(b.polygon).contains(c.polygon.representative_point()) for b in buildings):
+                continue
+            buildings.append(_building(c, []))
+    return buildings
+
+
+def _building(c: Candidate, items: list[TextItem]) -> Building:
+    info = parse_label([t.text for t in items]) if items else {"name": None, "label_complete": False}
+    conf = min([t.confidence for t in items] + [c.confidence])
+    coords = [(round(x, 3), round(y, 3)) for x, y in list(c.polygon.exterior.coords)[:-1]]
+    return Building(
+        name=info.get("name"), label=" ".join(norm(t.text) for t in items), polygon=coords,
+        bbox=bbox_of(c.polygon), use_class=info.get("use_class"), kind=info.get("kind"),
+        fire_grade=info.get("fire_grade"), storeys=info.get("storeys"), height_m=info.get("height_m"),
+        high_rise=info.get("high_rise"), fire_wall_marked=bool(info.get("fire_wall_marked")),
+        label_complete=bool(info.get("label_complete")), confidence=round(conf, 3),
+    )
+
+
+def name_buildings(buildings: list[Building]) -> None:
+    """Unread names become 未识别建筑1, 2, … so pairs can still be reported; duplicates get a suffix."""
+    seen: dict[str, int] = {}
+    k = 0
+    for b in buildings:
+        if b.name is None:
+            k += 1
+            b.name = f"未识别建筑{k}"
+            b.label_complete = False
+        n = seen.get(b.name, 0)
+        seen[b.name] = n + 1
+        if n:
+            b.name = f"{b.name}({n + 1})"
+
+
+def neighbours(buildings: list[Building], max_gap_units: float, metres_per_unit: float | None) -> list[Measurement]:
+    """Shortest distance between each pair of neighbouring outlines.
+
+    Neighbours: within ``max_gap_units`` (STRtree ``dwithin`` query, not all
+    pairs) and with no third outline across the shortest segment — a building
+    behind another is not the one whose wall faces it.
+    """
+    polys = [Polygon(b.polygon) for b in buildings]
+    if len(polys) < 2:
+        return []
+    tree = STRtree(polys)
+    left, right = tree.query(polys, predicate="dwithin", distance=max_gap_units)
+    out: list[Measurement] = []
+    for i, j in zip(left.tolist(), right.tolist()):
+        if j <= i:
+            continue
+        a, b = polys[i], polys[j]
+        d = a.distance(b)
+        if d <= 1e-9:
+            continue  # touching or overlapping outlines: one building drawn in parts
+        pa, pb = nearest_points(a, b)
+        seg = LineString([pa, pb])
+        blocked = False
+        for k in tree.query(seg, predicate="intersects").tolist():
+            if k in (i, j):
+                continue
+            if polys[k].intersection(seg).length > 1e-6 * max(d, 1.0):
+                blocked = True
+                break
+        if blocked:
+            continue
+        out.append(Measurement(
+            between=(buildings[i].name or "", buildings[j].name or ""), distance_units=d,
+            distance_m=None if metres_per_unit is None else d * metres_per_unit,
+            segment=((pa.x, pa.y), (pb.x, pb.y)),
+        ))
+    return out
+
+
+def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) -> tuple[float, str] | None:
+    """Page units per metre from a scale bar's extent and the numbers printed along it.
+
+    The bar's ends are crisp; the numbers say what they are worth. Numbers are
+    taken from text within a few bar heights above or below, inside the bar's
+    horizontal span (OCR may merge '0 10 20 30 40 50' into one line).
+    """
+    x0, y0, x1, y1 = extent
+    h = max(y1 - y0, 1e-6)
+    width = x1 - x0
+    values: list[tuple[float, float]] = []  # (value, x centre)
+    unit_km = False
+    for t in texts:
+        cx, cy = t.centre
+        if not (y0 - 6 * h - t.height <= cy <= y1 + 6 * h + t.height):
+            continue
+        if t.bbox[2] < x0 - 0.1 * width or t.bbox[0] > x1 + 0.2 * width:
+            continue
+        s = norm(t.text)
+        if "km" in s.lower():
+            unit_km = True
+        nums = [float(n) for n in NUMBER.findall(s)]
+        if len(nums) == 1:
+            values.append((nums[0], cx))
+        elif len(nums) > 1:
+            # a merged line: spread its numbers evenly over the line's box
+            for k, v in enumerate(nums):
+                values.append((v, t.bbox[0] + (k + 0.5) * (t.bbox[2] - t.bbox[0]) / len(nums)))
+    if len(values) < 2:
+        return None
+    factor = 1000.0 if unit_km else 1.0
+    vals = sorted(values)
+    if len({v for v, _ in vals}) < 2:
+        return None
+    # The numbers must sit along the bar in order, else this is not a scale bar.
+    if any(b[1] < a[1] - 0.02 * width for a, b in zip(vals, vals[1:])):
+        return None
+    # Least squares x = x_0 + upv * value: robust to a number OCR missed ("0") or merged.
+    n = len(vals)
+    mv = sum(v for v, _ in vals) / n
+    mx = sum(x for _, x in vals) / n
+    var = sum((v - mv) ** 2 for v, _ in vals)
+    upv = sum((v - mv) * (x - mx) for v, x in vals) / var
+    if upv <= 0:
+        return None
+    # Then snap the bar's crisp ends to the round values the fit puts there.
+    diffs = sorted(b[0] - a[0] for a, b in zip(vals, vals[1:]) if b[0] > a[0])
+    step = diffs[len(diffs) // 2]
+    v0 = round((mv + (x0 - mx) / upv) / step) * step
+    v1 = round((mv + (x1 - mx) / upv) / step) * step
+    if v1 > v0 and abs((x1 - x0) / (v1 - v0) - upv) / upv < 0.1:
+        upv = (x1 - x0) / (v1 - v0)
+        span = f"{v0:g}–{v1:g}"
+    else:
+        span = f"{vals[0][0]:g}–{vals[-1][0]:g}"
+    return upv / factor, span + ("km" if unit_km else "m")
+
+
+def pair_annotations(
+    texts: list[TextItem], buildings: list[Building], dims: list[tuple[Point, Point]],
+    near_tol: float,
+) -> list[Annotation]:
+    """Distance annotations and the two buildings each is between.
+
+    A dimension line whose two ends touch two outlines names the pair; the
+    text belongs to the dimension line nearest it. Without a line (scans, or
+    a free note), the pair nearest the text on both sides is taken, with a
+    lower confidence.
+    """
+    polys = [Polygon(b.polygon) for b in buildings]
+    names = [b.name or "" for b in buildings]
+    tree = STRtree(polys) if polys else None
+    dim_pairs: list[tuple[LineString, tuple[str, str]]] = []
+    if tree is not None:
+        for p, q in dims:
+            ends = []
+            for pt in (p, q):
+                g = ShPoint(pt)
+                idx = tree.query_nearest(g, max_distance=near_tol)
+                ends.append(int(idx[0]) if len(idx) else None)
+            if ends[0] is not None and ends[1] is not None and ends[0] != ends[1]:
+                dim_pairs.append((LineString([p, q]), (names[ends[0]], names[ends[1]])))
+    out: list[Annotation] = []
+    for t in texts:
+        v = separation_value(t.text)
+        if v is None:
+            continue
+        keyword = is_keyword_annotation(t.text)
+        c = ShPoint(*t.centre)
+        ann = Annotation(text=norm(t.text), value_m=v, bbox=t.bbox, confidence=t.confidence)
+        best = None
+        box = shapely.box(*t.bbox)
+        for line, pair in dim_pairs:
+            d = line.distance(box)
+            if d <= 2.0 * t.height and (best is None or d < best[0]):
+                best = (d, pair)
+        if best is not None:
+            ann.between, ann.paired_by = list(best[1]), "dimension_line"
+        elif keyword and tree is not None and len(polys) >= 2:
+            idx = tree.query(c.buffer(max(near_tol * 40, 30 * t.height)))
+            cand = sorted(((polys[i].distance(c), i) for i in idx.tolist()))[:6]
+            best2 = None
+            for a in range(len(cand)):
+                for b in range(a + 1, len(cand)):
+                    ia, ib = cand[a][1], cand[b][1]
+                    # the text lies in the gap: its distances to both add up to about the gap
+                    gap = polys[ia].distance(polys[ib])
+                    score = cand[a][0] + cand[b][0] - gap
+                    if best2 is None or score < best2[0]:
+                        best2 = (score, ia, ib)
+            if best2 is not None and best2[0] <= 4 * t.height:
+                ann.between, ann.paired_by = [names[best2[1]], names[best2[2]]], "nearest"
+                ann.confidence = round(min(ann.confidence, 0.8), 3)
+        elif not keyword:
+            continue  # a bare "12.0m" away from any dimension line is not a separation
+        out.append(ann)
+    return out
