@@ -361,7 +361,8 @@ def new(
     typer.echo("下一步：")
     typer.echo(f"  1. 编辑 {mod_path}：填写依据、事实来源，修改判定逻辑和示例；")
     typer.echo(f"  2. 在 {directory} 目录下运行 shencha rules test {rule_id} --pack {package}:RULES；")
-    typer.echo(f"  3. 安装规则包（pip install -e {directory}），审查时使用规则集 {rs_path}。")
+    typer.echo(f"  3. 安装规则包（pip install -e {directory}）：下一次审查即按默认参数运行；"
+               f"要使用 {rs_path} 中的参数，设置环境变量 SHENCHA_RULESET={rs_path}。")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+import os
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
@@ -68,6 +69,7 @@ class _RulesetFile(BaseModel):
     version: str
     description: str | None = None
     extends: str | None = None
+    packs: Literal["all", "none"] | None = None
     rules: dict[str, _RuleConfig] = PydField(default_factory=dict)
 
 
@@ -156,6 +158,8 @@ class Ruleset:
         self.entries = entries
         self.registry = registry
         self.source = source
+        self.packs: str = "none"
+        self.pack_defaults: frozenset[str] = frozenset()  # pack rules selected by "packs: all", not listed
 
     def __repr__(self) -> str:
         return f"<Ruleset {self.name}@{self.version} ({len(self.entries)} rules)>"
@@ -202,11 +206,12 @@ class Ruleset:
             raise RulesetError(path, _line(marks, loc), f"规则集格式错误：{msg}") from None
 
         entries: dict[str, RuleEntry] = {}
-        raw_parent: dict[str, _RuleConfig] = {}
+        packs = doc.packs
         if doc.extends:
             parent_path = DEFAULT_RULESET if doc.extends == "default" else (path.parent / doc.extends).resolve()
             parent = cls._load(parent_path, registry, chain + (path,))
-            entries.update(parent.entries)
+            entries.update({k: v for k, v in parent.entries.items() if k not in parent.pack_defaults})
+            packs = packs or parent.packs
 
         for rid, cfg in doc.rules.items():
             line = _line(marks, ("rules", rid))
@@ -245,7 +250,19 @@ class Ruleset:
                 effective_until=eff_until,
                 enabled=cfg.enabled if "enabled" in cfg.model_fields_set or not base else base.enabled,
             )
-        return cls(doc.name, doc.version, entries, registry, path)
+        # "packs: all": rules of installed packs that this file does not list run with their own
+        # defaults, so installing a pack is enough for the next review to run it.
+        added: set[str] = set()
+        if packs == "all":
+            for spec in registry:
+                if spec.id not in entries and registry.origins.get(spec.id, "").startswith("entry point"):
+                    entries[spec.id] = RuleEntry(spec=spec, params=spec.params(), severity=spec.severity,
+                                                 industries=spec.industries)
+                    added.add(spec.id)
+        rs = cls(doc.name, doc.version, entries, registry, path)
+        rs.packs = packs or "none"
+        rs.pack_defaults = frozenset(added)
+        return rs
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:
@@ -255,6 +272,9 @@ def _closest(name: str, candidates: list[str]) -> str | None:
     return m[0] if m else None
 
 
+RULESET_ENV = "SHENCHA_RULESET"
+
+
 def load_ruleset(path: str | Path | None = None, registry: Registry | None = None) -> Ruleset:
-    """Load a ruleset file (the bundled default when ``path`` is None)."""
-    return Ruleset.load(path or DEFAULT_RULESET, registry)
+    """Load a ruleset file. Without ``path``: the file named by ``$SHENCHA_RULESET``, else the bundled default."""
+    return Ruleset.load(path or os.environ.get(RULESET_ENV) or DEFAULT_RULESET, registry)

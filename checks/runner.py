@@ -88,7 +88,10 @@ def run_entry(entry: RuleEntry, view: ApplicationView, lookup: Any = None) -> tu
 
 
 def run(view: ApplicationView, ruleset: Ruleset | None = None, lookup: Any = None) -> RunResult:
-    """Run the ruleset (the bundled default when None) over one application.
+    """Run the ruleset over one application.
+
+    Without ``ruleset``: the file named by ``$SHENCHA_RULESET``, else the bundled
+    default (which also runs the rules of installed packs, ``packs: all``).
 
     ``lookup`` is the registry lookup (``registry_sync.lookup.RegistryLookup``
     or anything with the same methods); without it the ``registry.*`` rules

@@ -111,6 +111,25 @@ def test_entry_point_pack_is_loaded(tmp_path, monkeypatch):
     assert [x.rule_id for x in result.findings if x.rule_id == "outside.rail.v2"] == ["outside.rail.v2"]
 
 
+def test_installed_pack_runs_in_the_default_review_and_can_be_pinned_out(tmp_path, monkeypatch):
+    _install_pack(tmp_path, monkeypatch, "shencha_pack_default", PACK_BODY.replace("outside.rail.v2", "outside.rail2.v1"))
+    view = build([f("guard_rail_height", 1.0)])
+    # No ruleset given: the bundled default has "packs: all", so installing the pack is enough.
+    assert "outside.rail2.v1" in {x.rule_id for x in checks.run(view).findings}
+    pinned = _write(tmp_path, """
+        name: pinned
+        version: "1"
+        extends: default
+        packs: none
+        """)
+    rs = load_ruleset(pinned)
+    assert "outside.rail2.v1" not in rs.entries and "gb50016.civil_separation.v1" in rs.entries
+    # $SHENCHA_RULESET names the ruleset a review uses when none is passed.
+    monkeypatch.setenv("SHENCHA_RULESET", str(pinned))
+    assert "outside.rail2.v1" not in {x.rule_id for x in checks.run(view).findings}
+    assert checks.run(view).rules_version.startswith("pinned@1+")
+
+
 def test_broken_pack_is_an_error_entry_and_others_run(tmp_path, monkeypatch):
     _install_pack(tmp_path, monkeypatch, "shencha_pack_broken", "raise RuntimeError('坏包')\n")
     reg = load_registry()

@@ -123,6 +123,12 @@ def test_new_then_edit_then_the_rule_runs(tmp_path, monkeypatch):
     assert mine[0].citation == "《安全生产许可证条例》（国务院令第397号（2014年修订））第九条"
     assert not result.errors
 
+    # What `shencha review` calls (checks.run without a ruleset) runs the installed rule too,
+    # with the pack ruleset when $SHENCHA_RULESET names it.
+    assert "demo.licence_validity.v1" in {x.rule_id for x in checks.run(view).findings}
+    monkeypatch.setenv("SHENCHA_RULESET", str(rs_path))
+    assert checks.run(view).rules_version.startswith("demo_rules@1+")
+
 
 def test_ruleset_with_scaffold_params_after_edit_fails_with_line(tmp_path, monkeypatch):
     """Forgetting step 3 of the guide gives the file:line error the guide shows."""
