@@ -55,8 +55,9 @@ class _RuleConfig(BaseModel):
 
     severity: Severity | None = None
     industries: list[str] | None = None
-    effective_from: date | None = None
-    effective_until: date | None = None
+    # Dates: YAML dates or quoted ISO strings alike (lax only here).
+    effective_from: date | None = PydField(None, strict=False)
+    effective_until: date | None = PydField(None, strict=False)
     enabled: bool = True
     params: dict[str, Any] = PydField(default_factory=dict)
     note: str | None = None
@@ -70,7 +71,7 @@ class _RulesetFile(BaseModel):
     description: str | None = None
     extends: str | None = None
     packs: Literal["all", "none"] | None = None
-    rules: dict[str, _RuleConfig] = PydField(default_factory=dict)
+    rules: dict[str, _RuleConfig | None] = PydField(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,8 @@ class Ruleset:
             entries.update({k: v for k, v in parent.entries.items() if k not in parent.pack_defaults})
             packs = packs or parent.packs
 
-        for rid, cfg in doc.rules.items():
+        for rid, maybe_cfg in doc.rules.items():
+            cfg = maybe_cfg if maybe_cfg is not None else _RuleConfig()  # "id:" alone selects with defaults
             line = _line(marks, ("rules", rid))
             spec = registry.get(rid)
             if spec is None:

@@ -241,6 +241,21 @@ def test_ruleset_extends_overrides_and_merges_params(tmp_path):
     assert rs.rules_version != load_ruleset().rules_version
 
 
+def test_bare_rule_id_selects_with_defaults_and_quoted_dates_are_read(tmp_path):
+    path = _write(tmp_path, """
+        name: small
+        version: "1"
+        rules:
+          gb11643.resident_id.v1:
+          gb32100.uscc.v1:
+            effective_from: "2020-01-01"
+        """)
+    rs = load_ruleset(path)
+    assert set(rs.entries) == {"gb11643.resident_id.v1", "gb32100.uscc.v1"}
+    assert rs.entries["gb11643.resident_id.v1"].severity == "high"
+    assert rs.entries["gb32100.uscc.v1"].effective_from == date(2020, 1, 1)
+
+
 def test_effective_dates_switch_rules_on_and_off(tmp_path):
     path = _write(tmp_path, """
         name: dated
