@@ -236,3 +236,14 @@ def test_a_lower_bound_on_the_drawing_is_not_a_measured_shortfall():
     out = [x for x in checks.run(build(fields)).findings if x.category.startswith("standard.")]
     assert sorted(x.verdict for x in out) == ["uncertain", "uncertain"]
     assert all(x.actual.startswith("≥") for x in out)
+
+
+def test_name_read_one_character_off_by_doubtful_ocr_is_uncertain():
+    from extractor.model import Field, Source
+
+    ocr_name = Field(type="person_name", value="李囚", document="cert", page=1, confidence=0.6, source=Source.OCR,
+                     attributes={"record": 1})
+    fields = [f("person_name", "李四", record=1, doc="roster"), f("resident_id", "360426199101010071", record=1, doc="roster"),
+              ocr_name, f("resident_id", "360426199101010071", record=1, doc="cert")]
+    (x,) = _by_rule(build(fields), "consistency.person_identity.v1")
+    assert x.verdict == "uncertain"

@@ -144,6 +144,13 @@ def person_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding
     for rid, values in names_by_id.items():
         if across_docs(values):
             ev = [x for fl in values.values() for x in fl]
+            names_only = {k: [x for x in v if x.type == "person_name"] for k, v in values.items()}
+            if _ocr_variants(names_only, ctx.params.ocr_min_confidence):
+                yield ctx.uncertain(f"身份证号 {rid} 在不同材料中对应的姓名写法不同：{'、'.join(sorted(values))}",
+                                    evidence=ev, actual="、".join(sorted(values)), key=f"name:{rid}",
+                                    reason="姓名仅一字之差，且出自低置信度的识别结果，可能是识别误差",
+                                    suggestion="请核对该人员的姓名。")
+                continue
             yield ctx.fail(f"身份证号 {rid} 在不同材料中对应不同姓名：{'、'.join(sorted(values))}", evidence=ev,
                            expected="一个身份证号只对应一人", actual="、".join(sorted(values)), key=f"name:{rid}",
                            suggestion="请核对该人员的姓名与身份证号，更正错误的材料。")
