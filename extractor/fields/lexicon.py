@@ -230,6 +230,9 @@ def header_key(text: str) -> str | None:
     best: tuple[int, str] | None = None
     for key, variants in HEADERS.items():
         for v in variants:
-            if len(v) >= 2 and t.startswith(v) and (best is None or len(v) > best[0]):
+            rest = t[len(v):]
+            # Only a qualifier may follow: a unit, a note in brackets, "号码".
+            if len(v) >= 2 and t.startswith(v) and re.match(r"^(?:\(.*|/.*|号码?|\d+位?|\*)$", rest) and (
+                    best is None or len(v) > best[0]):
                 best = (len(v), key)
     return best[1] if best else None

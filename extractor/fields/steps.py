@@ -176,8 +176,9 @@ def step_keyvalue(ctx: Context) -> None:
             value = re.sub(r"\((?:盖章|公章|签章)\)$", "", value)
             if len(value) < 4 or not re.search(r"公司|集团|厂|院|局|中心|站|所|社|部|矿", value):
                 continue
-            role = "employer" if p.key == "employer" or ctx.doc_type in ("certificate",) else (
-                "applicant" if applicant_doc else "other")
+            # The package step turns "applicant" into "other" for a company
+            # that is not the applicant.
+            role = "employer" if p.key == "employer" or ctx.doc_type in ("certificate",) else "applicant"
             ctx.add(Mention("company_name", value, [vs], 0.93, normalized=value, role=role,
                             attributes=dict(base_attrs), step="keyvalue"))
         elif p.key in _DATE_KEYS:

@@ -160,7 +160,9 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
         r = 0
         while r < len(rows):
             keys = [header_key(s.text) for s in rows[r]]
-            if sum(k is not None for k in keys) < 2:
+            # A roster has at least three columns; two boxes on a row are a
+            # label and its value.
+            if sum(k is not None for k in keys) < 2 or len(rows[r]) < 3:
                 r += 1
                 continue
             header = rows[r]
@@ -185,6 +187,8 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                     break  # another table's header
                 if len(row) == 1 and len(row[0].text) > 24:
                     break  # prose again
+                if any(":" in s.text for s in row):
+                    break  # "制表:…  负责人:…" under the table
                 buckets: list[list[_Seg]] = [[] for _ in cols]
                 for s in row:
                     buckets[_assign(s, cols)].append(s)

@@ -203,7 +203,7 @@ def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[Te
             last = st[-1]
             lcx = (last.bbox[0] + last.bbox[2]) / 2  # type: ignore[index]
             h = max(last.bbox[3] - last.bbox[1], 1.0)  # type: ignore[index]
-            if abs(lcx - cx) <= 3 and 0 <= ln.bbox[1] - last.bbox[3] + 1 <= 1.2 * h:  # type: ignore[index]
+            if abs(lcx - cx) <= 3 and -1 <= ln.bbox[1] - last.bbox[3] <= 0.35 * h:  # type: ignore[index]
                 st.append(ln)
                 break
         else:
