@@ -83,14 +83,15 @@ def step_identifiers(ctx: Context) -> None:
     that number, not a mistyped ID."""
     other_values: dict[int, list[tuple[int, int]]] = {}
     for p in ctx.pairs:
-        if p.key in _NOT_ID_KEYS or (p.key is None and "编号" in p.label):
+        if p.key in _NOT_ID_KEYS or (p.key is None and re.search(r"编号|代码|证号|号码", p.label)
+                                     and "身份" not in p.label):
             for sp in p.value_spans:
                 other_values.setdefault(sp.line, []).append((sp.start, sp.end))
     for ln in ctx.view.lines:
         if not ln.text:
             continue
         for m in find_identifiers(ln.text):
-            if m.field_type == "resident_id" and not m.check.valid and any(
+            if m.field_type == "resident_id" and any(
                     a <= m.start and m.end <= b for a, b in other_values.get(ln.id, [])):
                 continue
             ctx.add(_id_mention(m, Span(ln.id, m.start, m.end), certainty=0.9))
@@ -119,7 +120,7 @@ def _records_by_page(pairs: list[Pair]) -> dict[int, str]:
 
 _PERSON_KEYS = {"name": None, "legal_representative": "legal_representative", "principal": "principal",
                 "safety_manager": "safety_manager", "project_manager": "project_manager"}
-_DATE_KEYS = {"valid_until", "valid_from", "issued", "signed"}
+_DATE_KEYS = {"valid_until", "valid_from", "issued", "signed", "established"}
 
 
 def step_keyvalue(ctx: Context) -> None:
@@ -191,8 +192,11 @@ def step_keyvalue(ctx: Context) -> None:
                                     normalized=d.iso, role=role, attributes=dict(base_attrs), step="keyvalue"))
             elif dates:
                 d = dates[-1] if p.key == "valid_until" else dates[0]
+                # 成立日期 starts the business term a licence states.
+                role = "valid_from" if p.key == "established" else p.key
+                attrs = dict(base_attrs, of="licence") if p.key == "established" else dict(base_attrs)
                 ctx.add(Mention("date", d.iso, [Span(vs.line, vs.start + d.start, vs.start + d.end)], 0.95,
-                                normalized=d.iso, role=p.key, attributes=dict(base_attrs), step="keyvalue"))
+                                normalized=d.iso, role=role, attributes=attrs, step="keyvalue"))
         elif p.key == "category":
             value = compact_name(p.value)
             if 2 <= len(value) <= 30 and not re.search(r"\d{4}", value):
@@ -371,7 +375,7 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
 # --------------------------------------------------------------------------- dates without labels
 
 _ISSUE_AFTER = re.compile(r"^\s*(?:发证|颁发|签发|核发|批准)")
-_SIGN_CONTEXT = re.compile(r"盖章|签字|签名|签章|公章|日期|负责人|法定代表人|编制人|审核人|单位")
+_SIGN_CONTEXT = re.compile(r"盖章|签字|签名|签章|公章|日期|负责人|法定代表人|编制人|审核人|单位|机关|中心|局|厅")
 
 
 _ISSUED_DOCS = {"business_licence", "insurance", "certificate"}
