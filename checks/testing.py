@@ -108,7 +108,7 @@ def run_examples(spec: Any) -> list[ExampleResult]:
         except Exception as exc:
             results.append(ExampleResult(spec.id, ex, False, "error", f"示例的登记库无法构建：{type(exc).__name__}: {exc}"))
             continue
-        findings, err = run_entry(entry, ex.view, lookup)
+        findings, err = run_entry(entry, ex.view.restricted(spec.requires), lookup)
         got = outcome_of(findings, err)
         detail = err.message if err else "; ".join(f"[{x.verdict}] {x.message}" for x in findings)
         results.append(ExampleResult(spec.id, ex, got == ex.outcome, got, detail))

@@ -73,6 +73,10 @@ class Record:
         return f"Record({self.document!r}, {self.key!r}, {len(self.fields)} fields)"
 
 
+class UndeclaredFieldError(LookupError):
+    """A rule read a field type it did not declare (only raised on a ``restricted`` view)."""
+
+
 def value_of(field: Field) -> Any:
     """The normalised value when extraction gave one, else the value as read."""
     return field.normalized if field.normalized is not None else field.value
@@ -87,6 +91,7 @@ class ApplicationView(BaseModel):
     documents: list[DocumentInfo] = PydField(default_factory=list)
     fields: list[Field] = PydField(default_factory=list)
 
+    _allowed: frozenset[str] | None = PrivateAttr(default=None)
     _by_type: dict[str, list[Field]] = PrivateAttr(default_factory=dict)
     _by_doc: dict[str, DocumentInfo] = PrivateAttr(default_factory=dict)
     _records: dict[tuple[str, Any], Record] = PrivateAttr(default_factory=dict)
@@ -115,6 +120,8 @@ class ApplicationView(BaseModel):
     def fields_of(self, *types: str, role: str | None = None) -> list[Field]:
         out: list[Field] = []
         for t in types:
+            if self._allowed is not None and t not in self._allowed:
+                raise UndeclaredFieldError(f"reads field type {t!r} not declared in requires={sorted(self._allowed)}")
             out.extend(self._by_type.get(t, ()))
         if role is not None:
             out = [f for f in out if f.role == role]
@@ -147,6 +154,16 @@ class ApplicationView(BaseModel):
         if rec is None:
             return None
         return self._records.get((field.document, rec))
+
+    def restricted(self, types: Iterable[str]) -> "ApplicationView":
+        """The same view, but ``fields_of``/``fields_in`` refuse field types outside ``types``.
+
+        Rule examples run on it, so a rule that reads a type it did not declare in
+        ``requires`` fails its own test (as spaCy checks a component's ``requires``).
+        """
+        v = self.model_copy()
+        v._allowed = frozenset(types)
+        return v
 
     # -- construction ------------------------------------------------------------
     @classmethod

@@ -343,3 +343,19 @@ def test_view_from_extractor_documents():
     view = ApplicationView.from_documents(ApplicationInfo(as_of=date(2026, 11, 20), industry="construction"), [doc])
     assert view.documents[0].doc_type == "business_licence" and view.documents[0].pages == 0
     assert any(x.rule_id == "gb32100.uscc.v1" and x.verdict == "fail" for x in checks.run(view).findings)
+
+
+def test_examples_catch_a_rule_reading_undeclared_field_types():
+    from checks.testing import example, run_examples
+
+    @rule("test.sneaky.v1", category="plan.missing_measure", requires=["guard_rail_height"], citation=CITE,
+          severity="low", facts=FACT, examples=[example("pass", "无", [f("guard_rail_height", 1.5)])])
+    def sneaky(view, ctx):
+        """读取了未声明的字段。"""
+        view.fields_of("toe_board_height")
+        return []
+
+    (res,) = run_examples(sneaky)
+    assert not res.ok and res.got == "error" and "toe_board_height" in res.detail
+    # Production runs are not restricted: the same rule runs without error in checks.run.
+    assert checks.run(build([]), Ruleset.all_rules(Registry([sneaky]))).errors == []

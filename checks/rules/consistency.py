@@ -292,7 +292,7 @@ _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 @rule(
     "consistency.cert_dates.v1",
     category="consistency.conflict",
-    requires=["cert_no", "date"],
+    requires=["cert_no", "safety_licence_no", "date"],
     citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
                       clause="第六条（四）（五）：证书须在有效期内；发证日期不应晚于有效期截止日期"),
     severity="medium",

@@ -148,7 +148,7 @@ def _height_m(fld: Field) -> float | None:
 @rule(
     "jgj80.fall_protection.v1",
     category="plan.missing_measure",
-    requires=["safety_measure", "guard_rail_height", "toe_board_height"],
+    requires=["safety_measure", "guard_rail_height", "toe_board_height", "scaffold_height", "plan_section"],
     citation=Citation(standard="JGJ 80", edition="2016", clause="高处作业安全技术规范 第4章临边作业；JGJ 130-2011 防护栏杆与挡脚板"),
     severity="high",
     params=FallParams,
