@@ -8,23 +8,23 @@ from .run import extract_fields
 
 def _applicant(docs: list[Document]) -> tuple[str | None, str | None]:
     """The applicant's name and USCC: the business licence says it best,
-    then the application form."""
+    then the application form (each found on its own: a seal may hide one)."""
+    name = uscc = None
     for kind in ("business_licence", "application_form"):
         for d in docs:
             if d.doc_type != kind:
                 continue
-            name = next((f.normalized for f in d.fields if f.type == "company_name" and f.role == "applicant"), None)
-            uscc = next((f.normalized for f in d.fields if f.type == "uscc"), None)
-            if name or uscc:
-                return name, uscc
-    return None, None
+            name = name or next((f.normalized for f in d.fields
+                                 if f.type == "company_name" and f.role == "applicant"), None)
+            uscc = uscc or next((f.normalized for f in d.fields if f.type == "uscc"), None)
+    return name, uscc
 
 
 # When one person holds several roles, the one a review cares most about.
 _ROLE_ORDER = ["principal", "legal_representative", "safety_manager", "project_manager", "special_operator"]
 
 
-def _identities(docs: list[Document]) -> dict[str, str]:
+def _identities(docs: list[Document]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Each person's role in the company, from where a document says it:
     labels and responsibilities first, titles after."""
     strong: dict[str, set[str]] = {}
@@ -44,7 +44,7 @@ def _identities(docs: list[Document]) -> dict[str, str]:
             if r in roles:
                 out[name] = r
                 break
-    return out
+    return out, strong
 
 
 def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Document]:
@@ -53,7 +53,7 @@ def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Docum
     one (a signature, a sign-in sheet) from what the other documents say."""
     done = [extract_fields(d, use_ner=use_ner) if not d.fields else d for d in docs]
     name, uscc = _applicant(done)
-    identity = _identities(done)
+    identity, stated = _identities(done)
     out = []
     for d in done:
         fields: list[Field] = []
@@ -63,6 +63,12 @@ def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Docum
             elif f.type == "company_name" and name and f.role == "applicant" and f.normalized != name \
                     and d.doc_type not in ("business_licence", "application_form"):
                 f = f.model_copy(update={"role": "other"})
+            if f.type == "person_name" and f.attributes.get("role_source") == "title" and f.role == "principal" \
+                    and stated.get(str(f.normalized)) == {"legal_representative"}:
+                # A chairman (董事长) is the legal representative; the principal
+                # is whoever the documents make responsible, if anyone else.
+                f = f.model_copy(update={"role": "legal_representative",
+                                         "attributes": f.attributes | {"role_source": "package"}})
             if f.type == "person_name" and f.attributes.get("role_source") == "default" \
                     and str(f.normalized) in identity:
                 f = f.model_copy(update={"role": identity[str(f.normalized)],

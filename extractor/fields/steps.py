@@ -172,14 +172,15 @@ def step_keyvalue(ctx: Context) -> None:
                         attrs["valid"] = False
                         attrs["reason"] = "format"
                     ctx.add(Mention(ftype, value, [vs], 0.85, normalized=value, attributes=attrs, step="keyvalue"))
-        elif p.key in ("company_name", "employer"):
+        elif p.key in ("company_name", "employer", "other_company"):
             value = compact_name(p.value)
             value = re.sub(r"\((?:盖章|公章|签章)\)$", "", value)
             if len(value) < 4 or not re.search(r"公司|集团|厂|院|局|中心|站|所|社|部|矿", value):
                 continue
             # The package step turns "applicant" into "other" for a company
             # that is not the applicant.
-            role = "employer" if p.key == "employer" or ctx.doc_type in ("certificate",) else "applicant"
+            role = "employer" if p.key == "employer" or ctx.doc_type in ("certificate",) else (
+                "other" if p.key == "other_company" else "applicant")
             ctx.add(Mention("company_name", value, [vs], 0.93, normalized=value, role=role,
                             attributes=dict(base_attrs), step="keyvalue"))
         elif p.key in _DATE_KEYS:
@@ -436,8 +437,10 @@ def step_prose_names(ctx: Context) -> None:
             ctx.add(Mention("person_name", pn.name, spans, pn.score, normalized=compact_name(pn.name),
                             role=pn.role, attributes=attrs, step=f"prose:{pn.how}"))
         for s, e, name in org_names(para.text):
+            # Presumed the applicant; the package step corrects it once the
+            # business licence or the application form names the applicant.
             ctx.add(Mention("company_name", name, para.spans(s, e), 0.85, normalized=name,
-                            role="applicant" if applicant_doc else "other", step="prose:org"))
+                            role="employer" if ctx.doc_type == "certificate" else "applicant", step="prose:org"))
 
 
 # --------------------------------------------------------------------------- roles
