@@ -247,3 +247,13 @@ def test_name_read_one_character_off_by_doubtful_ocr_is_uncertain():
               ocr_name, f("resident_id", "360426199101010071", record=1, doc="cert")]
     (x,) = _by_rule(build(fields), "consistency.person_identity.v1")
     assert x.verdict == "uncertain"
+
+
+def test_distance_to_an_unknown_building_is_uncertain_unless_beyond_every_table():
+    def out(d):
+        fields = [f("building", "A", doc="s", kind="civil", fire_grade=2, height_m=10),
+                  f("fire_separation_distance", d, doc="s", between=["A", "无名建筑"])]
+        return [x.verdict for x in checks.run(build(fields)).findings if x.category == "standard.fire_separation"]
+
+    assert out(20.0) == ["uncertain"]
+    assert out(60.0) == []
