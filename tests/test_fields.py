@@ -212,6 +212,7 @@ def test_statistical_recogniser_is_used_when_present(monkeypatch):
         return [Ent(i, i + 3, "PERSON", "马小云")] if i >= 0 else []
 
     monkeypatch.setattr(people, "ner_backend", lambda: fake)
+    monkeypatch.setattr(people, "ner_batch_backend", lambda: lambda texts: [fake(t) for t in texts])
     doc = doc_from_lines("会议由马小云主持召开。")
     out = extract_fields(doc, use_ner=True).fields
     assert [f.value for f in out if f.type == "person_name"] == ["马小云"]

@@ -191,18 +191,46 @@ def ner_backend() -> FindEntities | None:
         return None
 
 
-def prose_names(text: str, *, use_ner: bool = True) -> list[ProseName]:
-    """Rules first; recogniser hits add names the rules did not see, and
-    confirm (raise the score of) those they did."""
-    found = rule_names(text)
-    backend = ner_backend() if use_ner else None
-    if backend is None:
-        return found
+@lru_cache(maxsize=1)
+def ner_batch_backend() -> Callable[[list[str]], list[list[Any]]] | None:
+    """The recogniser's batch entry point (one model call for many texts)."""
+    if ner_backend() is None:
+        return None
     try:
-        ents = backend(text)
+        module = importlib.import_module("extractor.ner")
+        fn = getattr(module, "find_entities_batch", None)
+        if fn is not None:
+            fn(["王建国"])
+        return fn
     except Exception:  # noqa: BLE001
-        return found
-    for e in ents:
+        return None
+
+
+def entities_for(texts: list[str], *, use_ner: bool = True) -> list[list[Any]] | None:
+    """Recogniser entities for each text, or None when there is no recogniser."""
+    if not use_ner or not texts:
+        return None
+    backend = ner_backend()
+    if backend is None:
+        return None
+    batch = ner_batch_backend()
+    try:
+        return batch(texts) if batch is not None else [backend(t) for t in texts]
+    except Exception:  # noqa: BLE001 - a failing model must not stop extraction
+        return None
+
+
+def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None = None) -> list[ProseName]:
+    """Rules first; recogniser hits add names the rules did not see, and
+    confirm (raise the score of) those they did. ``entities`` are the
+    recogniser's for ``text`` when the caller ran it in a batch."""
+    found = rule_names(text)
+    if entities is None:
+        got = entities_for([text], use_ner=use_ner)
+        if got is None:
+            return found
+        entities = got[0]
+    for e in entities:
         if getattr(e, "label", None) != "PERSON":
             continue
         s, t = int(e.start), int(e.end)

@@ -14,7 +14,7 @@ from . import design, doctype, plans
 from .keyvalue import Pair, find_pairs, label_key
 from .lexicon import UNITS_TO_M, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
-from .people import looks_like_name, org_names, prose_names, split_names
+from .people import entities_for, looks_like_name, org_names, prose_names, split_names
 from .tables import Grid, layout_grids, ruled_grids
 from .view import DocView, Mention, Paragraph, Span, paragraphs
 
@@ -424,10 +424,13 @@ def step_prose_names(ctx: Context) -> None:
     company names standing in titles and prose."""
     taken = {(sp.line, sp.start) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
     applicant_doc = ctx.doc_type in APPLICANT_DOCS
-    for para in paragraphs(ctx.view):
-        if len(para.text) < 4:
-            continue
-        for pn in prose_names(para.text, use_ner=ctx.use_ner):
+    paras = [p for p in paragraphs(ctx.view) if len(p.text) >= 4]
+    # One recogniser call for the whole document: per-line calls cost more
+    # than the model itself.
+    ents = entities_for([p.text for p in paras], use_ner=ctx.use_ner)
+    for k, para in enumerate(paras):
+        for pn in prose_names(para.text, use_ner=False if ents is None else True,
+                              entities=None if ents is None else ents[k]):
             spans = para.spans(pn.start, pn.end)
             if not spans or (spans[0].line, spans[0].start) in taken:
                 continue
