@@ -257,3 +257,18 @@ def test_distance_to_an_unknown_building_is_uncertain_unless_beyond_every_table(
 
     assert out(20.0) == ["uncertain"]
     assert out(60.0) == []
+
+
+def test_enterprise_type_read_as_a_name_is_not_a_conflict():
+    fields = [f("company_name", "太原宏盛建筑工程有限公司", role="applicant", doc="bl"),
+              f("company_name", "其他有限责任公司", role="applicant", doc="bl"),
+              f("company_name", "太原宏盛建筑工程有限公司", role="applicant", doc="af")]
+    view = build(fields, docs={"bl": "business_licence", "af": "application_form"}, company_name=None)
+    assert _by_rule(view, "consistency.company_identity.v1") == []
+
+
+def test_two_spellings_inside_one_document_only_are_uncertain():
+    fields = [f("company_name", "太原宏盛建筑工程有限公司", role="applicant", doc="bl"),
+              f("company_name", "太原宏昌建筑工程有限公司", role="applicant", doc="bl")]
+    (x,) = _by_rule(build(fields, docs={"bl": "business_licence"}, company_name=None), "consistency.company_identity.v1")
+    assert x.verdict == "uncertain"

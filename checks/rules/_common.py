@@ -47,3 +47,15 @@ def number(field: Field) -> float | None:
 
 def fmt_m(x: float) -> str:
     return f"{x:g} m"
+
+
+# 企业类型 (the "类型" line of a business licence), which a reader may mistake for the name.
+_LEGAL_FORM = re.compile(
+    r"^(其他)?(有限责任公司|股份有限公司|有限公司|个人独资企业|合伙企业|普通合伙企业|有限合伙企业|全民所有制|集体所有制|"
+    r"股份合作制|个体工商户|农民专业合作社)(\(.*\))?(分公司)?$"
+)
+
+
+def is_legal_form(value: Any) -> bool:
+    """True for a bare enterprise type such as 其他有限责任公司 or 有限责任公司(自然人投资或控股)."""
+    return bool(_LEGAL_FORM.match(nfkc(value)))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field as PydField
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
-from checks.rules._common import DOMAIN, ident, name_key
+from checks.rules._common import DOMAIN, ident, is_legal_form, name_key
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
 from extractor.model import Field, Source
@@ -208,6 +208,8 @@ def _company_values(view: ApplicationView, type_: str, role: str | None) -> dict
                 continue
         elif fld.role not in APPLICANT_ROLES:
             continue
+        if type_ == "company_name" and is_legal_form(value_of(fld)):
+            continue  # the licence's 类型 line, not a name
         key = ident(fld) if type_ == "uscc" else name_key(value_of(fld))
         out[key].append(fld)
     return out
@@ -271,6 +273,13 @@ def company_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
             desc = "；".join(
                 f"{v}（见{'、'.join(sorted({_where(view, x) for x in fl})) or '申请信息'}）" for v, fl in values.items())
             msg = f"{label}在不同材料中不一致：{desc}"
+            docs = {x.document for x in ev}
+            if len(docs) == 1 and not (declared and declared in values and not values[declared]):
+                # Two spellings inside one document and nowhere else: more likely a misread than a conflict.
+                yield ctx.uncertain(f"{label}在同一文件中出现不同写法：{desc}", evidence=ev, key=f"company:{type_}",
+                                    actual="、".join(sorted(values)), reason="不同写法出自同一文件，可能是识别错误",
+                                    suggestion=f"请核对该文件中的{label}。")
+                continue
             if _ocr_variants(values, ctx.params.ocr_min_confidence):
                 yield ctx.uncertain(msg, evidence=ev, key=f"company:{type_}", actual="、".join(sorted(values)),
                                     reason="不同之处仅一字之差，且出自低置信度的识别结果，可能是识别误差",

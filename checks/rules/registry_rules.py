@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
-from checks.rules._common import DOMAIN
+from checks.rules._common import DOMAIN, is_legal_form
 from checks.testing import example, f
-from checks.view import ApplicationView
+from checks.view import ApplicationView, value_of
 
 REGISTRY_CATEGORIES = (
     "registry.not_found", "registry.name_mismatch", "registry.expired", "registry.revoked",
@@ -184,4 +184,6 @@ def companies(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                             key="no-module", category="registry.not_found", severity="low",
                             suggestion="请审批人员人工核验企业登记信息。")
         return
-    yield from _reissue(ctx, fn(view.fields, ctx.lookup, as_of=view.as_of))
+    # A bare enterprise type read as the name (其他有限责任公司) is no name to compare with the registry.
+    fields = [x for x in view.fields if x.type != "company_name" or not is_legal_form(value_of(x))]
+    yield from _reissue(ctx, fn(fields, ctx.lookup, as_of=view.as_of))
