@@ -137,6 +137,11 @@ def _collapse_han_spaces(chars: list[str], index: list[int]) -> tuple[list[str],
     )
 
 
+_PLAIN = re.compile(
+    "^[^\\s" + re.escape("".join(_BRACKETS) + "".join(_DASHES) + "".join(_COLONS)) + "\u200b\ufeff]*$"
+)
+
+
 def normalize_with_map(text: str) -> Normalized:
     """Normalise ``text`` and keep, for each output character, its source index.
 
@@ -145,6 +150,9 @@ def normalize_with_map(text: str) -> Normalized:
     runs of spaces to one space, spurious spaces between Han characters
     removed, ends trimmed.
     """
+    if _PLAIN.match(text) and unicodedata.is_normalized("NFKC", text):
+        # Nothing to fold, no spaces: the common case of a text-layer line.
+        return Normalized(text, tuple(range(len(text))))
     chars: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):

@@ -56,9 +56,12 @@ class Pair:
         return {"page": self.page, "label": self.label, "value": self.value, "key": self.key, "how": self.how}
 
 
+_HEADER_WORDS = {v for variants in HEADERS.values() for v in variants}
+
+
 def _is_label_only(text: str) -> str | None:
     t = text.strip().rstrip(":").strip()
-    if t and (t in _LABEL_INDEX or any(t in v for v in HEADERS.values())):
+    if t and (t in _LABEL_INDEX or t in _HEADER_WORDS):
         return t
     return None
 
@@ -133,6 +136,8 @@ _SHORT_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,6}:?$")
 def _same_row_value(ln: TextLine, flow: list[TextLine]) -> TextLine | None:
     """A label standing alone with its value in a separate box to its right
     on the same row (OCR boxes, drawing title blocks, forms)."""
+    if len(ln.text) > 17:
+        return None
     lab = ln.text.rstrip(":").strip()
     known = _is_label_only(ln.text) is not None and label_key(lab) is not None
     if not known and not _SHORT_LABEL.match(ln.text):

@@ -18,7 +18,12 @@ from spacy.tokens import Doc
 
 from . import steps
 from .assemble import to_fields
+from .view import build_view
 
+if not Doc.has_extension("document"):
+    Doc.set_extension("document", default=None)
+if not Doc.has_extension("use_ner"):
+    Doc.set_extension("use_ner", default=True)
 if not Doc.has_extension("shencha"):
     Doc.set_extension("shencha", default=None)
 if not Doc.has_extension("fields"):
@@ -44,9 +49,20 @@ def _component(name: str, fn, requires: list[str], assigns: list[str]) -> None:
     Language.component(name, requires=requires, assigns=assigns, func=run)
 
 
+@Language.component("shencha_normalize", requires=["doc._.document"], assigns=["doc._.shencha"])
+def shencha_normalize(doc: Doc) -> Doc:
+    """The normalised view of the Document (lines and table cells, with the
+    map back to word boxes) that every later step reads."""
+    source = doc._.document
+    if source is None:
+        raise ValueError("shencha pipeline: Doc has no source Document (use extract_fields)")
+    doc._.shencha = steps.Context(view=build_view(source), use_ner=doc._.use_ner)
+    return doc
+
+
 # Order matters only through what each step requires.
 _STEPS = [
-    ("shencha_doctype", steps.step_doctype, [], ["doc._.shencha"]),
+    ("shencha_doctype", steps.step_doctype, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_tables", steps.step_tables, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_keyvalue", steps.step_keyvalue, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_identifiers", steps.step_identifiers, ["doc._.shencha"], ["doc._.shencha"]),
@@ -72,7 +88,7 @@ def shencha_assemble(doc: Doc) -> Doc:
     return doc
 
 
-PIPE_NAMES = [name for name, *_ in _STEPS] + ["shencha_assemble"]
+PIPE_NAMES = ["shencha_normalize"] + [name for name, *_ in _STEPS] + ["shencha_assemble"]
 
 
 @lru_cache(maxsize=1)

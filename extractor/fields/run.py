@@ -5,22 +5,21 @@ from __future__ import annotations
 from ..model import Document
 from .pipeline import get_nlp
 from .steps import Context
-from .view import build_view
 
 # spaCy tokenises every character, and the steps read the layout view, not
 # the tokens: the Doc carries the document's opening text (enough to see
 # what it is when inspecting a run) and the extraction context.
-_MAX_DOC_CHARS = 2000
+_MAX_DOC_CHARS = 500
 
 
 def _run(doc: Document, *, use_ner: bool = True) -> Context:
     nlp = get_nlp()
-    view = build_view(doc)
-    ctx = Context(view=view, use_ner=use_ner)
     sdoc = nlp.make_doc(doc.text[:_MAX_DOC_CHARS])
-    sdoc._.shencha = ctx
+    sdoc._.document = doc
+    sdoc._.use_ner = use_ner
     sdoc = nlp(sdoc)
-    ctx.fields = sdoc._.fields  # type: ignore[attr-defined]
+    ctx: Context = sdoc._.shencha
+    ctx.fields = sdoc._.fields
     return ctx
 
 
