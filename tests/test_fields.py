@@ -241,6 +241,22 @@ def test_identifiers_in_text_with_ocr_repair_recorded():
     assert one(doc, "uscc").value == "91110000600037341L"
 
 
+def test_special_operation_number_must_embed_the_rows_id():
+    rows = [["姓名", "身份证号", "证书编号"], ["王五", "110102199101010078", "T120110199212010072"],
+            ["赵六", "110102199101010079", "T110102199101010079"]]
+    doc = DocBuilder().page().line("特种作业人员名册").table(rows).build()
+    wang = one(doc, "cert_no", holder="王五")
+    assert wang.attributes["valid"] is False and wang.attributes["reason"] == "embedded_id_holder_mismatch"
+    zhao = one(doc, "cert_no", holder="赵六")
+    assert zhao.attributes["valid"] is False and zhao.attributes["reason"] == "embedded_id_checksum"
+    assert one(doc, "resident_id", holder="赵六").attributes["reason"] == "checksum"
+
+
+def test_uscc_names_its_company():
+    doc = doc_from_lines("营业执照", "统一社会信用代码", "91110000600037341L", "名称 北京中恒建设工程有限公司")
+    assert one(doc, "uscc").attributes["company"] == "北京中恒建设工程有限公司"
+
+
 def test_invalid_ids_are_reported_not_repaired_by_guess():
     doc = doc_from_lines("身份证号：110102199101010079")
     rid = one(doc, "resident_id")

@@ -58,6 +58,8 @@ def _id_mention(match, span: Span, *, certainty: float, hint: str | None = None)
     attrs: dict[str, object] = {"valid": chk.valid}
     if chk.reason:
         attrs["reason"] = chk.reason
+        if chk.reason == "embedded_id" and chk.details.get("embedded_reason"):
+            attrs["reason"] = f"embedded_id_{chk.details['embedded_reason']}"
     if chk.warnings:
         attrs["warnings"] = list(chk.warnings)
     if chk.repaired_from:
@@ -488,6 +490,22 @@ def step_roles(ctx: Context) -> None:
             role = default
         m.attributes["role_source"] = "title" if role else "default"
         m.role = role or "other"
+    # A USCC names its company: the one in its record, else the applicant.
+    applicant = next((m.normalized for m in ctx.mentions if m.type == "company_name" and m.role == "applicant"), None)
+    for m in ctx.mentions:
+        if m.type == "uscc" and "company" not in m.attributes:
+            rec = m.attributes.get("record")
+            company = next((x.normalized for x in by_record.get(str(rec), []) if x.type == "company_name"), None)
+            if company or (applicant and m.role == "applicant"):
+                m.attributes["company"] = company or applicant
+    # A special-operation number embeds its holder's ID: it must be the ID on the same row.
+    for group in by_record.values():
+        rid = next((x for x in group if x.type == "resident_id"), None)
+        for x in group:
+            if rid is not None and x.type == "cert_no" and x.attributes.get("cert_type") == "special_operation" \
+                    and x.attributes.get("valid") and x.attributes.get("embedded_id") != rid.value:
+                x.attributes["valid"] = False
+                x.attributes["reason"] = "embedded_id_holder_mismatch"
     # Link identifiers and certificates to their holder within a record.
     for rec, group in by_record.items():
         names = [x for x in group if x.type == "person_name"]
