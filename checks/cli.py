@@ -129,6 +129,14 @@ def show(
     typer.echo("示例：")
     for ex in spec.examples:
         typer.echo(f"  {OUTCOME_CN[ex.outcome]}：{ex.description}")
+        if ex.params:
+            typer.echo(f"      参数：{ex.params}")
+        for fld in ex.view.fields[:8]:
+            attrs = {k: v for k, v in fld.attributes.items() if k != "record"}
+            role = f" 角色={fld.role}" if fld.role else ""
+            typer.echo(f"      {fld.type} = {fld.value!r}{role}  [{ex.view.doc_type_of(fld)}]" + (f" {attrs}" if attrs else ""))
+        if len(ex.view.fields) > 8:
+            typer.echo(f"      …共 {len(ex.view.fields)} 个字段")
     for t in spec.tables:
         typer.echo(f"数据表：{t}")
         if t.with_suffix(".csv").exists():
