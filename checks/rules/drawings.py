@@ -117,7 +117,9 @@ def _profile(b: Field | None) -> tuple[dict | None, list[str]]:
         missing.append("高层/多层")
     if missing:
         return None, missing
-    return {"kind": kind, "cls": a["use_class"], "grade": int(a["fire_grade"]), "hr": bool(a["high_rise"])}, []
+    hc = a.get("high_rise_class")
+    return {"kind": kind, "cls": a["use_class"], "grade": int(a["fire_grade"]), "hr": bool(a["high_rise"]),
+            "hr_class": int(hc) if hc in (1, 2, "1", "2") else None}, []
 
 
 def _factory_key(p: dict) -> str | None:
@@ -132,7 +134,9 @@ def _factory_key(p: dict) -> str | None:
 def _column(p: dict) -> list[str]:
     """Table 3.4.1 / 3.5.2 column(s) for the other building; a civil high-rise of unknown 一类/二类 gives both."""
     if p["kind"] == "civil":
-        return ["民用/高层/一类", "民用/高层/二类"] if p["hr"] else [f"民用/单多层/{_GRADE_KEY[p['grade']]}"]
+        if p["hr"]:
+            return [f"民用/高层/{'一类' if p['hr_class'] == 1 else '二类'}"] if p["hr_class"] else ["民用/高层/一类", "民用/高层/二类"]
+        return [f"民用/单多层/{_GRADE_KEY[p['grade']]}"]
     if p["cls"] == "甲":
         return ["甲"] if p["kind"] == "factory" else []
     cls = "乙" if p["cls"] == "乙" else "丙丁戊"

@@ -35,7 +35,7 @@ def to_fields(document_id: str, result: DrawingAnalysis) -> list[Field]:
                 attributes={k: v for k, v in {
                     "origin": ORIGIN, "text": b.label, "polygon": [list(p) for p in b.polygon],
                     "use_class": b.use_class, "kind": b.kind, "fire_grade": b.fire_grade, "storeys": b.storeys,
-                    "height_m": b.height_m, "high_rise": b.high_rise, "label_complete": b.label_complete,
+                    "height_m": b.height_m, "high_rise": b.high_rise, "high_rise_class": b.high_rise_class, "label_complete": b.label_complete,
                     "fire_wall_marked": b.fire_wall_marked,
                 }.items() if v is not None},
             ))

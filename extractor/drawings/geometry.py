@@ -8,12 +8,13 @@ units; this module does the rest with shapely.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from shapely.geometry import LineString, Point as ShPoint, Polygon
-from shapely.ops import nearest_points
 from shapely.strtree import STRtree
 
 from .labels import NUMBER, building_name, is_keyword_annotation, looks_like_label, norm, parse_label, separation_value
@@ -82,14 +83,15 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
         buildings.append(_building(cands[i], items))
     # Outlines drawn exactly like the labelled buildings but holding no readable text:
     # buildings whose label is missing or unreadable (vector drawings only carry styles).
-    if named_styles and () not in named_styles:
-        areas = [b.polygon for b in buildings]
-        lo = min(p.area for p in [Polygon(b.polygon) for b in buildings]) / 4 if areas else 0
+    if named_styles and () not in named_styles and buildings:
+        found = [cands[i].polygon for i in inside]
+        lo = min(p.area for p in found) / 4
+        found_tree = STRtree(found)
         for i, c in enumerate(cands):
             if i in inside or c.style not in named_styles or c.polygon.area < lo:
                 continue
-            if any(Polygon(b.polygon).contains(c.polygon.representative_point()) for b in buildings):
-                continue
+            if len(found_tree.query(c.polygon.representative_point(), predicate="within")):
+                continue  # a part drawn inside a labelled building (a courtyard, a wing)
             buildings.append(_building(c, []))
     return buildings
 
@@ -100,9 +102,10 @@ def _building(c: Candidate, items: list[TextItem]) -> Building:
     coords = [(round(x, 3), round(y, 3)) for x, y in list(c.polygon.exterior.coords)[:-1]]
     return Building(
         name=info.get("name"), label=" ".join(norm(t.text) for t in items), polygon=coords,
-        bbox=bbox_of(c.polygon), use_class=info.get("use_class"), kind=info.get("kind"),
+        bbox=(min(x for x, _ in coords), min(y for _, y in coords), max(x for x, _ in coords), max(y for _, y in coords)),
+        use_class=info.get("use_class"), kind=info.get("kind"),
         fire_grade=info.get("fire_grade"), storeys=info.get("storeys"), height_m=info.get("height_m"),
-        high_rise=info.get("high_rise"), fire_wall_marked=bool(info.get("fire_wall_marked")),
+        high_rise=info.get("high_rise"), high_rise_class=info.get("high_rise_class"), fire_wall_marked=bool(info.get("fire_wall_marked")),
         label_complete=bool(info.get("label_complete")), confidence=round(conf, 3),
     )
 
@@ -134,31 +137,35 @@ def neighbours(buildings: list[Building], max_gap_units: float, metres_per_unit:
         return []
     tree = STRtree(polys)
     left, right = tree.query(polys, predicate="dwithin", distance=max_gap_units)
+    keep = right > left
+    left, right = left[keep], right[keep]
+    arr = np.asarray(polys, dtype=object)
+    dist = shapely.distance(arr[left], arr[right])
+    touching = dist <= 1e-9  # touching or overlapping outlines: one building drawn in parts
+    left, right, dist = left[~touching], right[~touching], dist[~touching]
+    lines = shapely.shortest_line(arr[left], arr[right])
+    # A third outline across the shortest segment hides the pair from each other.
+    li, pk = tree.query(lines, predicate="intersects")
+    third = (pk != left[li]) & (pk != right[li])
+    li, pk = li[third], pk[third]
+    blocked = np.zeros(len(lines), dtype=bool)
+    if len(li):
+        crossing = shapely.length(shapely.intersection(arr[pk], lines[li]))
+        hit = crossing > 1e-6 * np.maximum(dist[li], 1.0)
+        blocked[li[hit]] = True
     out: list[Measurement] = []
-    for i, j in zip(left.tolist(), right.tolist()):
-        if j <= i:
-            continue
-        a, b = polys[i], polys[j]
-        d = a.distance(b)
-        if d <= 1e-9:
-            continue  # touching or overlapping outlines: one building drawn in parts
-        pa, pb = nearest_points(a, b)
-        seg = LineString([pa, pb])
-        blocked = False
-        for k in tree.query(seg, predicate="intersects").tolist():
-            if k in (i, j):
-                continue
-            if polys[k].intersection(seg).length > 1e-6 * max(d, 1.0):
-                blocked = True
-                break
-        if blocked:
-            continue
+    for n in np.flatnonzero(~blocked).tolist():
+        i, j, d = int(left[n]), int(right[n]), float(dist[n])
+        (ax, ay), (bx, by) = shapely.get_coordinates(lines[n]).tolist()
         out.append(Measurement(
             between=(buildings[i].name or "", buildings[j].name or ""), distance_units=d,
             distance_m=None if metres_per_unit is None else d * metres_per_unit,
-            segment=((pa.x, pa.y), (pb.x, pb.y)),
+            segment=((ax, ay), (bx, by)),
         ))
     return out
+
+
+_BAR_TEXT = re.compile(r"^[\d\s.,]*(?:\d\s*(?:m|M|米|km|KM|千米)?)[\d\s.,mM米]*$")
 
 
 def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) -> tuple[float, str] | None:
@@ -180,7 +187,11 @@ def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) 
         if t.bbox[2] < x0 - 0.1 * width or t.bbox[0] > x1 + 0.2 * width:
             continue
         s = norm(t.text)
-        if "km" in s.lower():
+        if s.strip().lower() in ("km", "千米"):
+            unit_km = True
+        if not _BAR_TEXT.match(s):
+            continue  # "比例 1:500" beside the bar is not one of its numbers
+        if "km" in s.lower() or "千米" in s:
             unit_km = True
         nums = [float(n) for n in NUMBER.findall(s)]
         if len(nums) == 1:
@@ -268,10 +279,12 @@ def pair_annotations(
                     ia, ib = cand[a][1], cand[b][1]
                     # the text lies in the gap: its distances to both add up to about the gap
                     gap = polys[ia].distance(polys[ib])
-                    score = cand[a][0] + cand[b][0] - gap
+                    excess = cand[a][0] + cand[b][0] - gap
+                    # Collinear buildings tie on the excess (A | text | B | C): the nearer pair wins.
+                    score = excess + 0.1 * gap
                     if best2 is None or score < best2[0]:
-                        best2 = (score, ia, ib)
-            if best2 is not None and best2[0] <= 4 * t.height:
+                        best2 = (score, ia, ib, excess)
+            if best2 is not None and best2[3] <= 4 * t.height:
                 ann.between, ann.paired_by = [names[best2[1]], names[best2[2]]], "nearest"
                 ann.confidence = round(min(ann.confidence, 0.8), 3)
         elif not keyword:

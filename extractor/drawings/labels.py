@@ -68,6 +68,9 @@ def parse_label(lines: list[str]) -> dict:
         out["height_m"] = float(h["h"])
     if "高层" in text:
         out["high_rise"] = True
+        hc = re.search(r"(?P<c>[一二])类高层|高层[(（]?(?P<d>[一二])类", text)
+        if hc:
+            out["high_rise_class"] = 1 if (hc["c"] or hc["d"]) == "一" else 2
     elif "多层" in text or "单层" in text:
         out["high_rise"] = False
     elif out.get("height_m") is not None:

@@ -58,6 +58,7 @@ class Building(_Model):
     storeys: int | None = None
     height_m: float | None = None
     high_rise: bool | None = None
+    high_rise_class: int | None = PydField(None, description="civil high-rise 一类 (1) / 二类 (2)")
     fire_wall_marked: bool = PydField(False, description="防火墙 written in or at the outline")
     label_complete: bool = PydField(False, description="name, use class and fire grade all read")
     confidence: float = 1.0
