@@ -231,6 +231,113 @@ def _parse_date(value: str | None) -> date | None:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{value}", param_hint="--as-of") from None
 
 
+# -- the web app, its accounts and the audit trail (ui/, shencha.accounts, shencha.audit) ----
+
+audit_app = typer.Typer(help="审计记录：校验哈希链", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="本地账户：新增、列出、创建演示账户", no_args_is_help=True, add_completion=False)
+app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option("--port", help="port on 127.0.0.1")] = 8501,
+    db: DbOption = None,
+    demo_accounts: Annotated[
+        bool, typer.Option("--demo-accounts", help="create the demo accounts first (docs/ui.md)")
+    ] = False,
+) -> None:
+    """启动审查 Web 应用（仅监听 127.0.0.1）。"""
+    import subprocess
+
+    from .store import Store, default_url
+
+    url = db or default_url()
+    store = Store(url)
+    from .decisions import ensure_tables
+
+    ensure_tables(store)
+    if demo_accounts:
+        from .accounts import seed_demo_accounts
+
+        seed_demo_accounts(store)
+    script = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+    env = {**os.environ, "SHENCHA_DB": url}
+    err.print(f"审查 Web 应用：http://127.0.0.1:{port}/")
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """校验审计记录的哈希链：完整时退出码 0；发现改动或删除时指出记录并以退出码 1 结束。"""
+    from .audit import verify
+    from .store import Store
+
+    result = verify(Store(db))
+    if result.ok:
+        typer.echo(result.summary())
+        return
+    for problem in result.problems:
+        err.print(f"[red]{problem}[/red]")
+    typer.echo(result.summary())
+    raise typer.Exit(1)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option("--role", help="officer | window | rule_author | supervisor | admin")],
+    name: Annotated[str, typer.Option("--name", help="显示的姓名")] = "",
+    password: Annotated[
+        str | None, typer.Option("--password", help="password (prompted when omitted; at least 8 characters)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """新增本地账户（密码以 argon2 散列保存）。"""
+    from pydantic import ValidationError
+
+    from .accounts import NewUser, Role, create_user
+    from .store import Store
+
+    if role not in Role.__members__:
+        raise typer.BadParameter(f"未知角色：{role}", param_hint="--role")
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    try:
+        new = NewUser(username=username, display_name=name or username, role=Role(role), password=password)
+        user = create_user(Store(db), new)
+    except ValidationError:
+        err.print("[red]用户名只能包含字母、数字和 ._-，密码至少 8 位。[/red]")
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    typer.echo(f"已新增账户 {user.username}（{user.role.value}）")
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """列出本地账户。"""
+    from .accounts import ROLE_LABEL, list_users
+    from .store import Store
+
+    for u in list_users(Store(db)):
+        typer.echo(f"{u.username}\t{u.role.value}\t{ROLE_LABEL[u.role]}\t{u.display_name}\t{'启用' if u.active else '停用'}")
+
+
+@users_app.command("seed-demo")
+def users_seed_demo(db: DbOption = None) -> None:
+    """创建演示账户（已存在的不变；密码见 docs/ui.md）。"""
+    from .accounts import seed_demo_accounts
+    from .store import Store
+
+    created = seed_demo_accounts(Store(db))
+    typer.echo(f"已创建演示账户：{'、'.join(created)}" if created else "演示账户均已存在。")
+
+
 def main() -> None:
     app()
 

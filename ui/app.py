@@ -1,0 +1,58 @@
+"""The reviewer web app (streamlit run ui/app.py, or `shencha ui`).
+
+Which pages a user gets depends on the role; what a user may do is checked
+again on the server side by `shencha.decisions` whatever page calls it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from shencha.accounts import Role  # noqa: E402
+from ui import common  # noqa: E402
+from ui.views import admin, case, login, prereview, queue, rules, supervisor  # noqa: E402
+
+
+def main() -> None:
+    st.set_page_config(page_title="审查 · 安全生产许可审查助手", layout="wide")
+    user = common.current_user()
+    if user is None:
+        nav = st.navigation([st.Page(login.render, title="登录", url_path="login", default=True)],
+                           position="hidden")
+        nav.run()
+        return
+    pages = {
+        "queue": st.Page(queue.render, title="待办案卷", url_path="queue"),
+        "case": st.Page(case.render, title="案卷办理", url_path="case"),
+        "prereview": st.Page(prereview.render, title="预审窗口", url_path="prereview"),
+        "rules": st.Page(rules.render, title="规则维护", url_path="rules"),
+        "supervisor": st.Page(supervisor.render, title="监督与审计", url_path="supervisor"),
+        "admin": st.Page(admin.render, title="账户管理", url_path="admin"),
+    }
+    by_role = {
+        Role.officer: ["queue", "case", "rules"],
+        Role.window: ["prereview"],
+        Role.rule_author: ["rules"],
+        Role.supervisor: ["supervisor", "queue", "case"],
+        Role.admin: ["admin", "supervisor"],
+    }
+    names = by_role[user.role]
+    st.session_state["_pages"] = {n: pages[n] for n in names}
+    nav = st.navigation([pages[n] for n in names])
+    with st.sidebar:
+        st.markdown(f"**{user.display_name}**  \n{common.role_label(user)}")
+        if st.button("退出登录", key="logout"):
+            common.logout()
+            st.rerun()
+    nav.run()
+
+
+main()

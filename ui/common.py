@@ -1,0 +1,150 @@
+"""What every page shares: the store, the logged-in user, evidence images, navigation.
+
+Pages never touch the store's tables for anything that needs a
+permission: they call `shencha.decisions` / `shencha.accounts`, which check
+the acting user on the server side.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from functools import lru_cache
+
+import streamlit as st
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from shencha.accounts import ROLE_LABEL, PermissionDenied, User, UserRow
+from shencha.decisions import ensure_tables
+from shencha.evidence import EvidenceImages
+from shencha.store import Store, default_url
+
+PAGE_WIDTH = 900  # pixels: a whole page fits the evidence column and stays readable
+
+
+def db_url() -> str:
+    return os.environ.get("SHENCHA_DB") or default_url()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    store = Store(url)
+    ensure_tables(store)
+    return store
+
+
+def store() -> Store:
+    return _store(db_url())
+
+
+def current_user() -> User | None:
+    """The logged-in user, re-read from the store on every run so a disabled account stops at once."""
+    user_id = st.session_state.get("user_id")
+    if user_id is None:
+        return None
+    with store().session() as session:
+        row = session.get(UserRow, user_id)
+        if row is None or not row.active:
+            st.session_state.pop("user_id", None)
+            return None
+        return User(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
+                    active=row.active)
+
+
+def login(user: User) -> None:
+    st.session_state["user_id"] = user.id
+
+
+def logout() -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+def user_by_name(username: str) -> User | None:
+    with store().session() as session:
+        row = session.scalar(select(UserRow).where(UserRow.username == username))
+        return None if row is None else User(id=row.id, username=row.username, display_name=row.display_name,
+                                             role=row.role, active=row.active)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
+
+
+def md(text: str | None) -> str:
+    """Data shown through Markdown, escaped: masked IDs (****) must not turn into bold text."""
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def role_label(user: User) -> str:
+    return ROLE_LABEL[user.role]
+
+
+def require_login() -> User:
+    user = current_user()
+    if user is None:
+        st.warning("请先登录。")
+        st.stop()
+    return user
+
+
+def denied(exc: PermissionDenied) -> None:
+    st.error(str(exc))
+    st.stop()
+
+
+def go(page_name: str, query: dict[str, str] | None = None) -> None:
+    """Switch to another page of the navigation (a rerun when a page runs alone, e.g. in AppTest)."""
+    pages = st.session_state.get("_pages", {})
+    page = pages.get(page_name)
+    if page is not None:
+        st.switch_page(page, query_params=query)
+    else:
+        st.rerun()
+
+
+# -- evidence images -------------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _images(url: str, report_key: str) -> EvidenceImages:
+    return EvidenceImages(_store(url), report_key)
+
+
+@lru_cache(maxsize=256)
+def _page_jpeg(url: str, report_key: str, document: str, page: int,
+               boxes: tuple[tuple[float, ...], ...], redact: tuple[tuple[float, ...], ...]) -> bytes | None:
+    """A page scaled to PAGE_WIDTH with the evidence boxes outlined; cached per process.
+
+    Masked roles get the resident ID boxes filled black on the image too,
+    since masking only the text would leave the number readable in the scan.
+    """
+    loaded = _images(url, report_key).page_image(document, page)
+    if loaded is None:
+        return None
+    image, scale = loaded
+    image = image.convert("RGB")
+    factor = min(1.0, PAGE_WIDTH / image.width)
+    if factor < 1.0:
+        image = image.resize((int(image.width * factor), int(image.height * factor)))
+    px = scale * factor
+    draw = ImageDraw.Draw(image, "RGBA")
+    for x0, y0, x1, y1 in redact:
+        draw.rectangle((x0 * px, y0 * px, x1 * px, y1 * px), fill=(0, 0, 0, 255))
+    for x0, y0, x1, y1 in boxes:
+        pad = 4
+        draw.rectangle((x0 * px - pad, y0 * px - pad, x1 * px + pad, y1 * px + pad),
+                       outline=(220, 30, 30, 255), fill=(255, 230, 0, 70), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=82)
+    return buffer.getvalue()
+
+
+def page_jpeg(report_key: str, document: str, page: int, boxes: list[list[float]],
+              redact: list[list[float]] | None = None) -> bytes | None:
+    return _page_jpeg(db_url(), report_key, document, page, tuple(tuple(b) for b in boxes),
+                      tuple(tuple(b) for b in redact or []))
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(data)).size

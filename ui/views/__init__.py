@@ -1,0 +1,1 @@
+"""One module per page; each has `render()`, called by `ui.app` through `st.navigation`."""

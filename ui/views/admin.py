@@ -1,0 +1,49 @@
+"""账户管理: local accounts and their roles."""
+
+from __future__ import annotations
+
+import streamlit as st
+from pydantic import ValidationError
+
+from shencha.accounts import ROLE_LABEL, NewUser, PermissionDenied, Role, create_user, list_users, set_active
+from ui import common
+
+
+def render() -> None:
+    user = common.require_login()
+    st.title("账户管理")
+    store = common.store()
+    try:
+        users = list_users(store, user)
+    except PermissionDenied as exc:
+        common.denied(exc)
+        return
+    st.dataframe([{"用户名": u.username, "姓名": u.display_name, "角色": ROLE_LABEL[u.role],
+                   "状态": "启用" if u.active else "停用"} for u in users], hide_index=True, width="stretch")
+    with st.form("add_user", clear_on_submit=True):
+        st.markdown("**新增账户**")
+        username = st.text_input("用户名（字母、数字、._-）")
+        name = st.text_input("姓名")
+        role = st.selectbox("角色", list(Role), format_func=lambda r: ROLE_LABEL[r])
+        password = st.text_input("初始密码（至少 8 位）", type="password")
+        if st.form_submit_button("新增"):
+            try:
+                create_user(store, NewUser(username=username, display_name=name, role=role, password=password), user)
+                st.success(f"已新增账户 {username}。")
+                st.rerun()
+            except ValidationError:
+                st.error("用户名、姓名或密码不符合要求。")
+            except (PermissionDenied, ValueError) as exc:
+                st.error(str(exc))
+    with st.form("toggle_user"):
+        st.markdown("**停用 / 启用账户**")
+        target = st.selectbox("账户", [u.username for u in users if u.username != user.username])
+        active = st.radio("操作", ["停用", "启用"], horizontal=True) == "启用"
+        reason = st.text_input("理由")
+        if st.form_submit_button("执行") and target:
+            try:
+                set_active(store, user, target, active, reason)
+                st.success("已完成。")
+                st.rerun()
+            except (PermissionDenied, KeyError) as exc:
+                st.error(str(exc))

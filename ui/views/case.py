@@ -1,0 +1,275 @@
+"""案卷办理: one case, finding by finding, with evidence, decisions and the re-review comparison."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from checks.model import Finding
+from shencha.accounts import P, PermissionDenied
+from shencha.decisions import (
+    CASE_DECISION_LABEL,
+    FINDING_DECISION_LABEL,
+    CaseView,
+    DecisionConflict,
+    FindingState,
+    decide_case,
+    decide_finding,
+    open_case,
+    report_pk,
+)
+from shencha.labels import CATEGORY, DOC_TYPE, SEVERITY, VERDICT, label
+from ui import common
+
+FINDING_SHORTCUTS = {"confirm": "Alt+1", "dismiss": "Alt+2", "correction": "Alt+3"}
+CASE_SHORTCUTS = {"approve": "Alt+7", "reject": "Alt+8", "correction": "Alt+9"}
+SEVERITY_BADGE = {"high": "【高】", "medium": "【中】", "low": "【低】"}
+
+
+# -- callbacks: run before the next script run, with the version the user saw --------
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state["case_flash"] = (kind, text)
+
+
+def _decide_finding(report_id: int, finding_id: str, decision: str, seen_version: int, reason_key: str) -> None:
+    user = common.current_user()
+    try:
+        record = decide_finding(common.store(), user, report_id, finding_id, decision,
+                                st.session_state.get(reason_key, ""), seen_version)
+    except DecisionConflict as exc:
+        _flash("conflict", str(exc))
+        return
+    except (PermissionDenied, ValueError) as exc:
+        _flash("error", str(exc))
+        return
+    _flash("success", f"已记录：{record.label}（第 {record.version} 次决定）")
+    st.session_state[reason_key] = ""
+    # A practised officer goes straight on to the next finding.
+    st.session_state["finding_idx"] = st.session_state.get("finding_idx", 0) + 1
+    st.session_state["_advance"] = True
+
+
+def _decide_case(report_id: int, decision: str, seen_version: int) -> None:
+    user = common.current_user()
+    try:
+        record = decide_case(common.store(), user, report_id, decision,
+                             st.session_state.get("case_reason", ""), seen_version)
+    except DecisionConflict as exc:
+        _flash("conflict", str(exc))
+        return
+    except (PermissionDenied, ValueError) as exc:
+        _flash("error", str(exc))
+        return
+    _flash("success", f"案卷审查决定已记录：{record.label}")
+
+
+def _move(delta: int, count: int) -> None:
+    st.session_state["finding_idx"] = max(0, min(count - 1, st.session_state.get("finding_idx", 0) + delta))
+
+
+# -- rendering -----------------------------------------------------------------------
+
+def _selected_report() -> int | None:
+    key = st.query_params.get("case")
+    if key and st.session_state.get("case_report_key") != key:
+        try:
+            st.session_state["case_report_id"] = report_pk(common.store(), key)
+            st.session_state["case_report_key"] = key
+        except (KeyError, ValueError):
+            st.error(f"找不到案卷：{key}")
+    return st.session_state.get("case_report_id")
+
+
+def render() -> None:
+    started = time.perf_counter()
+    user = common.require_login()
+    report_id = _selected_report()
+    if report_id is None:
+        st.title("案卷办理")
+        st.info("请先在“待办案卷”中选择一个案卷。")
+        return
+    viewed = st.session_state.setdefault("viewed_reports", set())
+    try:
+        view = open_case(common.store(), user, report_id, log_view=report_id not in viewed)
+    except PermissionDenied as exc:
+        common.denied(exc)
+        return
+    except KeyError:
+        st.error("找不到该案卷。")
+        return
+    viewed.add(report_id)
+    report = view.report
+    st.title(report.application.company_name or view.summary.name)
+    st.caption(f"案卷 {view.summary.report_key} · 第 {view.summary.version} 版 · 审查基准日 {report.application.as_of} · "
+               f"{len(report.documents)} 份材料，共 {sum(d.pages for d in report.documents)} 页")
+    if view.masked:
+        st.info("按您的权限，身份证号已脱敏显示（如 110101********4514），页面图像中的身份证号已遮盖。")
+    flash = st.session_state.pop("case_flash", None)
+    if flash:
+        kind, text = flash
+        {"success": st.success, "error": st.error, "conflict": st.warning}[kind](text)
+    _comparison(view)
+    if not view.findings:
+        st.success("本次审查未发现问题。")
+    else:
+        _findings(view, user.can(P.decide))
+    _case_decision(view, user.can(P.decide))
+    st.caption(f"页面生成用时 {time.perf_counter() - started:.2f} 秒")
+
+
+def _comparison(view: CaseView) -> None:
+    c = view.comparison
+    if c is None:
+        return
+    with st.expander(f"复审对比（与第 {c.previous_version} 版相比）：已整改 {len(c.fixed)} 项，"
+                     f"新出现 {len(c.new)} 项，仍存在 {len(c.remaining)} 项", expanded=False):
+        cols = st.columns(3)
+        for col, title, items in zip(cols, ["已整改", "新出现", "仍存在"], [c.fixed, c.new, c.remaining]):
+            col.markdown(f"**{title}（{len(items)}）**")
+            for f in items:
+                col.markdown(f"· {label(CATEGORY, f.category)}：{common.md(f.message[:80])}")
+
+
+def _title(n: int, state: FindingState) -> str:
+    f = state.finding
+    done = f" — {state.decision.label}" if state.decision else ""
+    change = {"new": "（新）", "remaining": "（仍存在）", "first": ""}[state.change]
+    return f"{n + 1}. {SEVERITY_BADGE[f.severity]} {label(CATEGORY, f.category)}{change}{done}"
+
+
+def _findings(view: CaseView, can_decide: bool) -> None:
+    states = view.findings
+    count = len(states)
+    if st.session_state.get("finding_report") != view.summary.report_id:
+        st.session_state["finding_report"] = view.summary.report_id
+        st.session_state["finding_idx"] = 0
+    idx = max(0, min(count - 1, st.session_state.get("finding_idx", 0)))
+    if st.session_state.pop("_advance", False) and idx == count - 1 and states[idx].decision is not None:
+        pass  # the last one stays selected after deciding it
+    st.session_state["finding_idx"] = idx
+    decided = sum(s.decision is not None for s in states)
+    st.subheader(f"问题清单（已处理 {decided}/{count}）")
+    left, right = st.columns([2, 5])
+    with left:
+        st.radio("问题", list(range(count)), format_func=lambda i: _title(i, states[i]), key="finding_idx",
+                 label_visibility="collapsed")
+        nav = st.columns(2)
+        nav[0].button("上一项", on_click=_move, args=(-1, count), shortcut="Alt+K", key="prev_finding",
+                      width="stretch")
+        nav[1].button("下一项", on_click=_move, args=(1, count), shortcut="Alt+J", key="next_finding",
+                      width="stretch")
+        st.caption("快捷键：Alt+1 确认问题 · Alt+2 排除 · Alt+3 要求补正 · Alt+J 下一项 · Alt+K 上一项 · "
+                   "Alt+7/8/9 准予/不予/补正（先在理由框中按回车确认理由）")
+    with right:
+        _finding_detail(view, states[idx], can_decide)
+
+
+def _finding_detail(view: CaseView, state: FindingState, can_decide: bool) -> None:
+    f = state.finding
+    st.markdown(f"#### {SEVERITY_BADGE[f.severity]} {label(CATEGORY, f.category)}"
+                f"　<small>严重程度：{label(SEVERITY, f.severity)} · {label(VERDICT, f.verdict)} · 规则 `{f.rule_id}`</small>",
+                unsafe_allow_html=True)
+    st.markdown(common.md(f.message))
+    docs = {d.id: d for d in view.report.documents}
+    applicant_ev = [e for e in f.evidence if e.document in docs]
+    registry_ev = [e for e in f.evidence if e.document not in docs]
+    cols = st.columns(2)
+    with cols[0]:
+        st.markdown("**申请材料中的值**")
+        if f.actual:
+            st.code(f.actual, language=None)
+        for e in applicant_ev[:6]:
+            d = docs[e.document]
+            st.markdown(common.md(f"《{d.path}》第 {e.page} 页：{e.text}"))
+        if not f.actual and not applicant_ev:
+            st.write("—")
+    with cols[1]:
+        st.markdown("**登记库记录 / 规范要求**")
+        if f.expected:
+            st.code(f.expected, language=None)
+        for e in registry_ev:
+            st.markdown(common.md(f"登记库：{e.text}"))
+        if not f.expected and not registry_ev:
+            st.write("—")
+    st.markdown(f"**依据：** {common.md(f.citation)}")
+    if f.suggestion:
+        st.markdown(f"**补正要求：** {common.md(f.suggestion)}")
+    if f.reason:
+        st.markdown(f"**待人工判断的原因：** {common.md(f.reason)}")
+    _evidence_image(view, f)
+    _finding_decision(view, state, can_decide)
+
+
+def _evidence_image(view: CaseView, f: Finding) -> None:
+    docs = {d.id: d for d in view.report.documents}
+    pages: dict[tuple[str, int], list[list[float]]] = {}
+    for e in f.evidence:
+        if e.document in docs and e.page:
+            boxes = pages.setdefault((e.document, e.page), [])
+            if e.bbox:
+                boxes.append(list(e.bbox))
+    if not pages:
+        return
+    keys = list(pages)
+    choice = 0
+    if len(keys) > 1:
+        choice = st.selectbox("证据页面", list(range(len(keys))), key=f"evpage_{f.id}",
+                              format_func=lambda i: f"《{docs[keys[i][0]].path}》第 {keys[i][1]} 页"
+                                                    f"（{len(pages[keys[i]])} 处）")
+    doc_id, page = keys[choice]
+    data = common.page_jpeg(view.summary.report_key, doc_id, page, pages[(doc_id, page)],
+                            view.redactions.get(f"{doc_id}|{page}"))
+    d = docs[doc_id]
+    caption = f"《{d.path}》（{label(DOC_TYPE, d.doc_type)}）第 {page} 页 — 红框为证据位置"
+    if data is None:
+        st.caption(caption + "（此文件无页面图像）")
+    else:
+        st.image(data, caption=caption, width="stretch")
+
+
+def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> None:
+    f = state.finding
+    if state.previous_decision:
+        p = state.previous_decision
+        st.info(f"上一版中此问题的决定：{p.label}（{p.actor}，理由：{common.md(p.reason)}）")
+    if state.history:
+        with st.expander(f"处理记录（{len(state.history)}）", expanded=False):
+            for d in reversed(state.history):
+                st.write(f"第 {d.version} 次 · {d.created_at:%Y-%m-%d %H:%M:%S} · {d.actor} · **{d.label}** · {common.md(d.reason)}")
+    current = state.decision
+    st.markdown(f"**当前决定：** {current.label if current else '未处理'}"
+                + (f"（{current.actor}：{common.md(current.reason)}）" if current else ""))
+    if not can_decide:
+        return
+    seen = current.version if current else 0
+    reason_key = f"reason_{view.summary.report_id}_{f.id}"
+    st.text_input("理由（必填）", key=reason_key, placeholder="例如：证书已过期，登记库状态为过期")
+    cols = st.columns(3)
+    for col, (code, text) in zip(cols, FINDING_DECISION_LABEL.items()):
+        col.button(f"{text}", key=f"fd_{code}", on_click=_decide_finding,
+                   args=(view.summary.report_id, f.id, code, seen, reason_key),
+                   shortcut=FINDING_SHORTCUTS[code], width="stretch",
+                   type="primary" if code == "confirm" else "secondary")
+
+
+def _case_decision(view: CaseView, can_decide: bool) -> None:
+    st.divider()
+    st.subheader("案卷审查决定")
+    undecided = sum(s.decision is None for s in view.findings)
+    current = view.case_history[0] if view.case_history else None
+    if current:
+        st.markdown(f"**当前决定：{current.label}**（{current.actor}，{current.created_at:%Y-%m-%d %H:%M}，理由：{common.md(current.reason)}）")
+        if len(view.case_history) > 1:
+            st.caption("此前的决定：" + "；".join(f"{d.label}（{d.actor}）" for d in view.case_history[1:]))
+    if not can_decide:
+        return
+    if undecided:
+        st.warning(f"尚有 {undecided} 项问题未处理。")
+    seen = current.version if current else 0
+    st.text_area("审查决定理由（必填）", key="case_reason")
+    cols = st.columns(3)
+    for col, (code, text) in zip(cols, CASE_DECISION_LABEL.items()):
+        col.button(f"{text}", key=f"cd_{code}", on_click=_decide_case, args=(view.summary.report_id, code, seen),
+                   shortcut=CASE_SHORTCUTS[code], width="stretch")
