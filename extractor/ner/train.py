@@ -194,7 +194,32 @@ def fit(config: str, out: Path, overrides: list[str]) -> None:
     (out / "train_seconds.txt").write_text(f"{time.time() - t0:.0f}\n")
 
 
-def ship(model: Path, config: str, seconds: int) -> None:
+def fit_crf(out: Path, c1: float, c2: float, iterations: int) -> None:
+    """Train the CRF variant and assemble it as a spaCy pipeline in ``out/model``."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from . import components  # noqa: F401
+    from .crf import CRF_FACTORY, train_crf
+    from .components import LEXICON_FACTORY
+
+    t0 = time.time()
+    nlp = spacy.blank("zh")
+    lexicon = nlp.add_pipe(LEXICON_FACTORY, name="lexicon")
+    lexicon.initialize(source=str(jieba_dict()))
+    docs = (lexicon(doc) for doc in DocBin().from_disk(WORK / "train.spacy").get_docs(nlp.vocab))
+    out.mkdir(parents=True, exist_ok=True)
+    train_crf(docs, out / "crf.model", c1=c1, c2=c2, max_iterations=iterations, verbose=False)
+    crf = nlp.add_pipe(CRF_FACTORY, name="ner")
+    crf.load_model(out / "crf.model")
+    nlp.meta["shencha"] = {"config": f"crf c1={c1} c2={c2} iterations={iterations}"}
+    nlp.to_disk(out / "model")
+    seconds = time.time() - t0
+    (out / "train_seconds.txt").write_text(f"{seconds:.0f}\n")
+    print(f"CRF trained in {seconds:.0f}s -> {out / 'model'}")
+
+
+def ship(model: Path, config: str, seconds: int, note: str = "") -> None:
     """Copy a trained pipeline into the package and stamp what it was trained on."""
     import spacy
 
@@ -204,14 +229,14 @@ def ship(model: Path, config: str, seconds: int) -> None:
     nlp.meta.update(
         {
             "name": "shencha_ner",
-            "version": nlp.meta.get("version", "0.0.0"),
+            "version": "0.1.0",
             "description": "Character CNN NER (PERSON, ORG, GOV) for Chinese prose",
             "sources": [
                 {"name": "ResumeNER train (Zhang & Yang, ACL 2018)", "terms": "research use"},
                 {"name": "CLUENER2020 train (CLUEbenchmark)", "terms": "research use"},
                 {"name": "shencha domain template sentences", "terms": "Apache-2.0"},
             ],
-            "shencha": {"config": config, "train_seconds": seconds},
+            "shencha": {"config": config, "train_seconds": seconds, "note": note},
         }
     )
     if MODEL_DIR.exists():
@@ -229,17 +254,25 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--config", default="bigram")
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("overrides", nargs="*", help="spacy train overrides, e.g. --training.max_epochs=3")
+    c = sub.add_parser("crf")
+    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--c1", type=float, default=0.05)
+    c.add_argument("--c2", type=float, default=0.01)
+    c.add_argument("--iterations", type=int, default=150)
     s = sub.add_parser("ship")
     s.add_argument("model", type=Path)
     s.add_argument("--config", default="bigram")
     s.add_argument("--seconds", type=int, default=0)
+    s.add_argument("--note", default="")
     args, rest = ap.parse_known_args(argv)
     if args.cmd == "prepare":
         prepare()
     elif args.cmd == "fit":
         fit(args.config, args.out, list(args.overrides) + rest)
+    elif args.cmd == "crf":
+        fit_crf(args.out, args.c1, args.c2, args.iterations)
     else:
-        ship(args.model, args.config, args.seconds)
+        ship(args.model, args.config, args.seconds, args.note)
 
 
 if __name__ == "__main__":
