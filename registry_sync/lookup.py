@@ -225,26 +225,35 @@ class RegistryLookup:
         if snap_id is None or not q:
             return []
         dels = name_keys(q)
-        cond = _in_force(t, snap_id)
+        probes = dels | {q}
         with self.engine.connect() as conn:
-            # Two index probes rather than one OR, which SQLite may answer by a scan.
-            rows = list(conn.execute(
-                select(t).where(t.c.holder_name_folded.in_(dels | {q}), cond).limit(_MAX_CANDIDATES)
-            ).mappings())
-            rows += conn.execute(
-                select(t).join(k, k.c.cert_id == t.c.id).where(k.c.key.in_(dels | {q}), cond)
-                .limit(_MAX_CANDIDATES)
-            ).mappings().all()
-        unique = {r["id"]: r for r in rows}
-        rows = list(unique.values())
-        matches = []
-        for r in rows:
-            score = fuzz.ratio(q, r["holder_name_folded"])
-            if score >= min_score:
-                matches.append((score, r))
-        matches.sort(key=lambda sr: (-sr[0], sr[1]["holder_name_folded"], sr[1]["cert_no"]))
-        return [NameMatch(record=_cert_record(r), comparison=compare_names(name, r["holder_name"]))
-                for _, r in matches[:limit]]
+            # Phase 1, index only: (id, folded name) of every row whose name is
+            # the query or one edit from it. Keys exist for versions in force.
+            cands: dict[int, str] = {}
+            for cid, folded in conn.execute(
+                select(t.c.id, t.c.holder_name_folded)
+                .where(t.c.holder_name_folded.in_(probes), _in_force(t, snap_id)).limit(_MAX_CANDIDATES)
+            ):
+                cands[cid] = folded
+            for cid, folded in conn.execute(
+                select(k.c.cert_id, k.c.name).where(k.c.key.in_(probes)).limit(_MAX_CANDIDATES)
+            ):
+                cands.setdefault(cid, folded)
+            scored = sorted(
+                ((fuzz.ratio(q, folded), folded, cid) for cid, folded in cands.items()),
+                key=lambda x: (-x[0], x[1], x[2]),
+            )
+            scored = [x for x in scored if x[0] >= min_score][: limit * 2]
+            # Phase 2: whole rows for the best few only (the pinned snapshot filters again).
+            rows = {r["id"]: r for r in conn.execute(
+                select(t).where(t.c.id.in_([cid for _, _, cid in scored]), _in_force(t, snap_id))
+            ).mappings()} if scored else {}
+        out = []
+        for _, _, cid in scored:
+            r = rows.get(cid)
+            if r is not None:
+                out.append(NameMatch(record=_cert_record(r), comparison=compare_names(name, r["holder_name"])))
+        return out[:limit]
 
     # --------------------------------------------------------------- companies
 

@@ -36,6 +36,9 @@ DEFAULT_DB_URL = "sqlite:///shencha.db"
 # Prefix range scans (an unreadable digit) need byte order, which PostgreSQL
 # only guarantees under the "C" collation; SQLite compares bytes already.
 KeyString = String(64).with_variant(String(64, collation="C"), "postgresql")
+# SQLite makes only "INTEGER PRIMARY KEY" the rowid; BIGINT would add a second
+# unique index to every insert and every look-up by id.
+RowId = BigInteger().with_variant(Integer, "sqlite")
 
 snapshots = Table(
     "registry_snapshots",
@@ -90,7 +93,7 @@ quarantine = Table(
 certificates = Table(
     "registry_certificates",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=False),
     Column("cert_no", String(64), nullable=False),
     Column("cert_type", String(40), nullable=False),
     Column("holder_name", String(100), nullable=False),
@@ -115,18 +118,25 @@ certificates = Table(
     Index("ix_registry_cert_id_no", "holder_id_no"),
 )
 
+# Blocking keys: a plain (rowid) table with separate indexes, so a first load
+# appends and builds both indexes by sorting at the end, and ending a row's
+# version finds its keys through the cert_id index. The folded name rides
+# along in the covering key index: a fuzzy search scores candidates from the
+# index alone and reads whole rows only for the few it returns.
 cert_name_keys = Table(
     "registry_cert_name_keys",
     metadata,
-    Column("key", String(100), primary_key=True),
-    Column("cert_id", BigInteger, primary_key=True),
-    sqlite_with_rowid=False,
+    Column("key", String(100), nullable=False),
+    Column("cert_id", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    Index("ix_registry_cert_name_keys_key", "key", "name", "cert_id"),
+    Index("ix_registry_cert_name_keys_cert", "cert_id"),
 )
 
 companies = Table(
     "registry_companies",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=False),
     Column("uscc", String(18), nullable=False),
     Column("name", String(200), nullable=False),
     Column("legal_representative", String(100)),
@@ -147,9 +157,10 @@ companies = Table(
 company_grams = Table(
     "registry_company_grams",
     metadata,
-    Column("gram", String(8), primary_key=True),
-    Column("company_id", BigInteger, primary_key=True),
-    sqlite_with_rowid=False,
+    Column("gram", String(8), nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Index("ix_registry_company_grams_gram", "gram"),
+    Index("ix_registry_company_grams_company", "company_id"),
 )
 
 

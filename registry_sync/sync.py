@@ -108,6 +108,10 @@ class _KindSpec:
         else:
             raise ValueError(f"未知的登记库类型：{kind}（应为 certificates 或 companies）")
         self.stored = ["id", *self.columns, *self.derived, "row_hash", "added_in", "removed_in"]
+        # Certificate keys carry the folded holder name (see store.cert_name_keys).
+        self.keys_named = kind == "certificates"
+        self.keys_columns = [self.keys_col, self.keys_fk] + (["name"] if self.keys_named else [])
+        self.name_pos = len(self.columns) + 1  # holder_name_folded in the derived values
 
     def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, tuple[str, ...]]:
         """The stored values (without id/added_in/removed_in), content hash, blocking keys."""
@@ -402,7 +406,7 @@ def _load(
         # DDL is part of the transaction, so a failure restores them too.
         bulk = next_id == 1
         if bulk:
-            for index in table.indexes:
+            for index in (*table.indexes, *keys_table.indexes):
                 index.drop(conn)
 
         # The versions in force, by key: content hash only, to keep memory small.
@@ -429,7 +433,7 @@ def _load(
         def flush(pos: tuple[int, int | None]) -> None:
             store.bulk_insert(conn, table, spec.stored, rows_buf)
             rows_buf.clear()
-            store.bulk_insert(conn, keys_table, [spec.keys_col, spec.keys_fk], keys_buf)
+            store.bulk_insert(conn, keys_table, spec.keys_columns, keys_buf)
             keys_buf.clear()
             if quar_buf:
                 conn.execute(insert(store.quarantine), quar_buf)
@@ -463,13 +467,17 @@ def _load(
                     result.changed += 1
                     ended.append(key)
                 rows_buf.append((next_id, *data, row_hash, snap_id, None))
-                keys_buf.extend([(k, next_id) for k in blocking])
+                if spec.keys_named:
+                    name = data[spec.name_pos]
+                    keys_buf.extend([(k, next_id, name) for k in blocking])
+                else:
+                    keys_buf.extend([(k, next_id) for k in blocking])
                 next_id += 1
             if len(rows_buf) >= batch_size or len(quar_buf) >= batch_size:
                 flush(pos)
         flush(pos)
         if bulk:
-            for index in table.indexes:
+            for index in (*table.indexes, *keys_table.indexes):
                 index.create(conn)
 
         if source.incremental:
@@ -497,6 +505,7 @@ def _load(
             )
 
         result.quarantine_sample = sample
+        result.cursor = source.cursor  # kept even when nothing changed: the next pull starts there
         if (current_snap is not None and result.added == result.changed == result.removed == 0
                 and as_of == current_snap.as_of):
             raise _Unchanged()

@@ -107,7 +107,17 @@ def test_diff_counts_added_changed_removed_and_history_kept(engine, tmp_path):
         versions = conn.execute(select(store.certificates.c.added_in, store.certificates.c.removed_in)
                                 .where(store.certificates.c.cert_no == removed_no)).all()
     assert versions == [(first.snapshot.id, second.snapshot.id)]
-    assert old["holder_name"]
+    # Blocking keys follow the versions in force only.
+    with engine.connect() as conn:
+        k, c = store.cert_name_keys, store.certificates
+        stale = conn.execute(select(func.count()).select_from(k.join(c, k.c.cert_id == c.c.id))
+                             .where(c.c.removed_in.is_not(None))).scalar_one()
+        live = conn.execute(select(func.count()).select_from(k)).scalar_one()
+    assert stale == 0
+    assert live == sum(len(set(n[:i] + n[i + 1:] for i in range(len(n)))) for n in
+                       (r["holder_name"] for r in changed) if len(n) >= 3)
+    matches = lookup.holders_by_name(old["holder_name"])
+    assert all(m.record.cert_no != removed_no for m in matches)
 
 
 def test_ten_percent_bad_rows_are_quarantined_with_reasons(engine, tmp_path):
