@@ -376,3 +376,59 @@ def test_personal_data_never_logged(caplog):
     caplog.set_level("DEBUG")
     extract_fields(doc_from_lines("姓名：王建国", "身份证号：110102199101010078"))
     assert "王建国" not in caplog.text and "110102199101010078" not in caplog.text
+
+
+# --------------------------------------------------------------------------- layout edge cases
+
+
+def test_unruled_roster_from_text_lines_with_column_gaps():
+    # Left-aligned columns, as a text layer lays out a roster typed with spaces.
+    widths = [6, 8, 6, 20, 10, 20]
+
+    def row(*cells):
+        return "".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    b = DocBuilder().page().line("特种作业人员名册")
+    b.line(row("序号", "姓名", "性别", "身份证号码", "作业类别", "证书编号"))
+    b.line(row("1", "王建国", "男", "110102199101010078", "电工作业", "T110102199101010078"))
+    b.line(row("2", "李明", "男", "120110199212010072", "高处作业", "T120110199212010072"))
+    b.line("说明：以上人员均持证上岗，证书在有效期内，特此说明。")
+    doc = b.build()
+    assert [f.normalized for f in fields(doc, "person_name")] == ["王建国", "李明"]
+    assert {f.attributes["holder"] for f in fields(doc, "cert_no")} == {"王建国", "李明"}
+    assert {f.value for f in fields(doc, "operation_category")} == {"电工作业", "高处作业"}
+
+
+def test_vertical_text_on_a_drawing_is_read_whole():
+    b = DocBuilder(char_width=8, line_height=8).page()
+    b.line("1#办公楼 民用 二级 多层 H=18m", x=50, y=100)
+    b.line("2#仓库 丙类 二级 H=6m", x=50, y=300)
+    for k, ch in enumerate("防火间距12.0m"):
+        b.line(ch, x=70, y=150 + k * 8)
+    doc = b.build()
+    sep = one(doc, "fire_separation_distance")
+    assert sep.value == 12.0 and sorted(sep.attributes["between"]) == ["1#办公楼", "2#仓库"]
+
+
+def test_a_one_cell_frame_is_not_a_table():
+    b = DocBuilder().page()
+    b.table([["总平面布置图 1#办公楼 民用 二级 多层 H=18m"]])
+    doc = b.build()
+    assert [f.value for f in fields(doc, "building_height")] == [18.0]
+
+
+def test_phone_numbers_and_codes_are_not_identifiers():
+    doc = doc_from_lines("联系电话：13912345678", "验证码：000008718819", "传真：010-65871234")
+    assert [f for f in fields(doc) if f.type in ("resident_id", "uscc", "cert_no")] == []
+
+
+def test_header_synonyms():
+    from extractor.fields.lexicon import header_key
+
+    assert header_key("身份证号码") == "resident_id"
+    assert header_key("公民身份号码") == "resident_id"
+    assert header_key("操作证号") == "cert_no"
+    assert header_key("有效期至") == "valid_until"
+    assert header_key("岗位") == "title"
+    assert header_key("建筑电工") is None  # a value, not a header
+    assert header_key("性别:男") is None  # a label with its value

@@ -249,7 +249,8 @@ def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None =
             pass
         title = tm["title"] if tm is not None and tm.end() == len(before) and tm["title"] != "同志" else None
         role = role_from_context(title, text[t:]) or "other"
-        found.append(ProseName(s, t, name, role, title, min(0.9, float(getattr(e, "score", 0.8))), "ner"))
+        score = getattr(e, "score", None)
+        found.append(ProseName(s, t, name, role, title, min(0.9, float(score if score is not None else 0.85)), "ner"))
     return found
 
 

@@ -126,16 +126,16 @@ def _rows_by_y(segs: list[_Seg]) -> list[list[_Seg]]:
     return [sorted(r, key=lambda s: s.x0) for r in rows]
 
 
-def _assign(seg: _Seg, cols: list[tuple[float, float]]) -> int:
-    best, best_ov = -1, 0.0
-    for i, (a, b) in enumerate(cols):
-        ov = min(b, seg.x1) - max(a, seg.x0)
-        if ov > best_ov:
-            best, best_ov = i, ov
-    if best >= 0:
-        return best
-    cx = (seg.x0 + seg.x1) / 2
-    return min(range(len(cols)), key=lambda i: abs((cols[i][0] + cols[i][1]) / 2 - cx))
+def _assign(seg: _Seg, header: list[_Seg]) -> int:
+    """The column whose header the segment lines up with: left edges
+    (left-aligned text) or centres (centred cells, OCR tables), whichever
+    agrees best. Overlap alone fails when a cell is
+    wider than its header and reaches under the next one."""
+
+    def misalignment(h: _Seg) -> float:
+        return min(abs(seg.x0 - h.x0), abs((seg.x0 + seg.x1) / 2 - (h.x0 + h.x1) / 2))
+
+    return min(range(len(header)), key=lambda i: misalignment(header[i]))
 
 
 def _join(segs: list[_Seg]) -> Cell:
@@ -166,13 +166,6 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                 r += 1
                 continue
             header = rows[r]
-            # Column extents: from each header segment to halfway to its neighbours.
-            centres = [((s.x0 + s.x1) / 2) for s in header]
-            cols = []
-            for i, s in enumerate(header):
-                left = (centres[i - 1] + centres[i]) / 2 if i > 0 else -1e9
-                right = (centres[i] + centres[i + 1]) / 2 if i + 1 < len(header) else 1e9
-                cols.append((left, right))
             heights = [s.bottom - s.top for s in header]
             row_h = max(sorted(heights)[len(heights) // 2], 1.0)
             table_rows: list[list[Cell | None]] = [[Cell(s.text, [Span(s.line.id, s.start, s.end)]) for s in header]]
@@ -189,11 +182,11 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                     break  # prose again
                 if any(":" in s.text for s in row):
                     break  # "制表:…  负责人:…" under the table
-                buckets: list[list[_Seg]] = [[] for _ in cols]
+                buckets: list[list[_Seg]] = [[] for _ in header]
                 for s in row:
-                    buckets[_assign(s, cols)].append(s)
+                    buckets[_assign(s, header)].append(s)
                 filled = sum(1 for b in buckets if b)
-                if filled < min(2, len(cols)):
+                if filled < min(2, len(header)):
                     break
                 table_rows.append([_join(b) if b else None for b in buckets])
                 last_bottom = max(s.bottom for s in row)
