@@ -61,13 +61,15 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
         return []
     tree = STRtree([c.polygon for c in cands])
     inside: dict[int, list[TextItem]] = {}
-    for t in texts:
-        pt = ShPoint(*t.centre)
-        hits = [int(i) for i in tree.query(pt, predicate="within")]
-        if not hits:
-            continue
-        best = min(hits, key=lambda i: cands[i].polygon.area)
-        inside.setdefault(best, []).append(t)
+    if texts:
+        points = shapely.points([t.centre for t in texts])
+        ti, ci = tree.query(points, predicate="within")
+        smallest: dict[int, int] = {}
+        for t_i, c_i in zip(ti.tolist(), ci.tolist()):
+            if t_i not in smallest or cands[c_i].polygon.area < cands[smallest[t_i]].polygon.area:
+                smallest[t_i] = c_i
+        for t_i in sorted(smallest):
+            inside.setdefault(smallest[t_i], []).append(texts[t_i])
     buildings: list[Building] = []
     named_styles: set[tuple] = set()
     unnamed: list[tuple[int, list[TextItem]]] = []
