@@ -105,8 +105,11 @@ class LexiconFeatures:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         body = "\n".join(f"{w}\t{g}" for w, g in sorted(self.lexicon.items()))
-        with gzip.open(path / "lexicon.tsv.gz", "wt", encoding="utf-8", compresslevel=9) as fh:
-            fh.write(body)
+        # mtime=0: the same lexicon gives the same bytes, so re-saving a model
+        # does not show up as a change in git.
+        with open(path / "lexicon.tsv.gz", "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
+                gz.write(body.encode("utf-8"))
 
     def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> LexiconFeatures:
         with gzip.open(Path(path) / "lexicon.tsv.gz", "rt", encoding="utf-8") as fh:

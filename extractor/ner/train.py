@@ -235,7 +235,12 @@ def ship(model: Path, config: str, seconds: int, note: str = "") -> None:
                 {"name": "ResumeNER train (Zhang & Yang, ACL 2018)", "terms": "research use"},
                 {"name": "CLUENER2020 train (CLUEbenchmark)", "terms": "research use"},
                 {"name": "shencha domain template sentences", "terms": "Apache-2.0"},
-            ],
+            ]
+            + (
+                [{"name": "jieba 0.42.1 dict.txt (dictionary-match features)", "terms": "MIT"}]
+                if "lexicon" in nlp.pipe_names
+                else []
+            ),
             "shencha": {"config": config, "train_seconds": seconds, "note": note},
         }
     )
