@@ -358,7 +358,7 @@ def _pair_fields(doc: str, a: float | None, m: float | None, *, ann_text: str | 
 @rule(
     "drawings.annotation_consistency.v1",
     category="consistency.conflict",
-    requires=["fire_separation_distance", "drawing_scale"],
+    requires=["fire_separation_distance", "drawing_scale", "building"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表3.4.1 注（防火间距按相邻外墙的最近水平距离计算）"),
     severity="high",
     params=ConsistencyParams,

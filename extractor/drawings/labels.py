@@ -13,7 +13,7 @@ _CIVIL = re.compile(r"民用|住宅|公共建筑")
 _STOREYS = re.compile(r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:层|F\b)")
 _HEIGHT = re.compile(r"(?:H|h|高度?)\s*[=＝:：]?\s*(?P<h>\d+(?:\.\d+)?)\s*(?:m|米)")
 _RATIO = re.compile(r"(?:比\s*例\s*[:：]?\s*)?1\s*[:：∶/]\s*(?P<n>[1-9]\d{1,5})(?!\d)")
-_SEPARATION = re.compile(r"(?:防火)?间距\s*[:：=]?\s*(?P<v>\d+(?:\.\d+)?)\s*(?P<u>m|米|mm)?")
+_SEPARATION = re.compile(r"(?:防火)?间距\s*[:：=]?\s*(?P<v>\d+(?:\.\d+)?)\s*(?P<u>mm|m|米)?")
 _PLAIN = re.compile(r"^\s*(?P<v>\d+(?:\.\d+)?)\s*(?P<u>m|米)\s*$")
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -105,7 +105,8 @@ def separation_value(text: str) -> float | None:
     m = _SEPARATION.search(t)
     if m:
         v = float(m["v"])
-        return v / 1000 if m["u"] == "mm" else v
+        # CAD dimensions are in millimetres unless a unit is written: "间距 6000" is 6 m.
+        return v / 1000 if m["u"] == "mm" or (m["u"] is None and v >= 100) else v
     m = _PLAIN.match(t)
     return float(m["v"]) if m else None
 
