@@ -210,12 +210,12 @@ DEMO_ACCOUNTS: list[tuple[str, str, Role]] = [
 DEMO_PASSWORD_SUFFIX = "-demo-2026"  # demo password = username + suffix (docs/ui.md)
 
 
-def seed_demo_accounts(store: Store) -> list[str]:
-    """Create the demo accounts that do not exist yet; return the names created."""
+def seed_demo_accounts(store: Store, only: list[str] | None = None) -> list[str]:
+    """Create the demo accounts (or the `only` ones) that do not exist yet; return the names created."""
     existing = {u.username for u in list_users(store)}
     created = []
     for username, name, role in DEMO_ACCOUNTS:
-        if username not in existing:
+        if username not in existing and (only is None or username in only):
             create_user(store, NewUser(username=username, display_name=name, role=role,
                                        password=username + DEMO_PASSWORD_SUFFIX))
             created.append(username)

@@ -1,0 +1,110 @@
+"""`shencha audit verify`: passes on an honest trail, fails naming the entry after edits or deletions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from shencha import decisions as svc
+from shencha.audit import append, verify
+from shencha.cli import app
+from shencha.store import Store
+
+from .e2e.support import login, synthetic_case
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def trail(store_url):
+    """A store with an honest trail: a login, a view, two decisions, a review run and a rule change."""
+    store = Store(store_url)
+    report = synthetic_case(store)
+    rid = svc.report_pk(store, report.report_id)
+    officer = login(store, "officer")
+    svc.open_case(store, officer, rid)
+    svc.decide_finding(store, officer, rid, report.findings[0].id, "confirm", "证书过期", 0)
+    svc.decide_case(store, officer, rid, "correction", "要求补正证书", 0)
+    append(store, "window", "run_review", report.report_id, {"findings": 2})
+    append(store, "author", "rule_change", "rule:registry.certificates.v1", {"change": "严重程度改为中"}, "多数被排除")
+    return store_url, store
+
+
+def _verify(url: str):
+    return runner.invoke(app, ["audit", "verify", "--db", url])
+
+
+def _sql(store: Store, statement: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def test_an_honest_trail_verifies(trail):
+    url, store = trail
+    result = _verify(url)
+    assert result.exit_code == 0, result.output
+    assert "审计记录完整" in result.output and "共 7 条" in result.output
+    assert verify(store).ok
+
+
+def test_an_edited_entry_is_named(trail):
+    url, store = trail
+    _sql(store, "UPDATE audit_log SET reason = '改过的理由' WHERE seq = 4")
+    result = _verify(url)
+    assert result.exit_code == 1
+    assert "第 4 条" in result.output and "内容已被改动" in result.output
+    assert verify(store).bad_seq == 4
+
+
+def test_an_edited_entry_with_a_recomputed_hash_is_still_caught(trail):
+    """Recomputing the edited entry's own hash breaks the link from the next one."""
+    from shencha.audit import entry_hash
+
+    url, store = trail
+    with store.engine.begin() as conn:
+        row = conn.execute(text("SELECT seq, at, actor, action, target, detail, reason, prev_hash "
+                                "FROM audit_log WHERE seq = 3")).one()
+        forged = entry_hash(row.seq, row.at, "someone-else", row.action, row.target, row.detail, row.reason,
+                            row.prev_hash)
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else', hash = :h WHERE seq = 3"), {"h": forged})
+    result = _verify(url)
+    assert result.exit_code == 1
+    assert "第 4 条" in result.output and "前序哈希不符" in result.output
+
+
+def test_a_deleted_entry_is_named(trail):
+    url, store = trail
+    _sql(store, "DELETE FROM audit_log WHERE seq = 5")
+    result = _verify(url)
+    assert result.exit_code == 1
+    assert "第 5 条已被删除" in result.output
+    assert verify(store).bad_seq == 5
+
+
+def test_deleting_the_newest_entry_is_caught(trail):
+    url, store = trail
+    _sql(store, "DELETE FROM audit_log WHERE seq = 7")
+    result = _verify(url)
+    assert result.exit_code == 1 and "第 7–7 条（最新的记录）已被删除" in result.output
+
+
+def test_an_edited_decision_is_caught_against_its_entry(trail):
+    url, store = trail
+    _sql(store, "UPDATE finding_decisions SET decision = 'dismiss'")
+    result = _verify(url)
+    assert result.exit_code == 1 and "决定记录 #1" in result.output and "已被改动" in result.output
+
+
+def test_a_deleted_decision_entry_is_caught(trail):
+    url, store = trail
+    _sql(store, "DELETE FROM audit_log WHERE action = 'decide_case'")
+    result = _verify(url)
+    assert result.exit_code == 1 and "已被删除" in result.output
+
+
+def test_appending_after_verification_keeps_the_chain(trail):
+    url, store = trail
+    for n in range(3):
+        append(store, "supervisor", "audit_verify", "audit", {"n": n})
+    assert verify(store).ok and verify(store).entries == 10
