@@ -263,3 +263,23 @@ def test_200_buildings_in_under_5_seconds():
     # neighbours only: a grid building has at most ~8 unobstructed neighbours, far below 200·199/2 pairs
     assert 200 < n < 200 * 8
     assert seconds < 5.0, f"{seconds:.2f} s"
+
+
+# -- floor plans (best effort) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ext", ["pdf", "dxf"])
+def test_floor_plan_corridor_width_and_door_codes(ext):
+    t = truth("floor_plan")
+    doc, result = load(f"floor_plan.{ext}")
+    page = result.pages[0]
+    assert page.plan_of == t["building"]
+    corridors = [w for w in page.widths if w.element == "corridor"]
+    assert len(corridors) == 1
+    assert abs(corridors[0].width_m - t["corridor_clear_width_m"]) / t["corridor_clear_width_m"] < 0.01
+    doors = sorted((w.text, w.width_m) for w in page.widths if w.element == "door")
+    assert doors == sorted((d["code"], d["width_m"]) for d in t["doors"])
+    fields = [f for f in result.fields if f.type == "evacuation_width"]
+    corridor = next(f for f in fields if f.attributes["element"] == "corridor")
+    assert corridor.attributes["qualifier"] == "measured" and corridor.attributes["building"] == "1#办公楼"
+    assert {f.attributes["qualifier"] for f in fields if f.attributes["element"] == "door"} == {"annotated"}
+    assert any(f.attributes.get("fire_door") for f in fields)

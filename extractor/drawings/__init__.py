@@ -81,6 +81,17 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
                        measurements=measurements, notes=notes)
 
 
+def _floor_plan(dp: DrawingPage, edges, texts: list[TextItem]) -> None:
+    """Corridor and door widths where the page is a floor plan (best effort, vector and DXF only)."""
+    from .floorplan import corridor_widths, door_widths, plan_building
+
+    dp.widths = corridor_widths(edges, texts, dp.scale.metres_per_unit) + door_widths(texts)
+    if dp.widths:
+        dp.plan_of = plan_building(texts)
+        if any(w.element == "corridor" and w.width_m is None for w in dp.widths):
+            dp.notes.append(dp.scale.note or "比例未知，走道宽度未能换算为米")
+
+
 # -- vector PDF and scanned PDF pages -----------------------------------------------------
 
 def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
@@ -106,20 +117,21 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                     methods.add("raster")
                 else:
                     vp = read_vector_page(page)
-                    if not vp.candidates:
+                    if not vp.edges:
                         continue
                     buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height)
-                    if not buildings:
-                        continue
                     name_buildings(buildings)
                     scale = find_scale(bar_rows(vp.rects), vp.texts, INCH_M / 72.0, "pt")
-                    annotations = pair_annotations(vp.texts, buildings, vp.segments, near_tol=1.5)
+                    annotations = pair_annotations(vp.texts, buildings, vp.segments, near_tol=1.5) if buildings else []
                     dp = _finish(index + 1, "pt", scale, buildings, annotations,
                                  (vp.width ** 2 + vp.height ** 2) ** 0.5, options)
+                    _floor_plan(dp, vp.edges, vp.texts)
+                    if not (dp.buildings or dp.widths):
+                        continue
                     methods.add("vector_pdf")
             finally:
                 page.close()
-            if dp.buildings:
+            if dp.buildings or dp.widths:
                 pages.append(dp)
     finally:
         pdf.close()
@@ -224,6 +236,7 @@ def _analyse_dxf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                 ann.paired_by = "none"
         annotations.append(ann)
     dp = _finish(1, "dxf", scale, buildings, annotations, (cp.width ** 2 + cp.height ** 2) ** 0.5, options)
-    pages = [dp] if buildings else []
+    _floor_plan(dp, cp.edges, cp.texts)
+    pages = [dp] if buildings or dp.widths else []
     return DrawingAnalysis(document=document.id, method="dxf", pages=pages,
                            notes=[] if pages else ["未在图纸中识别到带标注的建筑轮廓"])

@@ -32,6 +32,7 @@ class CadPage:
     metres_per_unit: float | None
     candidates: list[Candidate] = field(default_factory=list)
     segments: list[tuple[Point, Point]] = field(default_factory=list)
+    edges: list[tuple[Point, Point]] = field(default_factory=list)  # every straight piece drawn
     texts: list[TextItem] = field(default_factory=list)
     dimensions: list[tuple[Point, Point, str, float, tuple[float, float, float, float]]] = field(default_factory=list)
 
@@ -99,6 +100,9 @@ def read_cad(data: bytes, min_area: float = 1e-6) -> CadPage:
                     continue
                 pts = [(v.dxf.location.x, v.dxf.location.y) for v in e.vertices]
                 closed = e.is_closed
+            tp = [T(*q) for q in pts]
+            ring = tp + [tp[0]] if closed else tp
+            page.edges.extend((a, b) for a, b in zip(ring, ring[1:]) if a != b)
             if closed or (len(pts) > 3 and math.dist(pts[0], pts[-1]) < 1e-9):
                 poly = clean_polygon([T(*p) for p in pts], min_area)
                 if poly is not None:
@@ -108,6 +112,7 @@ def read_cad(data: bytes, min_area: float = 1e-6) -> CadPage:
         elif kind == "LINE":
             s, t = e.dxf.start, e.dxf.end
             page.segments.append((T(s.x, s.y), T(t.x, t.y)))
+            page.edges.append((T(s.x, s.y), T(t.x, t.y)))
         elif kind in ("TEXT", "MTEXT"):
             for i, (text, _x, _y, h) in enumerate(_parts(e)):
                 x0, y0, x1, y1 = _text_box(e, text, i * h * 1.5)

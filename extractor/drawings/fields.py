@@ -52,6 +52,24 @@ def to_fields(document_id: str, result: DrawingAnalysis) -> list[Field]:
                             "distance_units": round(m.distance_units, 4), "unit": page.unit,
                             "scale_method": s.method, "text": f"实测 {m.distance_m:.2f} m"},
             ))
+        for w in page.widths:
+            if w.width_m is None:
+                continue
+            attrs = {"origin": ORIGIN, "element": w.element, "qualifier": w.qualifier, "text": w.text}
+            if page.plan_of:
+                attrs["building"] = page.plan_of
+            if w.segment is not None:
+                attrs["segment"] = [list(w.segment[0]), list(w.segment[1])]
+                attrs["width_units"] = round(w.width_units or 0.0, 4)
+            if w.fire_door:
+                attrs["fire_door"] = True
+            box = _box(w.segment, pad) if w.segment is not None else w.bbox
+            out.append(Field(
+                type="evacuation_width", value=round(w.width_m, 2), normalized=round(w.width_m, 2),
+                document=document_id, page=page.page, bbox=box,
+                confidence=min(w.confidence, _MEASURE_CONFIDENCE[method]) if w.qualifier == "measured" else w.confidence,
+                source=source, attributes=attrs,
+            ))
         for a in page.annotations:
             attrs = {"origin": ORIGIN, "qualifier": "annotated", "text": a.text, "paired_by": a.paired_by}
             if a.between:

@@ -84,6 +84,20 @@ class Measurement(_Model):
     segment: tuple[Point, Point] = PydField(description="the two nearest points, page units")
 
 
+class Width(_Model):
+    """An evacuation width on a floor plan: a corridor measured wall face to wall face, a door by its code."""
+
+    element: Literal["corridor", "door"]
+    text: str
+    bbox: BBox
+    width_units: float | None = None
+    width_m: float | None = None
+    qualifier: Literal["measured", "annotated"]
+    segment: tuple[Point, Point] | None = None
+    fire_door: bool = False
+    confidence: float = 1.0
+
+
 class DrawingPage(_Model):
     page: int
     unit: Literal["pt", "px", "dxf"]
@@ -91,6 +105,8 @@ class DrawingPage(_Model):
     buildings: list[Building] = PydField(default_factory=list)
     annotations: list[Annotation] = PydField(default_factory=list)
     measurements: list[Measurement] = PydField(default_factory=list)
+    widths: list[Width] = PydField(default_factory=list, description="floor plans: corridor and door widths")
+    plan_of: str | None = PydField(None, description="the building a floor plan belongs to (its title)")
     notes: list[str] = PydField(default_factory=list, description="Chinese: what could not be done and why")
 
 

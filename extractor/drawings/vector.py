@@ -31,6 +31,7 @@ class VectorPage:
     height: float
     candidates: list[Candidate] = field(default_factory=list)
     segments: list[tuple[Point, Point]] = field(default_factory=list)  # open two-point lines
+    edges: list[tuple[Point, Point]] = field(default_factory=list)  # every straight piece drawn (walls on plans)
     rects: list[tuple[float, float, float, float]] = field(default_factory=list)  # axis-aligned closed quads
     texts: list[TextItem] = field(default_factory=list)
     n_paths: int = 0
@@ -94,6 +95,8 @@ def read_vector_page(page: pdfium.PdfPage, min_area: float = 20.0) -> VectorPage
             if pts:
                 subpaths.append((pts, closed))
             for pts, closed in subpaths:
+                ring = pts + [pts[0]] if closed else pts
+                out.edges.extend((p, q) for p, q in zip(ring, ring[1:]) if p != q)
                 if closed or (len(pts) > 3 and abs(pts[0][0] - pts[-1][0]) + abs(pts[0][1] - pts[-1][1]) < 1e-3):
                     poly = clean_polygon(pts, min_area)
                     if poly is not None:
