@@ -220,10 +220,13 @@ def entities_for(texts: list[str], *, use_ner: bool = True) -> list[list[Any]] |
         return None
 
 
-def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None = None) -> list[ProseName]:
+def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None = None,
+                known: set[str] | frozenset[str] = frozenset()) -> list[ProseName]:
     """Rules first; recogniser hits add names the rules did not see, and
     confirm (raise the score of) those they did. ``entities`` are the
-    recogniser's for ``text`` when the caller ran it in a batch."""
+    recogniser's for ``text`` when the caller ran it in a batch; ``known``
+    are names the document states elsewhere (a roster, a label), which
+    complete a name the recogniser cut short ("慕容德" of "慕容德胜")."""
     found = rule_names(text)
     if entities is None:
         got = entities_for([text], use_ner=use_ner)
@@ -234,8 +237,12 @@ def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None =
         if getattr(e, "label", None) != "PERSON":
             continue
         s, t = int(e.start), int(e.end)
+        for k in sorted(known, key=len, reverse=True):
+            if len(k) > t - s and k.startswith(text[s:t]) and text[s:s + len(k)] == k:
+                t = s + len(k)
+                break
         name = text[s:t]
-        if not looks_like_name(name, labelled=True):
+        if not looks_like_name(name, labelled=True) or name in SURNAMES_DOUBLE:
             continue
         hit = next((p for p in found if not (t <= p.start or s >= p.end)), None)
         if hit is not None:
@@ -248,7 +255,9 @@ def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None =
         for tm in _TITLE_RX.finditer(before):
             pass
         title = tm["title"] if tm is not None and tm.end() == len(before) and tm["title"] != "同志" else None
-        role = role_from_context(title, text[t:]) or "other"
+        # No title: the role is left open for the package step to fill in
+        # from what other documents say about this person.
+        role = role_from_context(title, text[t:])
         score = getattr(e, "score", None)
         found.append(ProseName(s, t, name, role, title, min(0.9, float(score if score is not None else 0.85)), "ner"))
     return found

@@ -14,7 +14,8 @@ from . import design, doctype, plans
 from .keyvalue import Pair, find_pairs, label_key
 from .lexicon import UNITS_TO_M, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
-from .people import entities_for, looks_like_name, org_names, prose_names, split_names
+from .lexicon import PROSE_TITLES, compile_alternatives
+from .people import ProseName, entities_for, looks_like_name, org_names, prose_names, split_names
 from .tables import Grid, layout_grids, ruled_grids
 from .view import DocView, Mention, Paragraph, Span, paragraphs
 
@@ -421,26 +422,59 @@ def step_dates(ctx: Context) -> None:
 
 # --------------------------------------------------------------------------- names in prose
 
+# Where names stand in prose: a title, a responsibility, a signature. The
+# recogniser costs ~10 ms a clause on this machine, so it reads only the
+# clauses with such a cue that the rules left without a name.
+_PERSON_CUE = re.compile(
+    "同志|由|担任|负责|主持|签字|签名|组长|组员|成员|联系人|指挥|授课|记录|编制|审核|批准|主任|委员|经理|"
+    "厂长|矿长|董事|总监|总工|队长|班长|主管|人员|责任人|代表|" + compile_alternatives(PROSE_TITLES)
+)
+_CLAUSE = re.compile(r"[^,，。;；:：!！?？]+")
+# Documents whose names are labelled or tabled: the rules read them all.
+_NO_NER_DOCS = {"business_licence", "certificate", "managers_roster", "special_operations_roster", "site_plan",
+                "insurance", "application_form"}
+
+
 def step_prose_names(ctx: Context) -> None:
     """Names in running text (rules, and the recogniser when installed), and
     company names standing in titles and prose."""
     taken = {(sp.line, sp.start) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
     applicant_doc = ctx.doc_type in APPLICANT_DOCS
     paras = [p for p in paragraphs(ctx.view) if len(p.text) >= 4]
-    # One recogniser call for the whole document: per-line calls cost more
-    # than the model itself.
-    ents = entities_for([p.text for p in paras], use_ner=ctx.use_ner)
-    for k, para in enumerate(paras):
-        for pn in prose_names(para.text, use_ner=False if ents is None else True,
-                              entities=None if ents is None else ents[k]):
-            spans = para.spans(pn.start, pn.end)
-            if not spans or (spans[0].line, spans[0].start) in taken:
+    known = frozenset(str(m.normalized) for m in ctx.mentions if m.type == "person_name")
+    found: list[tuple[Paragraph, ProseName]] = []
+    to_read: list[tuple[Paragraph, int, str]] = []
+    for para in paras:
+        rule_hits = prose_names(para.text, use_ner=False)
+        found.extend((para, pn) for pn in rule_hits)
+        if not ctx.use_ner or ctx.doc_type in _NO_NER_DOCS:
+            continue
+        for cm in _CLAUSE.finditer(para.text):
+            clause = cm.group()
+            if len(clause) < 4 or not _PERSON_CUE.search(clause):
                 continue
-            attrs: dict[str, object] = {"role_source": ("label" if pn.stated else "title") if pn.role else "default"}
-            if pn.title:
-                attrs["title"] = pn.title
-            ctx.add(Mention("person_name", pn.name, spans, pn.score, normalized=compact_name(pn.name),
-                            role=pn.role, attributes=attrs, step=f"prose:{pn.how}"))
+            if any(cm.start() <= pn.start < cm.end() for pn in rule_hits):
+                continue
+            to_read.append((para, cm.start(), clause))
+    ents = entities_for([c for _, _, c in to_read], use_ner=ctx.use_ner) if to_read else None
+    if ents is not None:
+        for (para, off, clause), clause_ents in zip(to_read, ents):
+            for pn in prose_names(clause, entities=clause_ents, known=known):
+                if pn.how == "title":
+                    continue  # the rules ran on the whole paragraph already
+                pn.start += off
+                pn.end += off
+                found.append((para, pn))
+    for para, pn in found:
+        spans = para.spans(pn.start, pn.end)
+        if not spans or (spans[0].line, spans[0].start) in taken:
+            continue
+        attrs: dict[str, object] = {"role_source": ("label" if pn.stated else "title") if pn.role else "default"}
+        if pn.title:
+            attrs["title"] = pn.title
+        ctx.add(Mention("person_name", pn.name, spans, pn.score, normalized=compact_name(pn.name),
+                        role=pn.role, attributes=attrs, step=f"prose:{pn.how}"))
+    for para in paras:
         for s, e, name in org_names(para.text):
             # Presumed the applicant; the package step corrects it once the
             # business licence or the application form names the applicant.
