@@ -377,3 +377,12 @@ def test_transparent_png_keeps_white_text_readable() -> None:
     rgba.save(buf, format="PNG")
     bgr = pp.decode(buf.getvalue(), 3500).bgr
     assert bgr[0, 0].tolist() == [0, 0, 0] and bgr[10, 20].tolist() == [255, 255, 255]
+
+
+def test_decompression_bomb_is_e108() -> None:
+    # 195 MP of bilevel pixels compress to a few kB: Pillow refuses to decode it.
+    buf = io.BytesIO()
+    Image.new("1", (15000, 13000)).save(buf, format="PNG")
+    with pytest.raises(InputError) as err:
+        pp.decode(buf.getvalue(), 3500)
+    assert err.value.code is ErrorCode.IMAGE_TOO_LARGE and "195,000,000" in err.value.detail

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
+
+from ..errors import ErrorCode, InputError
 
 # EXIF orientation tag -> degrees clockwise that exif_transpose turns the pixels.
 _EXIF_ROTATION = {3: 180, 6: 90, 8: 270}
@@ -40,8 +43,15 @@ def decode(data: bytes, max_side: int) -> Decoded:
     if not data:
         raise ValueError("empty image data")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
+        # Pillow warns from ~89 MP (a 108 MP phone photo is a real page) and
+        # refuses from ~179 MP: only the refusal is an error, E108.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            pixels = re.search(r"\((\d+) pixels\)", str(exc))
+            detail = f"{int(pixels.group(1)):,} px" if pixels else "over Pillow's limit"
+            raise InputError(ErrorCode.IMAGE_TOO_LARGE, detail) from exc
         fmt = img.format or "UNKNOWN"
         original_size = img.size
         if fmt == "JPEG" and max(img.size) > 2 * max_side:

@@ -197,6 +197,8 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
+            from rich.console import Console
+
             self._progress = Progress(
                 TextColumn("OCR"),
                 BarColumn(),
@@ -204,6 +206,7 @@ class _Progress:
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 transient=True,
+                console=Console(stderr=True),  # stdout may carry JSON output
             )
             self._progress.start()
             self._task = self._progress.add_task("ocr", total=total)
