@@ -39,11 +39,16 @@ def f(type_: str, value: Any, *, doc: str = "d1", page: int = 1, role: str | Non
 def build(fields: Iterable[Field] = (), *, docs: dict[str, str] | None = None, industry: str | None = "construction",
           as_of: date = DEFAULT_AS_OF, company_name: str | None = "某某建设集团有限公司",
           uscc: str | None = "91110000600037341L", application_type: str | None = "new",
-          errors: Iterable[str] = ()) -> ApplicationView:
+          errors: Iterable[str] = (), low_confidence_docs: Iterable[str] = ()) -> ApplicationView:
     """The view. ``docs`` maps document id → doc_type (a document may have no fields);
-    ``errors`` lists document ids that could not be read (status ``error``)."""
+    ``errors`` lists document ids that could not be read (status ``error``);
+    ``low_confidence_docs`` lists readable documents extraction could not classify
+    (doc_type ``other``, confidence 0.2)."""
     docs = dict(docs or {})
     err = set(errors)
+    low = set(low_confidence_docs)
+    for d in low:
+        docs.setdefault(d, "other")
     placed: list[Field] = []
     line_on_page: dict[tuple[str, int], int] = {}
     for fld in fields:
@@ -58,7 +63,8 @@ def build(fields: Iterable[Field] = (), *, docs: dict[str, str] | None = None, i
         docs.setdefault(d, "other")
     documents = [
         DocumentInfo(id=d, path=f"{d}.pdf", doc_type=t, status="error" if d in err else "ok",
-                     pages=0 if d in err else 1, error="无法读取" if d in err else None)
+                     pages=0 if d in err else 1, error="无法读取" if d in err else None,
+                     doc_type_confidence=0.2 if d in low else 1.0)
         for d, t in docs.items()
     ]
     info = ApplicationInfo(company_name=company_name, uscc=uscc, industry=industry, as_of=as_of,

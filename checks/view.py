@@ -44,6 +44,7 @@ class DocumentInfo(BaseModel):
     status: Literal["ok", "error"] = "ok"
     pages: int = 0
     error: str | None = None
+    doc_type_confidence: float = PydField(1.0, ge=0, le=1, description="how sure extraction is of doc_type")
 
 
 class Record:
@@ -184,6 +185,7 @@ class ApplicationView(BaseModel):
                     status=d.status,
                     pages=len(d.pages),
                     error=d.error.message if d.error else None,
+                    doc_type_confidence=max(0.0, min(1.0, d.doc_type_confidence)),
                 )
             )
             fields.extend(d.fields)

@@ -62,6 +62,9 @@ class DocumentsParams(BaseModel):
 
     ask_unrecognised: bool = PydField(
         True, description="对系统尚不能自动识别的清单项，提示人工核对（待核实）")
+    min_doc_type_confidence: float = PydField(
+        0.5, ge=0, le=1,
+        description="类型为“其他”且分类置信度低于此值的文件，可能就是缺少的材料：此时缺少判为待核实而非不通过")
 
 
 @rule(
@@ -86,6 +89,9 @@ class DocumentsParams(BaseModel):
                 docs={**{k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"}, "bad": "other"},
                 errors=["bad"], params={"ask_unrecognised": False}),
         example("uncertain", "清单中有系统不能识别的材料，提示人工核对", docs=_ALL_CONSTRUCTION),
+        example("uncertain", "缺少的材料可能是一份未能确定类型的文件",
+                docs={k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"}, params={"ask_unrecognised": False},
+                low_confidence_docs=["x"]),
     ],
 )
 def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
@@ -97,7 +103,9 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     lists = load_checklists().checklists
     checklist = lists.get(view.industry or "", lists["default"])
     present = {d.doc_type for d in view.documents}
-    unreadable = [d for d in view.documents if d.status == "error" and d.doc_type == "other"]
+    # Files that could be the missing one: unreadable, or read but not confidently classified.
+    unreadable = [d for d in view.documents if d.doc_type == "other"
+                  and (d.status == "error" or d.doc_type_confidence < ctx.params.min_doc_type_confidence)]
     unrecognised = []
     for item in checklist.items:
         if not item.recognised:
@@ -108,7 +116,8 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
         cite = f"{checklist.basis} {item.basis}"
         if unreadable:
             paths = "、".join(d.path or d.id for d in unreadable)
-            yield ctx.uncertain(f"未识别到“{item.title}”", reason=f"有 {len(unreadable)} 份文件无法读取（{paths}），可能包含该材料",
+            yield ctx.uncertain(f"未识别到“{item.title}”",
+                                reason=f"有 {len(unreadable)} 份文件无法读取或未能确定类型（{paths}），可能包含该材料",
                                 key=item.key, citation=cite, expected=item.title, actual="未识别到",
                                 suggestion=f"请重新提供清晰可读的文件，或补充提交“{item.title}”。")
         else:
