@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from extractor.fields import extract_package  # noqa: E402
-from extractor.fields.pipeline import get_nlp  # noqa: E402
-from extractor.fields.testing import DocBuilder  # noqa: E402
-from extractor.model import Document  # noqa: E402
+from extractor.fields import extract_package
+from extractor.fields.pipeline import get_nlp
+from extractor.fields.testing import DocBuilder
+from extractor.model import Document
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "志强", "丽娟", "国华", "伟", "敏", "秀英", "永强", "玉成", "新民"]
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     extract_package(docs, use_ner=True)
     with_ner = time.perf_counter() - t0
-    print(f"pipeline load: {load:.2f} s; recogniser {'load: %.2f s' % ner_load if has_ner else 'not installed'}")
+    print(f"pipeline load: {load:.2f} s; recogniser {f'load: {ner_load:.2f} s' if has_ner else 'not installed'}")
     print(f"{args.pages} pages, {n_lines} lines, {n_fields} fields: {best:.2f} s (best of {args.repeat}, rules only), "
           f"{with_ner:.2f} s with the recogniser if installed; {args.pages / best:.0f} pages/s")
     print("PASS" if max(best, with_ner) < args.budget else "FAIL", f"(budget {args.budget:.1f} s)")

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from extractor import identifiers as ids  # noqa: E402
-from extractor.fields import extract_package  # noqa: E402
-from extractor.model import Document  # noqa: E402
-from extractor.normalize import compact_name  # noqa: E402
+from extractor import identifiers as ids
+from extractor.fields import extract_package
+from extractor.model import Document
+from extractor.normalize import compact_name
 
 ROLE_TYPES = {"person_name", "date", "company_name", "uscc"}
 NUMERIC = {"fire_separation_distance", "evacuation_width", "building_height", "scaffold_height",
@@ -66,16 +67,16 @@ class DirCache:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
+    # Pickle, not JSON: the result carries the processed page image as bytes.
+    # The cache is this script's own scratch data, never read from elsewhere.
     def get(self, key: str):
-        from extractor.ocr import OcrPageResult
-
-        path = self.root / f"{key}.json"
+        path = self.root / f"{key}.pkl"
         if not path.exists():
             return None
-        return OcrPageResult.model_validate_json(path.read_text(encoding="utf-8"))
+        return pickle.loads(path.read_bytes())
 
     def put(self, key: str, result) -> None:
-        (self.root / f"{key}.json").write_text(result.model_dump_json(), encoding="utf-8")
+        (self.root / f"{key}.pkl").write_bytes(pickle.dumps(result))
 
 
 def load_documents(package_dir: Path, *, ocr: bool, cache_dir: Path | None = None) -> list[Document]:
@@ -83,7 +84,7 @@ def load_documents(package_dir: Path, *, ocr: bool, cache_dir: Path | None = Non
 
     if not ocr:
         # Scanned pages are left without lines: their fields are then not scored.
-        import extractor.ingest as ingest
+        from extractor import ingest
 
         ingest._run_ocr = lambda *a, **k: None  # type: ignore[attr-defined]
     cache = DirCache(cache_dir) if cache_dir else None

@@ -30,7 +30,8 @@ from functools import lru_cache
 from itertools import product
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 from stdnum.cn import ric as _ric
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import ValidationError

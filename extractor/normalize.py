@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 # One bracket form for matching. Round brackets stand for all of them; the
 # identifier formatters render each identifier's own canonical brackets.
@@ -73,7 +73,7 @@ class Normalized:
         return (self.index[start], self.index[end - 1] + 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fold_char(ch: str) -> str:
     """Full-width to half-width (NFKC) and one form for brackets, dashes, colons."""
     if ch in _BRACKETS:

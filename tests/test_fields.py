@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.fields import extract_fields, extract_package, find_pairs_and_tables
-from extractor.fields import people
+from extractor.fields import extract_fields, extract_package, find_pairs_and_tables, people
 from extractor.fields.pipeline import PIPE_NAMES, get_nlp
 from extractor.fields.testing import DocBuilder, doc_from_lines
 from extractor.model import Source

@@ -8,7 +8,6 @@ applicant).
 
 from __future__ import annotations
 
-from ..model import Document
 from .package import extract_package
 from .run import extract_fields, find_pairs_and_tables
 

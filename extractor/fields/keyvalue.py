@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexicon import LABELS, HEADERS
+from .lexicon import HEADERS, LABELS
 from .view import DocView, Span, TextLine
 
 _LABEL_INDEX: dict[str, str] = {}

@@ -12,9 +12,8 @@ from .. import identifiers as ids
 from ..normalize import compact_name
 from . import design, doctype, plans
 from .keyvalue import Pair, find_pairs, label_key
-from .lexicon import UNITS_TO_M, role_of_title
+from .lexicon import PROSE_TITLES, UNITS_TO_M, compile_alternatives, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
-from .lexicon import PROSE_TITLES, compile_alternatives
 from .people import ProseName, entities_for, looks_like_name, org_names, prose_names, split_names
 from .tables import Grid, layout_grids, ruled_grids
 from .view import DocView, Mention, Paragraph, Span, paragraphs
@@ -439,7 +438,6 @@ def step_prose_names(ctx: Context) -> None:
     """Names in running text (rules, and the recogniser when installed), and
     company names standing in titles and prose."""
     taken = {(sp.line, sp.start) for m in ctx.mentions if m.type == "person_name" for sp in m.spans}
-    applicant_doc = ctx.doc_type in APPLICANT_DOCS
     paras = [p for p in paragraphs(ctx.view) if len(p.text) >= 4]
     known = frozenset(str(m.normalized) for m in ctx.mentions if m.type == "person_name")
     found: list[tuple[Paragraph, ProseName]] = []
@@ -667,6 +665,15 @@ def step_plans(ctx: Context) -> None:
 
 
 __all__ = [
-    "Context", "step_doctype", "step_identifiers", "step_keyvalue", "step_tables", "step_dates",
-    "step_prose_names", "step_roles", "step_design", "step_plans", "label_key",
+    "Context",
+    "label_key",
+    "step_dates",
+    "step_design",
+    "step_doctype",
+    "step_identifiers",
+    "step_keyvalue",
+    "step_plans",
+    "step_prose_names",
+    "step_roles",
+    "step_tables",
 ]

@@ -28,7 +28,7 @@ class DocBuilder:
 
     # ------------------------------------------------------------------ pages and lines
 
-    def page(self, width: float = 595.0, height: float = 842.0) -> "DocBuilder":
+    def page(self, width: float = 595.0, height: float = 842.0) -> DocBuilder:
         self.pages.append(Page(number=len(self.pages) + 1, width=width, height=height,
                                unit="px" if self.source == Source.OCR else "pt", source=self.source))
         self._y = 50.0
@@ -40,7 +40,7 @@ class DocBuilder:
         return self.pages[-1]
 
     def line(self, text: str, *, x: float = 50.0, confidence: float | None = None, block: int = 0,
-             y: float | None = None) -> "DocBuilder":
+             y: float | None = None) -> DocBuilder:
         page = self._cur()
         conf = self.conf if confidence is None else confidence
         top = self._y if y is None else y
@@ -58,12 +58,12 @@ class DocBuilder:
             self._y += self.lh
         return self
 
-    def lines(self, *texts: str) -> "DocBuilder":
+    def lines(self, *texts: str) -> DocBuilder:
         for t in texts:
             self.line(t)
         return self
 
-    def row(self, cells: list[str], xs: list[float], *, confidence: float | None = None) -> "DocBuilder":
+    def row(self, cells: list[str], xs: list[float], *, confidence: float | None = None) -> DocBuilder:
         """One row of an unruled table: each cell a separate line (as OCR gives
         boxes) at the given x positions, all on the same baseline."""
         top = self._y
@@ -74,7 +74,7 @@ class DocBuilder:
         return self
 
     def table(self, rows: list[list[str]], *, col_width: float = 90.0, row_height: float = 20.0,
-              x: float = 40.0, source: Source | None = None) -> "DocBuilder":
+              x: float = 40.0, source: Source | None = None) -> DocBuilder:
         """A ruled table (as pdfplumber or a Word reader gives it), with tagged lines."""
         page = self._cur()
         index = len(page.tables)
