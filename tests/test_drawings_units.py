@@ -188,3 +188,31 @@ def test_rules_only_read_drawing_fields():
         found, err = run_entry(RuleEntry(spec=spec, params=spec.params(), severity=spec.severity,
                                          industries=spec.industries), view)
         assert err is None and found == []
+
+
+def test_a_ruled_table_of_buildings_is_not_a_drawing(tmp_path):
+    """A site-plan description with a table of buildings: cells hold names but are not outlines."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from extractor.drawings import analyse
+    from extractor.ingest import ingest_path
+    from fixtures.render import register_fonts
+
+    register_fonts()
+    path = tmp_path / "buildings_table.pdf"
+    cv = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    cv.setFont("MicroHei", 10)
+    rows = [("建筑", "类别", "耐火等级"), ("1#办公楼", "民用", "二级"), ("2#宿舍楼", "民用", "二级"), ("3#厂房", "丙类", "二级")]
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            x, y = 72 + c * 120, 700 - r * 24
+            cv.rect(x, y, 120, 24)
+            cv.drawString(x + 6, y + 8, text)
+    cv.drawString(72, 760, "比例 1:500")
+    cv.showPage()
+    cv.save()
+    doc = ingest_path(path).documents[0]
+    assert doc.pages[0].tables  # the reader saw the table
+    result = analyse(doc, path.read_bytes())
+    assert result.pages == [] and result.fields == []

@@ -81,6 +81,17 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
                        measurements=measurements, notes=notes)
 
 
+def _in_table(bounds: tuple[float, float, float, float], meta: Page) -> bool:
+    x0, y0, x1, y1 = bounds
+    for t in meta.tables:
+        if t.bbox is None or t.n_rows * t.n_cols < 4:
+            continue
+        tx0, ty0, tx1, ty1 = t.bbox
+        if x0 >= tx0 - 1 and y0 >= ty0 - 1 and x1 <= tx1 + 1 and y1 <= ty1 + 1:
+            return True
+    return False
+
+
 def _floor_plan(dp: DrawingPage, edges, texts: list[TextItem]) -> None:
     """Corridor and door widths where the page is a floor plan (best effort, vector and DXF only)."""
     from .floorplan import corridor_widths, door_widths, plan_building
@@ -119,6 +130,10 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                     vp = read_vector_page(page)
                     if not vp.edges:
                         continue
+                    if meta is not None and meta.tables:
+                        # A ruled table listing "1#办公楼 | 民用 | 二级" is not a drawing: its cells
+                        # hold building names but are not outlines (the reader found the tables).
+                        vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)]
                     buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height)
                     name_buildings(buildings)
                     scale = find_scale(bar_rows(vp.rects), vp.texts, INCH_M / 72.0, "pt")
