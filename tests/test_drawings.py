@@ -283,3 +283,23 @@ def test_floor_plan_corridor_width_and_door_codes(ext):
     assert corridor.attributes["qualifier"] == "measured" and corridor.attributes["building"] == "1#办公楼"
     assert {f.attributes["qualifier"] for f in fields if f.attributes["element"] == "door"} == {"annotated"}
     assert any(f.attributes.get("fire_door") for f in fields)
+
+
+@pytest.mark.slow
+def test_scanned_pdf_page_in_points(tmp_path, ocr_cache):
+    """The scan wrapped in a PDF (what scanners save): OCR'd page in points, measured at 200 dpi."""
+    from PIL import Image
+
+    path = tmp_path / "site_defects_scan.pdf"
+    Image.open(DRAWINGS / "site_defects_scan.jpg").save(path, resolution=gen.SCAN_DPI)
+    doc = ingest_path(path, cache=ocr_cache).documents[0]
+    result = analyse(doc, path.read_bytes())
+    assert result.method == "raster" and result.pages[0].unit == "pt"
+    _check_distances(result, truth("site_defects"), 0.03)
+    _check_labels(result, truth("site_defects"))
+    _check_defects(_findings(result, doc), truth("site_defects"))
+
+
+@pytest.mark.slow
+def test_generator_is_deterministic():
+    assert gen.main(["--check"]) == 0

@@ -216,3 +216,32 @@ def test_a_ruled_table_of_buildings_is_not_a_drawing(tmp_path):
     assert doc.pages[0].tables  # the reader saw the table
     result = analyse(doc, path.read_bytes())
     assert result.pages == [] and result.fields == []
+
+
+def test_dxf_buildings_inside_block_references(tmp_path):
+    """A building drawn once as a block and inserted twice is two outlines at their insert points."""
+    import io
+
+    import ezdxf
+
+    from extractor.drawings import analyse
+    from extractor.model import Document, DocumentKind, Page, Source
+
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 6
+    blk = doc.blocks.new("BLD")
+    blk.add_lwpolyline([(0, 0), (30, 0), (30, 12), (0, 12)], close=True)
+    msp = doc.modelspace()
+    msp.add_blockref("BLD", (0, 0))
+    msp.add_blockref("BLD", (38, 0))
+    for name, x in (("1#厂房", 15), ("2#厂房", 53)):
+        msp.add_text(name, height=1.5).set_placement((x, 7), align=ezdxf.enums.TextEntityAlignment.MIDDLE_CENTER)
+        msp.add_text("丙类 二级 单层", height=1.0).set_placement((x, 4), align=ezdxf.enums.TextEntityAlignment.MIDDLE_CENTER)
+    stream = io.StringIO()
+    doc.write(stream)
+    data = stream.getvalue().encode("utf-8")
+    document = Document(id="d", path="x.dxf", sha256="x", size=len(data), kind=DocumentKind.DXF,
+                        pages=[Page(number=1, width=1.0, height=1.0, unit="dxf", source=Source.DXF)])
+    page = analyse(document, data).pages[0]
+    assert sorted(b.name for b in page.buildings) == ["1#厂房", "2#厂房"]
+    assert [round(m.distance_m, 6) for m in page.measurements] == [8.0]

@@ -77,19 +77,32 @@ def _read(data: bytes):
         return drawing
 
 
+def _flatten(entities, depth: int = 0):
+    """Model-space entities with block references (INSERT) expanded into world coordinates:
+    CAD users draw a standard building or a title block once as a block and insert it."""
+    for e in entities:
+        if e.dxftype() == "INSERT" and depth < 4:
+            try:
+                yield from _flatten(e.virtual_entities(), depth + 1)
+            except Exception:  # noqa: BLE001 - a broken block is skipped, the rest is read
+                continue
+        else:
+            yield e
+
+
 def read_cad(data: bytes, min_area: float = 1e-6) -> CadPage:
     drawing = _read(data)
     msp = drawing.modelspace()
     insunits = int(drawing.header.get("$INSUNITS", 0) or 0)
     # The reader's frame: top of the text extent (see extractor.readers.dxf).
-    parts = [p for e in msp if e.dxftype() in ("TEXT", "MTEXT") for p in _parts(e)]
+    parts = [p for e in msp if e.dxftype() in ("TEXT", "MTEXT") for p in _parts(e)]  # the reader's own rule
     top = max((y + h for _, _, y, h in parts), default=0.0)
 
     def T(x: float, y: float) -> Point:
         return (x, top - y)
 
     page = CadPage(width=1.0, height=1.0, insunits=insunits, metres_per_unit=INSUNITS_M.get(insunits))
-    for e in msp:
+    for e in _flatten(msp):
         kind = e.dxftype()
         if kind in ("LWPOLYLINE", "POLYLINE"):
             if kind == "LWPOLYLINE":
