@@ -17,7 +17,7 @@ import pytest
 
 from checks.ruleset import RuleEntry
 from checks.runner import run_entry
-from checks.testing import DEFAULT_AS_OF, run_examples
+from checks.testing import DEFAULT_AS_OF
 from checks.view import ApplicationInfo, ApplicationView
 from extractor.drawings import DrawingAnalysis, analyse
 from extractor.ingest import ingest_path
@@ -42,7 +42,7 @@ class _PickleCache:
 
     def get(self, key: str):
         p = self.root / f"{key}.pkl"
-        return pickle.loads(p.read_bytes()) if p.exists() else None  # noqa: S301 - our own scratch files
+        return pickle.loads(p.read_bytes()) if p.exists() else None
 
     def put(self, key: str, result) -> None:
         (self.root / f"{key}.pkl").write_bytes(pickle.dumps(result))

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from checks.rules.drawings import RULES, required
 from checks.testing import run_examples
-from extractor.drawings.geometry import (Candidate, bar_scale, label_buildings, name_buildings, neighbours,
-                                         pair_annotations)
+from extractor.drawings.geometry import (
+    Candidate,
+    bar_scale,
+    label_buildings,
+    name_buildings,
+    neighbours,
+    pair_annotations,
+)
 from extractor.drawings.labels import parse_label, scale_ratio, separation_value
 from extractor.drawings.model import Building, TextItem
 from extractor.drawings.scale import bar_rows, find_scale
@@ -177,9 +184,9 @@ def test_rule_examples(spec):
 
 def test_rules_only_read_drawing_fields():
     """Text-extracted distances (no origin) are the other rules' business, not these."""
-    from checks.testing import build, f
-    from checks.runner import run_entry
     from checks.ruleset import RuleEntry
+    from checks.runner import run_entry
+    from checks.testing import build, f
 
     view = build([f("fire_separation_distance", 2.0, doc="p", between=["1#楼", "2#楼"]),
                   f("building", "1#楼", doc="p", kind="civil", use_class="民用", fire_grade=2, high_rise=False),

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from ..model import Document, DocumentKind, Page, Source
 from ..ocr import OcrOptions
@@ -25,8 +26,17 @@ from .geometry import label_buildings, name_buildings, neighbours, pair_annotati
 from .model import Annotation, Building, DrawingAnalysis, DrawingPage, Measurement, Scale, TextItem
 from .scale import INCH_M, bar_rows, find_scale
 
-__all__ = ["analyse", "DrawingOptions", "DrawingAnalysis", "DrawingPage", "Building", "Annotation",
-           "Measurement", "Scale", "TextItem"]
+__all__ = [
+    "Annotation",
+    "Building",
+    "DrawingAnalysis",
+    "DrawingOptions",
+    "DrawingPage",
+    "Measurement",
+    "Scale",
+    "TextItem",
+    "analyse",
+]
 
 
 class DrawingOptions(BaseModel):
@@ -219,7 +229,8 @@ def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOpti
 # -- DXF ---------------------------------------------------------------------------------------
 
 def _analyse_dxf(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
-    from shapely.geometry import Point as ShPoint, Polygon
+    from shapely.geometry import Point as ShPoint
+    from shapely.geometry import Polygon
     from shapely.strtree import STRtree
 
     from .cad import INSUNITS_NAME, dimension_annotation, read_cad

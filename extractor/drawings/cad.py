@@ -171,4 +171,4 @@ def dimension_annotation(text: str, measured: float, metres_per_unit: float | No
                       paired_by="dimension_entity")
 
 
-__all__ = ["CadPage", "read_cad", "dimension_annotation", "INSUNITS_M", "INSUNITS_NAME", "ezdxf"]
+__all__ = ["INSUNITS_M", "INSUNITS_NAME", "CadPage", "dimension_annotation", "ezdxf", "read_cad"]

@@ -14,10 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point as ShPoint, Polygon
+from shapely.geometry import LineString, Polygon
+from shapely.geometry import Point as ShPoint
 from shapely.strtree import STRtree
 
-from .labels import NUMBER, building_name, is_keyword_annotation, looks_like_label, norm, parse_label, separation_value
+from .labels import (
+    NUMBER,
+    building_name,
+    is_keyword_annotation,
+    looks_like_label,
+    norm,
+    parse_label,
+    separation_value,
+)
 from .model import Annotation, Building, Measurement, Point, TextItem
 
 
@@ -274,7 +283,7 @@ def pair_annotations(
             ann.between, ann.paired_by = list(best[1]), "dimension_line"
         elif keyword and tree is not None and len(polys) >= 2:
             idx = tree.query(c.buffer(max(near_tol * 40, 30 * t.height)))
-            cand = sorted(((polys[i].distance(c), i) for i in idx.tolist()))[:6]
+            cand = sorted((polys[i].distance(c), i) for i in idx.tolist())[:6]
             best2 = None
             for a in range(len(cand)):
                 for b in range(a + 1, len(cand)):

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, MultiLineString, Polygon
 from shapely.ops import polygonize, unary_union
-from shapely.geometry import LineString, MultiLineString
 
 from ..readers.pdf import display_transform
 from .geometry import Candidate, clean_polygon
@@ -106,7 +105,8 @@ def read_vector_page(page: pdfium.PdfPage, min_area: float = 20.0) -> VectorPage
                     continue
                 if len(pts) == 2:
                     out.segments.append((pts[0], pts[1]))
-                loose.append(LineString(pts)) if len(pts) >= 2 else None
+                if len(pts) >= 2:
+                    loose.append(LineString(pts))
 
     walk(lambda: pdfium_c.FPDFPage_CountObjects(page.raw),
          lambda i: pdfium_c.FPDFPage_GetObject(page.raw, i), (1, 0, 0, 1, 0, 0))
@@ -137,7 +137,6 @@ def _text_items(page: pdfium.PdfPage, to_display) -> list[TextItem]:
         cur_obj = None
         chars: list[str] = []
         bounds: list[float] = []
-        prev_right = None
 
         def flush() -> None:
             text = "".join(chars).strip()
@@ -164,10 +163,8 @@ def _text_items(page: pdfium.PdfPage, to_display) -> list[TextItem]:
             chars.append(ch)
             bounds[0], bounds[1] = min(bounds[0], x0), min(bounds[1], y0)
             bounds[2], bounds[3] = max(bounds[2], x1), max(bounds[3], y1)
-            prev_right = x1
         if chars:
             flush()
-        del prev_right
     finally:
         textpage.close()
     return items
