@@ -132,12 +132,17 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                             suggestion="如未提交，请补充上述材料。")
 
 
-ROW_TYPES = ("resident_id", "cert_no", "operation_category")
-
-
-def _row_field(x) -> bool:
-    """A field only a roster row carries (a signature block has a name and a signing date, no more)."""
-    return x.type in ROW_TYPES or (x.type == "date" and x.role in ("valid_until", "valid_from", "issued"))
+def _is_row(r) -> bool:
+    """A roster row names a person and states their ID, certificate or its validity. A signature or
+    heading block (a name, a signing date, perhaps a stray category) is not a row; a name with only
+    an operation category is a row when the person is listed as an operator."""
+    name = r.first("person_name")
+    if name is None:
+        return False
+    if any(x.type in ("resident_id", "cert_no") or (x.type == "date" and x.role in ("valid_until", "valid_from", "issued"))
+           for x in r.fields):
+        return True
+    return r.first("operation_category") is not None and name.role in (None, "special_operator")
 
 
 def _belongs(cert, name, rid) -> bool:
@@ -166,6 +171,7 @@ def _belongs(cert, name, rid) -> bool:
         example("pass", "每行都有证书编号；名册末尾的签字人不是人员行", [
             f("person_name", "周九", role="principal", record="sign", doc="r"),
             f("date", "2026-11-01", role="signed", record="sign", doc="r"),
+            f("operation_category", "建筑电工", record="sign", doc="r"),
             f("person_name", "钱七", role="special_operator", record=1, doc="r"),
             f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
         ], docs={"r": "special_operations_roster"}),
@@ -187,8 +193,7 @@ def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]
             continue  # an unreadable document is reported by extraction and by the checklist rule
         # A roster row names a person and states something else about them; a name alone in
         # its own record is a signature or a heading, not a row.
-        recs = [r for r in view.records() if r.document == d.id and r.first("person_name") is not None
-                and any(_row_field(x) for x in r.fields)]
+        recs = [r for r in view.records() if r.document == d.id and _is_row(r)]
         if not recs:
             yield ctx.uncertain(f"名册 {d.path or d.id} 中未识别到人员记录，无法核对证书编号",
                                 reason="表格内容未能识别", key=f"empty:{d.id}",
