@@ -252,3 +252,12 @@ def test_dxf_buildings_inside_block_references(tmp_path):
     page = analyse(document, data).pages[0]
     assert sorted(b.name for b in page.buildings) == ["1#厂房", "2#厂房"]
     assert [round(m.distance_m, 6) for m in page.measurements] == [8.0]
+
+
+def test_bare_values_are_paired_by_position_only_on_scans_and_only_in_the_gap():
+    bs = [_b("A", _rect(0, 0, 40, 20)), _b("B", _rect(50, 0, 40, 20))]
+    in_gap = _t("10.0m", 42, 8, 48, 12)
+    aside = _t("10.0m", 10, 30, 16, 34)  # below A, not between the two
+    assert pair_annotations([in_gap], bs, [], near_tol=0.5) == []
+    anns = pair_annotations([in_gap, aside], bs, [], near_tol=0.5, plain_by_position=True)
+    assert [(sorted(a.between), a.confidence) for a in anns] == [(["A", "B"], 0.7)]

@@ -193,7 +193,7 @@ def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float
     if scale.method == "ratio" and unit == "pt":
         # A scan's points are only as true as the scanner's declared page size.
         scale = scale.model_copy(update={"method": "ratio_dpi"})
-    annotations = pair_annotations(texts, buildings, [], near_tol=3 * unit_per_px)
+    annotations = pair_annotations(texts, buildings, [], near_tol=3 * unit_per_px, plain_by_position=True)
     notes = [note] if note else []
     return _finish(number, unit, scale, buildings, annotations, (rp.width ** 2 + rp.height ** 2) ** 0.5,
                    options, notes)

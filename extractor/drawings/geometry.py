@@ -243,14 +243,16 @@ def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) 
 
 def pair_annotations(
     texts: list[TextItem], buildings: list[Building], dims: list[tuple[Point, Point]],
-    near_tol: float,
+    near_tol: float, plain_by_position: bool = False,
 ) -> list[Annotation]:
     """Distance annotations and the two buildings each is between.
 
     A dimension line whose two ends touch two outlines names the pair; the
     text belongs to the dimension line nearest it. Without a line (scans, or
     a free note), the pair nearest the text on both sides is taken, with a
-    lower confidence.
+    lower confidence. A bare value ("14.0m") is taken that way only when
+    ``plain_by_position`` (scans, where dimension lines are not recovered)
+    and only when it sits squarely in the gap.
     """
     polys = [Polygon(b.polygon) for b in buildings]
     names = [b.name or "" for b in buildings]
@@ -281,7 +283,7 @@ def pair_annotations(
                 best = (d, pair)
         if best is not None:
             ann.between, ann.paired_by = list(best[1]), "dimension_line"
-        elif keyword and tree is not None and len(polys) >= 2:
+        elif (keyword or plain_by_position) and tree is not None and len(polys) >= 2:
             idx = tree.query(c.buffer(max(near_tol * 40, 30 * t.height)))
             cand = sorted((polys[i].distance(c), i) for i in idx.tolist())[:6]
             best2 = None
@@ -295,10 +297,13 @@ def pair_annotations(
                     score = excess + 0.1 * gap
                     if best2 is None or score < best2[0]:
                         best2 = (score, ia, ib, excess)
-            if best2 is not None and best2[3] <= 4 * t.height:
+            limit = 4 * t.height if keyword else 1.5 * t.height
+            if best2 is not None and best2[3] <= limit:
                 ann.between, ann.paired_by = [names[best2[1]], names[best2[2]]], "nearest"
-                ann.confidence = round(min(ann.confidence, 0.8), 3)
-        elif not keyword:
+                ann.confidence = round(min(ann.confidence, 0.8 if keyword else 0.7), 3)
+            elif not keyword:
+                continue
+        if not keyword and ann.between is None:
             continue  # a bare "12.0m" away from any dimension line is not a separation
         out.append(ann)
     return out
