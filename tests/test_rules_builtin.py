@@ -272,3 +272,11 @@ def test_two_spellings_inside_one_document_only_are_uncertain():
               f("company_name", "太原宏昌建筑工程有限公司", role="applicant", doc="bl")]
     (x,) = _by_rule(build(fields, docs={"bl": "business_licence"}, company_name=None), "consistency.company_identity.v1")
     assert x.verdict == "uncertain"
+
+
+def test_a_name_read_only_in_part_is_uncertain():
+    fields = [f("company_name", "江苏华建安装工程有限公司", role="applicant", doc="af"),
+              f("company_name", "工程有限公司", role="applicant", doc="bl")]
+    (x,) = _by_rule(build(fields, docs={"af": "application_form", "bl": "business_licence"}, company_name=None),
+                    "consistency.company_identity.v1")
+    assert x.verdict == "uncertain" and "部分" in x.reason

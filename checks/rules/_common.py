@@ -59,3 +59,10 @@ _LEGAL_FORM = re.compile(
 def is_legal_form(value: Any) -> bool:
     """True for a bare enterprise type such as 其他有限责任公司 or 有限责任公司(自然人投资或控股)."""
     return bool(_LEGAL_FORM.match(nfkc(value)))
+
+
+def partial_readings(values: Iterable[str]) -> set[str]:
+    """Values that are a proper part of another value: a name read only in part (a seal over the
+    first characters, a line cut by the scan), not a different name."""
+    vals = {v for v in values if v}
+    return {v for v in vals if any(v != w and v in w for w in vals)}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field as PydField
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
-from checks.rules._common import DOMAIN, ident, is_legal_form, name_key
+from checks.rules._common import DOMAIN, ident, is_legal_form, name_key, partial_readings
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
 from extractor.model import Field, Source
@@ -279,6 +279,12 @@ def company_identity(view: ApplicationView, ctx: RuleContext) -> Iterator[Findin
                 yield ctx.uncertain(f"{label}在同一文件中出现不同写法：{desc}", evidence=ev, key=f"company:{type_}",
                                     actual="、".join(sorted(values)), reason="不同写法出自同一文件，可能是识别错误",
                                     suggestion=f"请核对该文件中的{label}。")
+                continue
+            partial = partial_readings(values)
+            if partial and len(values) - len(partial) == 1:
+                yield ctx.uncertain(msg, evidence=ev, key=f"company:{type_}", actual="、".join(sorted(values)),
+                                    reason=f"“{'、'.join(sorted(partial))}”是另一写法的一部分，可能只识别出了部分文字",
+                                    suggestion=f"请核对各材料中的{label}是否完整、一致。")
                 continue
             if _ocr_variants(values, ctx.params.ocr_min_confidence):
                 yield ctx.uncertain(msg, evidence=ev, key=f"company:{type_}", actual="、".join(sorted(values)),

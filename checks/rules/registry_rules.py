@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
-from checks.rules._common import DOMAIN, is_legal_form
+from checks.rules._common import DOMAIN, is_legal_form, name_key, partial_readings
 from checks.testing import example, f
 from checks.view import ApplicationView, value_of
 
@@ -185,5 +185,15 @@ def companies(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                             suggestion="请审批人员人工核验企业登记信息。")
         return
     # A bare enterprise type read as the name (其他有限责任公司) is no name to compare with the registry.
-    fields = [x for x in view.fields if x.type != "company_name" or not is_legal_form(value_of(x))]
+    # Nor is a name read only in part when the package also holds it in full (consistency reports it).
+    names = [x for x in view.fields if x.type == "company_name" and not is_legal_form(value_of(x))]
+    partial = partial_readings(name_key(value_of(x)) for x in names)
+    def unfit(name: object) -> bool:
+        return is_legal_form(name) or name_key(name) in partial
+
+    fields = [x for x in view.fields if x.type != "company_name" or not unfit(value_of(x))]
+    # The same goes for the company a USCC field says it belongs to.
+    fields = [x.model_copy(update={"attributes": {k: v for k, v in x.attributes.items() if k != "company"}})
+              if x.type == "uscc" and x.attributes.get("company") and unfit(x.attributes["company"]) else x
+              for x in fields]
     yield from _reissue(ctx, fn(fields, ctx.lookup, as_of=view.as_of))
