@@ -261,3 +261,16 @@ def test_bare_values_are_paired_by_position_only_on_scans_and_only_in_the_gap():
     assert pair_annotations([in_gap], bs, [], near_tol=0.5) == []
     anns = pair_annotations([in_gap, aside], bs, [], near_tol=0.5, plain_by_position=True)
     assert [(sorted(a.between), a.confidence) for a in anns] == [(["A", "B"], 0.7)]
+
+
+def test_is_drawing():
+    from extractor.drawings import is_drawing
+    from extractor.model import Document, DocumentKind
+
+    def doc(kind, doc_type="other", status="ok"):
+        return Document(id="d", path="p", sha256="x", size=1, kind=kind, doc_type=doc_type, status=status)
+
+    assert is_drawing(doc(DocumentKind.DXF))
+    assert is_drawing(doc(DocumentKind.PDF, "site_plan")) and is_drawing(doc(DocumentKind.IMAGE, "evacuation_plan"))
+    assert not is_drawing(doc(DocumentKind.PDF, "scaffold_plan"))
+    assert not is_drawing(doc(DocumentKind.DXF, status="error"))

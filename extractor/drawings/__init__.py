@@ -51,6 +51,15 @@ class DrawingOptions(BaseModel):
                                description="used only when a scanned page carries no OCR lines yet")
 
 
+DRAWING_DOC_TYPES = ("site_plan", "evacuation_plan")
+
+
+def is_drawing(document: Document) -> bool:
+    """Whether the review pipeline should analyse the document as a drawing: any DXF, or a
+    document classified as a site plan or an evacuation (floor) plan."""
+    return document.status == "ok" and (document.kind == DocumentKind.DXF or document.doc_type in DRAWING_DOC_TYPES)
+
+
 def analyse(document: Document, data: bytes, options: DrawingOptions | None = None) -> DrawingAnalysis:
     """Analyse one drawing document (its ``Document`` from ingestion and the file's bytes).
 
