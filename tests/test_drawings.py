@@ -305,3 +305,27 @@ def test_scanned_pdf_page_in_points(tmp_path, ocr_cache):
 @pytest.mark.slow
 def test_generator_is_deterministic():
     assert gen.main(["--check"]) == 0
+
+
+def test_the_wiring_lines_work_through_the_public_ruleset_api(tmp_path):
+    """The default ruleset plus the two entries the integrator adds, on the defects drawing."""
+    import checks
+    from checks.catalogue import load_registry
+    from checks.rules.drawings import RULES
+    from checks.ruleset import Ruleset
+
+    yaml_path = tmp_path / "ruleset.yaml"
+    yaml_path.write_text(
+        'name: with-drawings\nversion: "1"\nextends: default\nrules:\n'
+        "  drawings.separation.v1:\n    severity: high\n    effective_from: 2018-10-01\n"
+        "  drawings.annotation_consistency.v1:\n    severity: high\n    effective_from: 2018-10-01\n",
+        encoding="utf-8")
+    ruleset = Ruleset.load(yaml_path, load_registry(entry_points_group=None, extra=RULES))
+    doc, result = load("site_defects.pdf")
+    d = doc.model_copy(update={"fields": result.fields, "doc_type": "site_plan"})
+    view = ApplicationView.from_documents(ApplicationInfo(as_of=DEFAULT_AS_OF, industry="construction"), [d])
+    run = checks.run(view, ruleset)
+    assert not run.errors
+    mine = {(f.rule_id, f.category, f.verdict) for f in run.findings if f.rule_id.startswith("drawings.")}
+    assert ("drawings.separation.v1", "standard.fire_separation", "fail") in mine
+    assert ("drawings.annotation_consistency.v1", "consistency.conflict", "fail") in mine
