@@ -4,7 +4,9 @@ Adding a built-in rule means adding it here (and to rulesets/default.yaml);
 outside packs use the ``shencha.rules`` entry-point group instead.
 """
 
-from checks.rules import completeness, consistency, evacuation, fire_separation, identifiers, plans, registry_rules
+from checks.rules import (
+    completeness, consistency, drawings, evacuation, fire_separation, identifiers, plans, registry_rules,
+)
 
 BUILTIN_RULES = (
     identifiers.resident_id,
@@ -20,6 +22,10 @@ BUILTIN_RULES = (
     fire_separation.civil_separation,
     fire_separation.factory_separation,
     fire_separation.warehouse_separation,
+    # Distances measured on the drawings themselves (extractor.drawings, attributes.origin "drawing");
+    # the fire_separation rules above leave those fields to these two.
+    drawings.separation,
+    drawings.annotation_consistency,
     evacuation.evacuation_width_civil,
     evacuation.evacuation_width_factory,
     plans.scaffold_special_plan,

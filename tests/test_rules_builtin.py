@@ -280,3 +280,13 @@ def test_a_name_read_only_in_part_is_uncertain():
     (x,) = _by_rule(build(fields, docs={"af": "application_form", "bl": "business_licence"}, company_name=None),
                     "consistency.company_identity.v1")
     assert x.verdict == "uncertain" and "部分" in x.reason
+
+
+def test_distances_measured_on_the_drawing_are_left_to_the_drawing_rules():
+    fields = [
+        f("building", "A", doc="s", kind="civil", use_class="民用", fire_grade=2, height_m=10, high_rise=False),
+        f("building", "B", doc="s", kind="civil", use_class="民用", fire_grade=2, height_m=10, high_rise=False),
+        f("fire_separation_distance", 3.0, doc="s", between=["A", "B"], origin="drawing", qualifier="measured"),
+    ]
+    out = [x for x in checks.run(build(fields, docs={"s": "site_plan"})).findings if x.category == "standard.fire_separation"]
+    assert out and {x.rule_id for x in out} <= {"drawings.separation.v1"}

@@ -13,6 +13,9 @@ out only when the package says so (``fire_wall: false``,
 ``notes_apply: false`` on the distance or on a building); otherwise a
 distance below the minimum but within what a note would allow is
 ``uncertain`` with that note as the reason (parameter ``notes_unstated``).
+
+Distances that the drawing analysis measured or paired on the drawing
+(``attributes.origin == "drawing"``) are left to ``drawings.separation.v1``.
 """
 
 from __future__ import annotations
@@ -263,6 +266,8 @@ def judge(view: ApplicationView, ctx: RuleContext, table: str) -> Iterator[Findi
     heights = {name_key(h.attributes.get("building")): number(h) for h in view.fields_of("building_height")
                if h.attributes.get("building") and number(h) is not None}
     for dist in view.fields_of("fire_separation_distance"):
+        if dist.attributes.get("origin") == "drawing":
+            continue  # measured or paired on the drawing itself: drawings.separation.v1 judges it
         between = dist.attributes.get("between") or []
         d = number(dist)
         if len(between) != 2 or d is None:
