@@ -278,12 +278,14 @@ def test_floor_plan_corridor_width_and_door_codes(ext):
     corridors = [w for w in page.widths if w.element == "corridor"]
     assert len(corridors) == 1
     assert abs(corridors[0].width_m - t["corridor_clear_width_m"]) / t["corridor_clear_width_m"] < 0.01
-    doors = sorted((w.text, w.width_m) for w in page.widths if w.element == "door")
-    assert doors == sorted((d["code"], d["width_m"]) for d in t["doors"])
+    coded = sorted((w.text, w.width_m) for w in page.widths if w.element == "door" and w.qualifier == "annotated")
+    assert coded == sorted((d["code"], d["code_width_m"]) for d in t["doors"])
+    opened = sorted((w.text, round(w.width_m, 3)) for w in page.widths if w.element == "door" and w.qualifier == "measured")
+    assert opened == sorted((d["code"], d["opening_m"]) for d in t["doors"])
     fields = [f for f in result.fields if f.type == "evacuation_width"]
     corridor = next(f for f in fields if f.attributes["element"] == "corridor")
     assert corridor.attributes["qualifier"] == "measured" and corridor.attributes["building"] == "1#办公楼"
-    assert {f.attributes["qualifier"] for f in fields if f.attributes["element"] == "door"} == {"annotated"}
+    assert {f.attributes["qualifier"] for f in fields if f.attributes["element"] == "door"} == {"annotated", "measured"}
     assert any(f.attributes.get("fire_door") for f in fields)
 
 

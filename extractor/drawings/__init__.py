@@ -115,7 +115,8 @@ def _floor_plan(dp: DrawingPage, edges, texts: list[TextItem]) -> None:
     """Corridor and door widths where the page is a floor plan (best effort, vector and DXF only)."""
     from .floorplan import corridor_widths, door_widths, plan_building
 
-    dp.widths = corridor_widths(edges, texts, dp.scale.metres_per_unit) + door_widths(texts)
+    mpu = dp.scale.metres_per_unit
+    dp.widths = corridor_widths(edges, texts, mpu) + door_widths(texts, edges, mpu)
     if dp.widths:
         dp.plan_of = plan_building(texts)
         if any(w.element == "corridor" and w.width_m is None for w in dp.widths):

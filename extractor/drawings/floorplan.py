@@ -7,7 +7,9 @@ direction rejects a ray that escapes through a door opening, and the
 narrower direction is the width (a corridor is long one way and narrow the
 other). Door widths come from the door codes Chinese drawings write beside
 each opening: M1021 is a door 10 dm wide and 21 dm high; FM甲1221 a class-A
-fire door 1.2 m wide.
+fire door 1.2 m wide. Where the opening is drawn (two jambs closing the wall
+either side of a gap), its width is also measured: the opening nearest the
+code, jamb to jamb.
 """
 
 from __future__ import annotations
@@ -88,8 +90,50 @@ def corridor_widths(segments: list[tuple[Point, Point]], texts: list[TextItem], 
     return out
 
 
-def door_widths(texts: list[TextItem]) -> list[Width]:
+def _jambs(segments: list[tuple[Point, Point]], metres_per_unit: float) -> list[tuple[Point, Point]]:
+    """Short wall-closing strokes: as long as a wall is thick (8-50 cm)."""
+    lo, hi = 0.08 / metres_per_unit, 0.5 / metres_per_unit
+    out = []
+    for p, q in segments:
+        d = ((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2) ** 0.5
+        if lo <= d <= hi:
+            out.append((p, q))
+    return out
+
+
+def _opening_near(t: TextItem, jambs: list[tuple[Point, Point]], metres_per_unit: float):
+    """The jamb pair (parallel, facing, 0.6-3.0 m apart) nearest the door code."""
+    cx, cy = t.centre
+    best = None
+    for i, (p1, q1) in enumerate(jambs):
+        d1 = (q1[0] - p1[0], q1[1] - p1[1])
+        m1 = ((p1[0] + q1[0]) / 2, (p1[1] + q1[1]) / 2)
+        n1 = (d1[0] ** 2 + d1[1] ** 2) ** 0.5
+        for p2, q2 in jambs[i + 1:]:
+            d2 = (q2[0] - p2[0], q2[1] - p2[1])
+            n2 = (d2[0] ** 2 + d2[1] ** 2) ** 0.5
+            if abs(d1[0] * d2[1] - d1[1] * d2[0]) > 0.05 * n1 * n2:
+                continue  # not parallel
+            m2 = ((p2[0] + q2[0]) / 2, (p2[1] + q2[1]) / 2)
+            gap = (m2[0] - m1[0], m2[1] - m1[1])
+            g = (gap[0] ** 2 + gap[1] ** 2) ** 0.5
+            if not 0.6 <= g * metres_per_unit <= 3.0:
+                continue
+            if abs(gap[0] * d1[0] + gap[1] * d1[1]) > 0.1 * g * n1:
+                continue  # side by side across the wall line, not one behind the other
+            mid = ((m1[0] + m2[0]) / 2, (m1[1] + m2[1]) / 2)
+            dist = ((mid[0] - cx) ** 2 + (mid[1] - cy) ** 2) ** 0.5
+            if dist * metres_per_unit > 2.5:
+                continue
+            if best is None or dist < best[0]:
+                best = (dist, g, (m1, m2))
+    return best
+
+
+def door_widths(texts: list[TextItem], segments: list[tuple[Point, Point]] | None = None,
+                metres_per_unit: float | None = None) -> list[Width]:
     out: list[Width] = []
+    jambs = _jambs(segments, metres_per_unit) if segments and metres_per_unit else []
     for t in texts:
         s = norm(t.text).replace(" ", "")
         for m in _DOOR.finditer(s):
@@ -97,7 +141,13 @@ def door_widths(texts: list[TextItem]) -> list[Width]:
             if not 0.6 <= w <= 6.0:
                 continue
             code = m.group(0)
+            fire = code.startswith(("FM", "GFM"))
             out.append(Width(element="door", text=code, bbox=t.bbox, width_units=None, width_m=w,
-                             qualifier="annotated", segment=None, confidence=t.confidence,
-                             fire_door=code.startswith(("FM", "GFM"))))
+                             qualifier="annotated", segment=None, confidence=t.confidence, fire_door=fire))
+            opening = _opening_near(t, jambs, metres_per_unit) if jambs and metres_per_unit else None
+            if opening is not None:
+                _, g, seg = opening
+                out.append(Width(element="door", text=code, bbox=t.bbox, width_units=g,
+                                 width_m=round(g * metres_per_unit, 3), qualifier="measured", segment=seg,
+                                 confidence=t.confidence, fire_door=fire))
     return out
