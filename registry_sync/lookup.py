@@ -192,14 +192,13 @@ class RegistryLookup:
                 result.hits = [CertificateHit(record=_cert_record(r), how="wildcard")
                                for r in rows if pattern.fullmatch(r["cert_key"])]
                 return result
-            rows = conn.execute(select(t).where(t.c.cert_no == norm, cond)).mappings().all()
-            how: Literal["exact", "ocr"] = "exact"
-            if not rows:
-                how = "ocr"
-                rows = conn.execute(
-                    select(t).where(t.c.cert_key == cert_key(norm, normalized=True), cond)
-                ).mappings().all()
-        result.hits = [CertificateHit(record=_cert_record(r), how=how) for r in rows]
+            # One round trip: the exact number has the same OCR key as its variants.
+            rows = conn.execute(
+                select(t).where(t.c.cert_key == cert_key(norm, normalized=True), cond)
+            ).mappings().all()
+        exact = [r for r in rows if r["cert_no"] == norm]
+        how: Literal["exact", "ocr"] = "exact" if exact else "ocr"
+        result.hits = [CertificateHit(record=_cert_record(r), how=how) for r in (exact or rows)]
         return result
 
     def holders_by_id_no(self, id_no: str) -> list[CertificateRecord]:
