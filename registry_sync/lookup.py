@@ -156,6 +156,18 @@ class RegistryLookup:
                     created_at=row["created_at"], rows=row["rows"],
                 )
 
+    def _connect(self):
+        """A connection for read-only look-ups.
+
+        On PostgreSQL in autocommit mode: each look-up is one statement, and
+        the pool's rollback on check-in would otherwise cost a second round
+        trip per look-up.
+        """
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     def snapshot(self, kind: str) -> Snapshot | None:
         """The snapshot every answer of ``kind`` comes from (None: nothing synced yet)."""
         return self._snapshots.get(kind)
@@ -176,7 +188,7 @@ class RegistryLookup:
         if snap is None or not norm:
             return result
         cond = _in_force(t, snap.id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             if result.unreadable:
                 key = "".join("?" if ch in UNREADABLE_CHARS else cert_key(ch, normalized=True)
                               for ch in norm)
@@ -206,7 +218,7 @@ class RegistryLookup:
         snap_id = self._snap_id("certificates")
         if snap_id is None:
             return []
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(t).where(t.c.holder_id_no == normalize_id_no(id_no), _in_force(t, snap_id))
             ).mappings().all()
@@ -225,7 +237,7 @@ class RegistryLookup:
             return []
         dels = name_keys(q)
         probes = dels | {q}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             # Phase 1, index only: (id, folded name) of every row whose name is
             # the query or one edit from it. Keys exist for versions in force.
             cands: dict[int, str] = {}
@@ -261,7 +273,7 @@ class RegistryLookup:
         snap_id = self._snap_id("companies")
         if snap_id is None:
             return None
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 select(t).where(t.c.uscc == normalize_uscc(uscc), _in_force(t, snap_id))
             ).mappings().first()
@@ -275,7 +287,7 @@ class RegistryLookup:
         if snap_id is None or not q:
             return []
         cond = _in_force(t, snap_id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(select(t).where(t.c.name_folded == q, cond)).mappings().all()
             if rows:
                 return [CompanyHit(record=_company_record(r), how="name") for r in rows[:limit]]
