@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field as PydField
+from pydantic import BaseModel
+from pydantic import Field as PydField
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -68,13 +70,14 @@ class CaseDecisionRow(Base):
     audit_seq: Mapped[int] = mapped_column(Integer)
 
 
-_ensured: set[int] = set()
+# Weak, so a new engine that happens to reuse a collected one's id() is not taken as done.
+_ensured: weakref.WeakSet = weakref.WeakSet()
 _ensure_lock = threading.Lock()
 
 
 def ensure_tables(store: Store) -> None:
     """Create the web app's tables (accounts, audit trail, decisions) on first use of a store."""
-    if id(store.engine) in _ensured:
+    if store.engine in _ensured:
         return
     from . import accounts, audit  # noqa: F401 - registers their tables on Base
 
@@ -82,7 +85,7 @@ def ensure_tables(store: Store) -> None:
         tables = [Base.metadata.tables[n] for n in
                   ("ui_users", "audit_log", "audit_head", "finding_decisions", "case_decisions")]
         Base.metadata.create_all(store.engine, tables=tables)
-        _ensured.add(id(store.engine))
+        _ensured.add(store.engine)
 
 
 # -- models returned to the pages ----------------------------------------------------
@@ -462,7 +465,7 @@ def verify_decisions(session: Session, audit_rows: dict) -> Iterator[tuple[int, 
 
 # -- reviews, rules, notices ---------------------------------------------------------
 
-def run_review(store: Store, user: User, path: Path, options=None) -> Report:  # noqa: ANN001 - ReviewOptions
+def run_review(store: Store, user: User, path: Path, options=None) -> Report:
     """Review a package on the spot (the pre-review window) and record that it ran."""
     from .audit import append
     from .review import ReviewOptions, review_path

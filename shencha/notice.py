@@ -12,7 +12,8 @@ import io
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, Field as PydField
+from pydantic import BaseModel
+from pydantic import Field as PydField
 
 from checks.model import Finding
 
@@ -138,12 +139,13 @@ def _font() -> str:
 
 
 def to_pdf(notice: Notice) -> bytes:
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-    from xml.sax.saxutils import escape
 
     font = _font()
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
@@ -173,7 +175,7 @@ def to_pdf(notice: Notice) -> bytes:
     return buffer.getvalue()
 
 
-def issue_notice(store, user: User, report_id: int, finding_ids: list[str],  # noqa: ANN001 - Store
+def issue_notice(store, user: User, report_id: int, finding_ids: list[str],
                  issued_on: date | None = None) -> Notice:
     """Build the notice for a stored report and record in the audit trail that it was issued."""
     from .audit import append

@@ -104,7 +104,7 @@ def test_a_deleted_decision_entry_is_caught(trail):
 
 
 def test_appending_after_verification_keeps_the_chain(trail):
-    url, store = trail
+    _url, store = trail
     for n in range(3):
         append(store, "supervisor", "audit_verify", "audit", {"n": n})
     assert verify(store).ok and verify(store).entries == 10

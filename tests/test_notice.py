@@ -43,7 +43,7 @@ def pdf_first_page(data: bytes):
 
 
 def test_notice_lists_every_chosen_correction_once_numbered(setup):
-    store, report, window = setup
+    _store, report, window = setup
     notice = build_notice(report, report.findings, window, issued_on=date(2026, 11, 20))
     assert [i.number for i in notice.items] == [1, 2, 3]
     assert notice.items[0].concerns == "《06_三类人员名册.pdf》第 1 页"  # the registry record is not a document
@@ -54,7 +54,7 @@ def test_notice_lists_every_chosen_correction_once_numbered(setup):
 
 
 def test_docx_holds_applicant_date_and_each_item(setup):
-    store, report, window = setup
+    _store, report, window = setup
     text = docx_text(to_docx(build_notice(report, report.findings, window, issued_on=date(2026, 11, 20))))
     assert TITLE in text and "江苏华建安装工程有限公司" in text and "2026年11月20日" in text
     for n in (1, 2, 3):
@@ -65,7 +65,7 @@ def test_docx_holds_applicant_date_and_each_item(setup):
 
 
 def test_pdf_renders_in_chinese(setup):
-    store, report, window = setup
+    _store, report, window = setup
     data = to_pdf(build_notice(report, report.findings, window, issued_on=date(2026, 11, 20)))
     text, image, pages = pdf_first_page(data)
     assert TITLE in text and "江苏华建安装工程有限公司" in text and "第 1 号问题" in text

@@ -82,7 +82,7 @@ def test_rule_author_supervisor_admin_cannot_decide(store, case):
 
 
 def test_a_disabled_account_can_do_nothing(store, case):
-    rid, report = case
+    rid, _report = case
     officer = login(store, "officer")
     admin = login(store, "admin")
     set_active(store, admin, "officer", False, "离岗")

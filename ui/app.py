@@ -14,11 +14,11 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from shencha.accounts import Role  # noqa: E402
-from ui import common  # noqa: E402
-from ui.views import admin, case, login, prereview, queue, rules, supervisor  # noqa: E402
+from shencha.accounts import Role
+from ui import common
+from ui.views import admin, case, login, prereview, queue, rules, supervisor
 
 
 def main() -> None:

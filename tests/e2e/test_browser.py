@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from shencha import decisions as svc
+from shencha.accounts import mask_ids
 from shencha.store import Store
 
 from ..conftest import FIXTURES, REPO
@@ -179,7 +180,7 @@ def _red_pixels(page, base: str) -> int:
 
 
 def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_store):
-    url, store, big = sample_store
+    _url, store, big = sample_store
     officer = login(store, "officer")
     ranked = svc.queue(store, officer)
     riskiest = ranked[0]
@@ -240,8 +241,8 @@ def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_sto
 
 
 def test_window_uploads_a_package_and_downloads_the_notice(server, browser, sample_store, tmp_path):
-    from docx import Document
     import pypdfium2 as pdfium
+    from docx import Document
 
     source = PACKAGES / "jz_beijing_clean"
     buffer = io.BytesIO()
@@ -275,10 +276,15 @@ def test_window_uploads_a_package_and_downloads_the_notice(server, browser, samp
     download.value.save_as(pdf_path)
     page.close()
 
+    store = sample_store[1]
+    [latest] = [r for r in store.reports() if r.source_path.endswith("申请材料.zip")]
+    findings = store.load_report(latest.id).findings
     text = "\n".join(p.text for p in Document(str(docx_path)).paragraphs)
-    assert "一次性告知补正通知书" in text and f"申请单位：{company}" in text
-    assert "1. " in text and "依据：" in text and "补正要求：" in text and "日期：" in text
-    assert "《06_三类人员名册.pdf》" in text or "申请材料（" in text  # every item says what it concerns
+    assert "一次性告知补正通知书" in text and f"申请单位：{company}" in text and "日期：" in text
+    # every finding, once, numbered, each with what it concerns, the reason, the requirement and the citation
+    assert findings and text.count("依据：") == len(findings) == text.count("补正要求：")
+    for n, f in enumerate(findings, start=1):
+        assert f"\n{n}. " in text and f"问题：{mask_ids(f.message)}" in text
 
     pdf = pdfium.PdfDocument(str(pdf_path))
     first = pdf[0]

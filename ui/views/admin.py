@@ -5,7 +5,15 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
-from shencha.accounts import ROLE_LABEL, NewUser, PermissionDenied, Role, create_user, list_users, set_active
+from shencha.accounts import (
+    ROLE_LABEL,
+    NewUser,
+    PermissionDenied,
+    Role,
+    create_user,
+    list_users,
+    set_active,
+)
 from ui import common
 
 

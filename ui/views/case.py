@@ -48,7 +48,6 @@ def _decide_finding(report_id: int, finding_id: str, decision: str, seen_version
     st.session_state[reason_key] = ""
     # A practised officer goes straight on to the next finding.
     st.session_state["finding_idx"] = st.session_state.get("finding_idx", 0) + 1
-    st.session_state["_advance"] = True
 
 
 def _decide_case(report_id: int, decision: str, seen_version: int) -> None:
@@ -146,8 +145,6 @@ def _findings(view: CaseView, can_decide: bool) -> None:
         st.session_state["finding_report"] = view.summary.report_id
         st.session_state["finding_idx"] = 0
     idx = max(0, min(count - 1, st.session_state.get("finding_idx", 0)))
-    if st.session_state.pop("_advance", False) and idx == count - 1 and states[idx].decision is not None:
-        pass  # the last one stays selected after deciding it
     st.session_state["finding_idx"] = idx
     decided = sum(s.decision is not None for s in states)
     st.subheader(f"问题清单（已处理 {decided}/{count}）")

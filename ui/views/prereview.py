@@ -23,7 +23,7 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name) or "file"
 
 
-def _review(files: list) -> None:  # noqa: ANN001 - streamlit UploadedFile
+def _review(files: list) -> None:
     user = common.current_user()
     workdir = Path(tempfile.mkdtemp(prefix="shencha-window-"))
     if len(files) == 1 and files[0].name.lower().endswith(".zip"):
