@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import checks  # noqa: E402
-from checks.testing import build, f  # noqa: E402
-from registry_sync.testing import id_number  # noqa: E402
+import checks
+from checks.testing import build, f
+from registry_sync.testing import id_number
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"

@@ -33,11 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import checks  # noqa: E402
-from checks.model import Finding  # noqa: E402
-from checks.view import ApplicationInfo, ApplicationView, DocumentInfo  # noqa: E402
-from extractor.model import Field, Source  # noqa: E402
-from fixtures.truth import PACKAGES_DIR, TRUTH_DIR, PackageTruth, TruthDefect, load_truth  # noqa: E402
+import checks
+from checks.model import Finding
+from checks.view import ApplicationInfo, ApplicationView, DocumentInfo
+from extractor.model import Field, Source
+from fixtures.truth import PACKAGES_DIR, TRUTH_DIR, PackageTruth, TruthDefect, load_truth
 
 REGISTRY_DIR = ROOT / "fixtures" / "registry"
 

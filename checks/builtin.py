@@ -5,7 +5,14 @@ outside packs use the ``shencha.rules`` entry-point group instead.
 """
 
 from checks.rules import (
-    completeness, consistency, drawings, evacuation, fire_separation, identifiers, plans, registry_rules,
+    completeness,
+    consistency,
+    drawings,
+    evacuation,
+    fire_separation,
+    identifiers,
+    plans,
+    registry_rules,
 )
 
 BUILTIN_RULES = (

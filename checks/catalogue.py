@@ -8,8 +8,8 @@ A pack that fails to load is recorded in ``load_errors`` and the others load.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from importlib.metadata import EntryPoint, entry_points
-from typing import Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict
 

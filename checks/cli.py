@@ -15,14 +15,13 @@ import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional
 
 import typer
 import yaml
 
 from checks.catalogue import Registry, load_registry
 from checks.engine import RULE_ID_RE, RuleSpec
-from checks.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset
+from checks.ruleset import RulesetError, load_ruleset
 from checks.tables import load_table
 
 app = typer.Typer(help="规则目录与规则编写工具：列出、查看、测试、新建审查规则。", no_args_is_help=True,
@@ -57,8 +56,8 @@ def _registry(packs: list[str] | None) -> Registry:
 
 @app.command("list")
 def list_rules(
-    ruleset: Optional[Path] = typer.Option(None, "--ruleset", help="规则集文件（默认使用内置规则集）"),
-    pack: Optional[list[str]] = typer.Option(None, "--pack", help=PACK_HELP),
+    ruleset: Path | None = typer.Option(None, "--ruleset", help="规则集文件（默认使用内置规则集）"),
+    pack: list[str] | None = typer.Option(None, "--pack", help=PACK_HELP),
     fmt: str = typer.Option("text", "--format", help="输出格式：text 或 json"),
 ) -> None:
     """列出所有规则：编号、类别、默认严重程度、适用行业、依据、置信度，以及是否在规则集中启用。"""
@@ -102,7 +101,7 @@ def list_rules(
 @app.command("show")
 def show(
     rule_id: str = typer.Argument(..., help="规则编号，如 gb50016.civil_separation.v1"),
-    pack: Optional[list[str]] = typer.Option(None, "--pack", help=PACK_HELP),
+    pack: list[str] | None = typer.Option(None, "--pack", help=PACK_HELP),
 ) -> None:
     """查看一条规则：说明、依据、参数、事实来源与置信度、示例，以及规则背后的数据表。"""
     reg = _registry(pack)
@@ -152,8 +151,8 @@ def show(
 
 @app.command("test")
 def test(
-    rule_id: Optional[str] = typer.Argument(None, help="只测试这一条规则（默认全部）"),
-    pack: Optional[list[str]] = typer.Option(None, "--pack", help=PACK_HELP),
+    rule_id: str | None = typer.Argument(None, help="只测试这一条规则（默认全部）"),
+    pack: list[str] | None = typer.Option(None, "--pack", help=PACK_HELP),
 ) -> None:
     """运行每条规则自带的示例（应不通过、应通过、应待核实），任何示例结果不符则退出码为 1。"""
     from checks.testing import run_examples
@@ -286,7 +285,7 @@ DOC_TEMPLATE = '''# {rule_id}
 def new(
     rule_id: str = typer.Option(..., "--id", help="规则编号：命名空间.名称.v版本，如 jiangsu.scaffold_net.v1"),
     directory: Path = typer.Option(Path("."), "--dir", help="规则包所在目录（不存在则创建）"),
-    package: Optional[str] = typer.Option(None, "--package", help="Python 包名（默认取编号的第一段加 _rules）"),
+    package: str | None = typer.Option(None, "--package", help="Python 包名（默认取编号的第一段加 _rules）"),
     category: str = typer.Option("plan.missing_measure", "--category", help="发现类别，如 standard.evacuation_width"),
     field: str = typer.Option("guard_rail_height", "--field", help="规则读取的字段类型（见 docs/fields.md）"),
     title: str = typer.Option("新规则：字段数值不得低于最小值", "--title", help="规则的中文标题"),
@@ -294,8 +293,8 @@ def new(
     standard: str = typer.Option("待填写：标准编号", "--standard", help="依据的标准或法规，如 JGJ 80"),
     edition: str = typer.Option("待填写：版本", "--edition", help="版本，如 2016"),
     clause: str = typer.Option("待填写：条款", "--clause", help="条款或表号，如 4.1.1"),
-    industry: Optional[list[str]] = typer.Option(None, "--industry", help="适用行业，可多次使用（默认全部）"),
-    ruleset: Optional[Path] = typer.Option(None, "--ruleset", help="要加入的规则集文件（默认 <目录>/ruleset.yaml，继承内置规则集）"),
+    industry: list[str] | None = typer.Option(None, "--industry", help="适用行业，可多次使用（默认全部）"),
+    ruleset: Path | None = typer.Option(None, "--ruleset", help="要加入的规则集文件（默认 <目录>/ruleset.yaml，继承内置规则集）"),
 ) -> None:
     """生成一个规则模块（含三类示例）、包入口、pyproject 入口点、文档和规则集条目。"""
     if not RULE_ID_RE.match(rule_id):
@@ -345,9 +344,9 @@ def new(
     text = rs_path.read_text(encoding="utf-8")
     if not text.endswith("\n"):
         text += "\n"
-    if re.search(r"^rules:\s*\{\}\s*$", text, flags=re.M):
-        text = re.sub(r"^rules:\s*\{\}\s*$", "rules:", text, flags=re.M)
-    if not re.search(r"^rules:\s*$", text, flags=re.M):
+    if re.search(r"^rules:\s*\{\}\s*$", text, flags=re.MULTILINE):
+        text = re.sub(r"^rules:\s*\{\}\s*$", "rules:", text, flags=re.MULTILINE)
+    if not re.search(r"^rules:\s*$", text, flags=re.MULTILINE):
         text += "rules:\n"
     entry = f"  {rule_id}:\n    severity: medium\n    params: {{minimum: {minimum}}}\n"
     try:

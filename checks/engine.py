@@ -13,12 +13,15 @@ import hashlib
 import inspect
 import json
 import re
-from dataclasses import dataclass, field as dc_field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from checks.model import Finding, Severity, Verdict
 from extractor.model import Evidence, Field
@@ -102,7 +105,7 @@ class Example:
 
     outcome: Outcome
     description: str
-    view: "ApplicationView"
+    view: ApplicationView
     params: dict[str, Any] = dc_field(default_factory=dict)
     lookup: Any = None
     lookup_factory: Callable[[], Any] | None = None  # built only when the example runs (e.g. a registry store)
@@ -148,7 +151,7 @@ class RuleSpec:
         order = {"H": 2, "M": 1, "L": 0}
         return min((f.confidence for f in self.facts), key=order.__getitem__, default="H")
 
-    def __call__(self, view: "ApplicationView", ctx: "RuleContext") -> Iterable[Finding] | None:
+    def __call__(self, view: ApplicationView, ctx: RuleContext) -> Iterable[Finding] | None:
         return self.func(view, ctx)
 
     def __repr__(self) -> str:

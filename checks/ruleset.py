@@ -22,15 +22,16 @@ file and line (from yaml's node marks).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 import json
+import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-import os
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field as PydField, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field as PydField
 
 from checks.catalogue import Registry, load_registry
 from checks.engine import INDUSTRIES, RuleSpec, Severity
@@ -181,7 +182,7 @@ class Ruleset:
         return f"{self.name}@{self.version}+{h.hexdigest()[:10]}"
 
     @classmethod
-    def all_rules(cls, registry: Registry | None = None, *, name: str = "all", version: str = "0") -> "Ruleset":
+    def all_rules(cls, registry: Registry | None = None, *, name: str = "all", version: str = "0") -> Ruleset:
         """Every rule of the registry with its declared defaults (for rule tests and tools)."""
         registry = registry if registry is not None else load_registry()
         entries = {s.id: RuleEntry(spec=s, params=s.params(), severity=s.severity, industries=s.industries)
@@ -189,12 +190,12 @@ class Ruleset:
         return cls(name, version, entries, registry)
 
     @classmethod
-    def load(cls, path: str | Path, registry: Registry | None = None) -> "Ruleset":
+    def load(cls, path: str | Path, registry: Registry | None = None) -> Ruleset:
         registry = registry if registry is not None else load_registry()
         return cls._load(Path(path).resolve(), registry, ())
 
     @classmethod
-    def _load(cls, path: Path, registry: Registry, chain: tuple[Path, ...]) -> "Ruleset":
+    def _load(cls, path: Path, registry: Registry, chain: tuple[Path, ...]) -> Ruleset:
         if path in chain:
             raise RulesetError(path, None, "extends 形成循环引用")
         data, marks = _read_yaml(path)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import traceback
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from checks.engine import RuleContext, RuleDefinitionError
 from checks.model import Finding

@@ -16,8 +16,9 @@ distinct, stable bounding box so evidence and finding ids are realistic.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from checks.engine import Example, Outcome
 from checks.view import ApplicationInfo, ApplicationView, DocumentInfo
@@ -80,7 +81,7 @@ def example(outcome: Outcome, description: str, fields: Iterable[Field] = (), *,
 
 
 class ExampleResult:
-    __slots__ = ("rule_id", "example", "ok", "got", "detail")
+    __slots__ = ("detail", "example", "got", "ok", "rule_id")
 
     def __init__(self, rule_id: str, example: Example, ok: bool, got: str, detail: str):
         self.rule_id, self.example, self.ok, self.got, self.detail = rule_id, example, ok, got, detail

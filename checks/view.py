@@ -9,10 +9,12 @@ well inside a second. It is built from extraction output
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import Field as PydField
 
 from extractor.model import Document, Field
 
@@ -54,7 +56,7 @@ class Record:
     are not grouped: a lone field is not a record.
     """
 
-    __slots__ = ("document", "key", "fields")
+    __slots__ = ("document", "fields", "key")
 
     def __init__(self, document: str, key: Any, fields: list[Field]):
         self.document = document
@@ -156,7 +158,7 @@ class ApplicationView(BaseModel):
             return None
         return self._records.get((field.document, rec))
 
-    def restricted(self, types: Iterable[str]) -> "ApplicationView":
+    def restricted(self, types: Iterable[str]) -> ApplicationView:
         """The same view, but ``fields_of``/``fields_in`` refuse field types outside ``types``.
 
         Rule examples run on it, so a rule that reads a type it did not declare in
@@ -172,7 +174,7 @@ class ApplicationView(BaseModel):
         cls,
         application: ApplicationInfo,
         documents: Iterable[Document],
-    ) -> "ApplicationView":
+    ) -> ApplicationView:
         """Build the view from extraction output (``extractor.model.Document``)."""
         docs: list[DocumentInfo] = []
         fields: list[Field] = []

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 import checks
-from checks import Citation, Fact, RuleContext, Ruleset, RulesetError, load_registry, load_ruleset, rule
+from checks import (
+    Citation,
+    Fact,
+    RuleContext,
+    Ruleset,
+    RulesetError,
+    load_registry,
+    load_ruleset,
+    rule,
+)
 from checks.catalogue import DuplicateRuleError, Registry
 from checks.engine import RuleDefinitionError, RuleSpec
 from checks.testing import build, f

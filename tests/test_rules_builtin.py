@@ -177,9 +177,10 @@ def test_registry_rules_call_the_registry_checks_and_reissue_findings(monkeypatc
 
 # -- property-based: the check characters ----------------------------------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from checks.rules.identifiers import USCC_ALPHABET, check_resident_id, check_uscc  # noqa: E402
+from checks.rules.identifiers import USCC_ALPHABET, check_resident_id, check_uscc
 
 
 @settings(max_examples=200, deadline=None)

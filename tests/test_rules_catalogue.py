@@ -48,7 +48,7 @@ def test_rule_has_citation_docstring_facts_and_examples_of_each_outcome(spec):
 @pytest.mark.parametrize("spec", BUILTIN_RULES, ids=IDS)
 def test_rule_has_a_docs_entry(spec):
     text = _docs_text()
-    assert re.search(rf"^##+ `?{re.escape(spec.id)}`?\s*$", text, flags=re.M), f"no heading for {spec.id} in docs/rules/"
+    assert re.search(rf"^##+ `?{re.escape(spec.id)}`?\s*$", text, flags=re.MULTILINE), f"no heading for {spec.id} in docs/rules/"
 
 
 def test_guide_exists_and_walks_through_rules_new():

@@ -71,7 +71,7 @@ def test_new_rejects_bad_id(tmp_path):
 def _guide_rule() -> str:
     text = GUIDE.read_text(encoding="utf-8")
     block = text.split("<!-- guide-final-rule -->", 1)[1]
-    return re.search(r"```python\n(.*?)```", block, flags=re.S).group(1)
+    return re.search(r"```python\n(.*?)```", block, flags=re.DOTALL).group(1)
 
 
 def test_new_then_edit_then_the_rule_runs(tmp_path, monkeypatch):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Iterable
-
-from extractor.model import Field
+from collections.abc import Iterable
+from typing import Any
 
 from checks.view import value_of
+from extractor.model import Field
 
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川蜀黔贵滇云藏陕甘青宁新兵"
 
@@ -33,20 +33,12 @@ def name_key(value: Any) -> str:
     return nfkc(value).replace("(", "").replace(")", "").replace("[", "").replace("]", "")
 
 
-def low_confidence(fields: Iterable[Field], threshold: float) -> bool:
-    return any(f.confidence < threshold for f in fields)
-
-
 def number(field: Field) -> float | None:
     v = value_of(field)
     try:
         return float(v)
     except (TypeError, ValueError):
         return None
-
-
-def fmt_m(x: float) -> str:
-    return f"{x:g} m"
 
 
 # 企业类型 (the "类型" line of a business licence), which a reader may mistake for the name.

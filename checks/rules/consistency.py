@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding

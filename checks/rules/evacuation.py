@@ -10,8 +10,9 @@ double-loaded). ``exit`` means a ground-floor exit door (首层疏散外门).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import product
-from typing import Any, Iterator
+from typing import Any
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding

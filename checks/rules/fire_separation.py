@@ -20,11 +20,12 @@ Distances that the drawing analysis measured or paired on the drawing
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding

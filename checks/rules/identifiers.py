@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
-from stdnum.cn import ric, uscc as stdnum_uscc
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
+from stdnum.cn import ric
+from stdnum.cn import uscc as stdnum_uscc
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding

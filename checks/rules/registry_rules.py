@@ -10,7 +10,8 @@ date and disable them like any other rule.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
