@@ -83,8 +83,8 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
 def to_fields(view: DocView, mentions: list[Mention]) -> list[Field]:
     fields = []
     for m in merge_mentions(mentions):
-        if m.type == "date" and m.role is None:
-            continue
+        if m.type == "date" and m.role is None and "section" not in m.attributes:
+            continue  # a date whose meaning we could not tell
         page, bbox, ocr_conf, source = view.evidence(m.spans)
         fields.append(
             Field(

@@ -52,7 +52,13 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
-CUES["other"] = (("评价报告", "安全现状评价", "检测报告"), ("评价机构", "评价结论", "评价组"))
+# Documents a package holds that none of the types above describe; their
+# titles must outweigh the body words they share with the others.
+CUES["other"] = (
+    ("评价报告", "安全现状评价", "检测报告", "职业病", "职业危害", "危险源辨识", "许可证副本", "许可证\\(副本\\)", "检验.{0,4}汇总表",
+     "检验检测合格", "^安全生产许可证$"),
+    ("评价机构", "评价结论", "评价组", "职业病危害", "重大危险源", "检验检测机构"),
+)
 
 _COMPILED = {
     t: ([re.compile(c) for c in title], [re.compile(c) for c in body]) for t, (title, body) in CUES.items()
@@ -72,7 +78,7 @@ def classify(lines: list[str]) -> tuple[str, float, dict[str, float]]:
                 continue
             for rx in title_rx:
                 if rx.search(ln):
-                    s += 6.0 / (1 + 0.3 * rank)
+                    s += (12.0 if t == "other" else 6.0) / (1 + 0.3 * rank)
         for rx in body_rx:
             n = len(rx.findall(body))
             if n:

@@ -74,7 +74,7 @@ def _colon_pairs(ln: TextLine) -> list[Pair]:
         # The label runs back to the previous space; drop a leading value tail.
         if not _HAS_HAN.search(label):
             continue
-        if m.start() > 0 and text[m.start() - 1] not in " ":
+        if m.start() > 0 and text[m.start() - 1] not in " ;,。、)":
             # "有效期至:...": a label glued to the previous value needs a known key.
             key_tail = None
             for k in range(len(label)):

@@ -243,7 +243,9 @@ def prose_names(text: str, *, use_ner: bool = True, entities: list[Any] | None =
                 t = s + len(k)
                 break
         name = text[s:t]
-        if not looks_like_name(name, labelled=True) or name in SURNAMES_DOUBLE:
+        # The recogniser's names must still start with a surname: "技术" and
+        # "操作" before "负责人" are not people.
+        if not looks_like_name(name) or name in SURNAMES_DOUBLE:
             continue
         hit = next((p for p in found if not (t <= p.start or s >= p.end)), None)
         if hit is not None:
@@ -271,6 +273,9 @@ _ORG_LEAD = re.compile(r"^(?:兹证明|证明|兹有|我公司|本公司|我单�
                        r"委托|受|被|将|给|同意|批准|公司)+")
 
 
+_ORG_TYPE_WORDS = re.compile(r"^(?:其他|一人|国有独资|自然人独资|自然人投资|法人独资|外商独资|中外合资|港澳台)")
+
+
 def org_names(text: str) -> list[tuple[int, int, str]]:
     """Company names ending in a company suffix: the Han run before the
     suffix, less the words that lead into a name in prose ("兹证明…")."""
@@ -286,5 +291,7 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         name = text[start:end]
         if m.start() - start < 2 or len(name) > 40 or name.startswith("("):
             continue
+        if _ORG_TYPE_WORDS.match(name) or re.search(r"类型|性质|形式", text[max(0, start - 6):start]):
+            continue  # "其他有限责任公司" is a kind of company, not a company
         out.append((start, end, name))
     return out

@@ -121,7 +121,7 @@ def _records_by_page(pairs: list[Pair]) -> dict[int, str]:
 
 
 _PERSON_KEYS = {"name": None, "legal_representative": "legal_representative", "principal": "principal",
-                "safety_manager": "safety_manager", "project_manager": "project_manager"}
+                "safety_manager": "safety_manager", "project_manager": "project_manager", "other_person": "other"}
 _DATE_KEYS = {"valid_until", "valid_from", "issued", "signed", "established"}
 
 
@@ -310,18 +310,19 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
             v = compact_name(cells["category"].text)
             ctx.add(Mention("operation_category", v, _cell_span(cells["category"]), 0.93, normalized=v,
                             attributes=dict(attrs), step="tables"))
-        for key in ("valid_until", "issued"):
+        for key in ("valid_until", "issued", "valid_from"):
             if key in cells:
                 c = cells[key]
                 dates = find_dates(c.text)
                 rng = date_ranges(c.text, dates)
                 picks = [(rng[0][0], "valid_from"), (rng[0][1], "valid_until")] if rng and key == "valid_until" else (
                     [(dates[-1] if key == "valid_until" else dates[0], key)] if dates else [])
+                of = "cert_no" if ("cert_no" in cells or "name" in cells) else "document"
                 for d, role in picks:
                     sp = c.spans[0]
                     span = Span(sp.line, sp.start + d.start, sp.start + d.end) if len(c.spans) == 1 else sp
                     ctx.add(Mention("date", d.iso, [span], 0.95, normalized=d.iso, role=role,
-                                    attributes=dict(attrs, of="cert_no"), step="tables"))
+                                    attributes=dict(attrs, of=of), step="tables"))
         if "employer" in cells:
             v = compact_name(cells["employer"].text)
             if len(v) >= 4:
@@ -382,6 +383,7 @@ _SIGN_CONTEXT = re.compile(r"盖章|签字|签名|签章|公章|日期|负责人
 
 
 _ISSUED_DOCS = {"business_licence", "insurance", "certificate"}
+_ISSUER_CONTEXT = re.compile(r"发证机关|登记机关|颁发机关|发证单位|签发机关")
 
 
 def step_dates(ctx: Context) -> None:
@@ -413,7 +415,7 @@ def step_dates(ctx: Context) -> None:
                 context = " ".join(x.text for x in flow[max(0, idx - 3):idx + 1])
                 if alone and near_end and (_SIGN_CONTEXT.search(context) or idx >= len(flow) - 2):
                     # An authority's document is issued; the applicant's is signed.
-                    role = "issued" if ctx.doc_type in _ISSUED_DOCS else "signed"
+                    role = "issued" if ctx.doc_type in _ISSUED_DOCS or _ISSUER_CONTEXT.search(context) else "signed"
                     ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.8, normalized=d.iso,
                                     role=role, attributes={"of": "licence" if ctx.doc_type == "business_licence"
                                                            else "document"}, step="dates"))
@@ -621,6 +623,8 @@ def step_design(ctx: Context) -> None:
         if not re.search(r"\d", text) and "级" not in text:
             continue
         for b in (design.building_hits(text) if ctx.doc_type in _BUILDING_DOCS else []):
+            if ctx.doc_type == "other" and not ({"fire_grade", "use_class", "height_m"} & set(b.attributes)):
+                continue  # "2号楼12层" in an address
             spans = para.spans(b.start, b.end)
             ctx.add(Mention("building", b.name, spans, 0.85, normalized=b.name,
                             attributes=dict(b.attributes), step="design"))
@@ -648,10 +652,19 @@ def step_plans(ctx: Context) -> None:
         return
     seen_sections: set[str] = set()
     seen_measures: set[str] = set()
+    section = None
     for ln in ctx.view.flow():
         if not ln.text:
             continue
         h = plans.section_heading(ln.text)
+        if h:
+            section = h.key
+        elif section == "schedule":
+            # The plan's own schedule: dates with no role of the contract's,
+            # kept because a reviewer compares them with the works.
+            for d in find_dates(ln.text):
+                ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.85, normalized=d.iso,
+                                attributes={"of": "document", "section": "schedule"}, step="plans"))
         if h and h.key not in seen_sections:
             seen_sections.add(h.key)
             ctx.add(Mention("plan_section", h.key, [Span(ln.id, 0, len(ln.text))], 0.9, normalized=h.key,
