@@ -43,6 +43,11 @@ REGISTRY = [
          category="建筑电工", status="有效"),
     dict(cert_no="京A012020000007", cert_type="construction_special_operation", holder_name="赵雷",
          category="建筑电工", status="有效"),
+    # Two numbers that differ only by a letter OCR confuses with a digit.
+    dict(cert_no="京A01202000000O", cert_type="construction_special_operation", holder_name="孙强",
+         category="建筑架子工", status="有效"),
+    dict(cert_no="京A012020000000", cert_type="construction_special_operation", holder_name="孙刚",
+         category="建筑架子工", status="有效"),
 ]
 COMPANIES = [
     dict(uscc=APPLICANT_USCC, name=APPLICANT, legal_representative="周建华", licence_no="(京)JZ安许证字〔2023〕000123",
@@ -212,6 +217,18 @@ def test_unreadable_digit_is_uncertain_with_candidates(lookup):
     assert f.message.index("赵磊") < f.message.index("赵雷")  # the stated holder ranks first
     assert "无法辨认" in f.reason
     assert any(e.document.startswith("registry:") for e in f.evidence)
+
+
+def test_two_candidates_under_ocr_folding_are_uncertain(lookup):
+    fields = [F("person_name", "孙刚", role="special_operator"),
+              F("cert_no", "京A012020O00000", cert_type="construction_special_operation", holder="孙刚")]
+    f = _only(check(fields, lookup=lookup), "registry.not_found")
+    assert f.verdict == "uncertain" and "多本证书" in f.reason
+    assert "京A01202000000O" in f.message and "京A012020000000" in f.message
+    # Printed exactly, the number is not ambiguous.
+    exact = [F("person_name", "孙刚", role="special_operator"),
+             F("cert_no", "京A012020000000", cert_type="construction_special_operation", holder="孙刚")]
+    assert check(exact, lookup=lookup, applicant_uscc=None, applicant_name=None) == []
 
 
 def test_same_certificate_twice_gives_one_finding(lookup):
