@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from checks.catalogue import load_registry
 from shencha import decisions as svc
 from shencha.audit import entries
 from shencha.store import Store
@@ -170,6 +171,9 @@ def test_rules_page_lists_the_catalogue_with_dismissal_counts_and_runs_examples(
     table = at.dataframe[0].value
     row = table[table["规则编号"] == "registry.certificates.v1"].iloc[0]
     assert row["触发次数"] == 2 and row["被排除"] == 1 and row["排除率"] == "100%"
+    tabled = next(spec.id for spec in load_registry() if spec.tables)
+    at.selectbox(key="rule_pick").set_value(tabled).run()
+    assert "数据表" in texts(at)  # the standard's table beside the rule
     at.selectbox(key="rule_pick").set_value("registry.certificates.v1").run()
     at.button(key="run_examples").click().run(timeout=120)
     assert "个示例" in texts(at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from checks.catalogue import load_registry
+from checks.tables import load_table
 from shencha.accounts import P, PermissionDenied
 from shencha.decisions import record_rule_change, rule_stats, run_rule_examples
 from shencha.labels import CATEGORY, SEVERITY, label
@@ -52,7 +53,14 @@ def render() -> None:
         st.markdown("**参数**")
         st.table([{"参数": n, "默认值": repr(fi.default), "说明": fi.description or ""} for n, fi in params.items()])
     for t in spec.tables:
-        st.caption(f"数据表：{t.name}")
+        if t.with_suffix(".csv").exists():
+            table = load_table(t)
+            m = table.meta
+            st.markdown(f"**数据表：{m.title}**（{m.standard} {m.clause}，单位 {m.unit}，置信度 {m.confidence}）")
+            st.caption(f"来源：{m.source}")
+            st.text(table.as_text())
+        else:
+            st.caption(f"数据表：{t.name}")
     st.markdown("**示例**")
     for ex in spec.examples:
         st.write(f"· {OUTCOME.get(ex.outcome, ex.outcome)}：{ex.description}")
