@@ -52,7 +52,7 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
 def split_names(value: str) -> list[tuple[int, int, str]]:
     """Names in a labelled value: "张三、李四", "张三 李四", "张三(签字)"."""
     out = []
-    for m in re.finditer(r"[^\s、,，/;；和及]+", value):
+    for m in re.finditer(r"[^\s、,，/;；。和及]+", value):
         token = re.sub(r"\((?:签字|签名|盖章|手签)\)$", "", m.group())
         if looks_like_name(token, labelled=True):
             out.append((m.start(), m.start() + len(token), token))

@@ -219,7 +219,7 @@ def _generic_name(ctx: Context, p: Pair) -> None:
     label = re.sub(r"\s+", "", p.label)
     if len(label) > 10 or _NOT_PERSON_LABELS.search(label):
         return
-    value = re.sub(r"\((?:签字|签名|盖章)\)$", "", p.value.strip())
+    value = re.sub(r"\((?:签字|签名|盖章)\)$", "", p.value.strip().rstrip("。.;；,，"))
     if not looks_like_name(value):
         return
     vs = p.value_spans[0]
