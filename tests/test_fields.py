@@ -431,3 +431,33 @@ def test_header_synonyms():
     assert header_key("岗位") == "title"
     assert header_key("建筑电工") is None  # a value, not a header
     assert header_key("性别:男") is None  # a label with its value
+
+
+def test_labels_with_their_own_roles_and_unknown_labels():
+    doc = doc_from_lines("危险化学品重大危险源辨识、评估及监控措施",
+                         "重大危险源主要负责人：尉迟亚平；技术负责人：丁春生；操作负责人：侯军。")
+    roles = {f.normalized: f.role for f in fields(doc, "person_name")}
+    assert roles == {"尉迟亚平": "principal", "丁春生": "other", "侯军": "other"}
+    # 侯军's role is for the package step to fill from the other documents.
+    assert one(doc, "person_name", normalized="侯军").attributes["role_source"] == "default"
+
+
+def test_plan_schedule_dates_are_kept_without_a_role():
+    doc = doc_from_lines("外脚手架搭设专项施工方案", "三、施工计划",
+                         "脚手架随主体结构施工分段搭设，计划2026年09月01日开始搭设，2026年12月30日主体结构封顶后完成。",
+                         "四、施工工艺技术", "工艺流程：定位放线→铺设垫板。")
+    dates = fields(doc, "date")
+    assert [(f.value, f.role, f.attributes["section"]) for f in dates] == [
+        ("2026-09-01", None, "schedule"), ("2026-12-30", None, "schedule")]
+
+
+def test_company_types_are_not_companies():
+    doc = doc_from_lines("营业执照", "类型 其他有限责任公司", "名称 北京中恒建设工程有限公司")
+    assert [f.value for f in fields(doc, "company_name")] == ["北京中恒建设工程有限公司"]
+
+
+def test_date_columns_of_an_inspection_table():
+    rows = [["序号", "设备名称", "检验结论", "检验日期", "下次检验日期"], ["1", "塔式起重机", "合格", "2026-07-08", "2027-07-07"]]
+    doc = DocBuilder().page().line("施工起重机械设备检验检测合格汇总表").table(rows).build()
+    assert {(f.value, f.role, f.attributes["of"]) for f in fields(doc, "date")} == {
+        ("2026-07-08", "issued", "document"), ("2027-07-07", "valid_until", "document")}
