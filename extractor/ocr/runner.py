@@ -101,11 +101,14 @@ def _work(page: PageImage) -> OcrPageResult | _ErrorPayload:
 def plan_parallelism(n_pages: int, workers: int | None) -> tuple[int, int]:
     """(processes, engine threads per process) for a batch.
 
-    Measured on 2 cores (benchmarks/bench_ocr.py --parallel): two processes
-    with one onnxruntime thread each beat one process with two threads by
-    ~1.3-1.5x, because much of a page's time (decode, DB post-processing,
-    crops, CTC decoding) is single-threaded Python/OpenCV. A process costs
-    ~1.5 s to start and load the models, so one or two pages stay in-process.
+    Measured on the 2-core machine (``bench_ocr.py --parallel --dpi 120``,
+    11 PDF pages, machine shared and loaded): 2 processes x 1 onnxruntime
+    thread took 73.7 s, 1 process x 2 threads 134.5 s, start-up and model
+    loading included. onnxruntime's second intra-op thread buys little
+    (a page's decode, box post-processing, crops and CTC decoding run in one
+    thread anyway) while its spinning costs CPU: one page alone used 26.5 s
+    of CPU with 1 thread against 35.2 s with 2. A worker takes a few seconds
+    to start and load the models, so one or two pages stay in-process.
     """
     budget = max(1, workers or os.cpu_count() or 1)
     if n_pages <= 2 or budget == 1:
