@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from PIL import Image  # noqa: E402
-from rapidfuzz.distance import Levenshtein  # noqa: E402
+from PIL import Image
+from rapidfuzz.distance import Levenshtein
 
-from extractor.ocr import OcrOptions, PageImage, recognise_pages  # noqa: E402
-from extractor.ocr.runner import _run_one  # noqa: E402
+from extractor.ocr import OcrOptions, PageImage, recognise_pages
+from extractor.ocr.runner import _run_one
 
 # (pdf, 1-based page): pages whose text layer is a faithful transcript.
 # Skipped: pdfplumber/pr-136 (its layer is itself noisy OCR), issue-842
@@ -169,12 +169,12 @@ def run_set(samples: list[Sample], raw_ocr: object, options: OcrOptions, verbose
         truth = normalise(s.truth)
         page = PageImage(key=hashlib.sha256(s.image).hexdigest(), image=s.image, dpi=s.dpi)
 
-        def run_raw() -> tuple[str, float]:
+        def run_raw(s: Sample = s) -> tuple[str, float]:
             started = time.perf_counter()
             raw = raw_ocr(str(s.path) if s.path else s.image)  # type: ignore[operator]
             return normalise("".join(raw.txts or ())), time.perf_counter() - started
 
-        def run_shencha() -> tuple[str, float, dict[str, object]]:
+        def run_shencha(page: PageImage = page) -> tuple[str, float, dict[str, object]]:
             started = time.perf_counter()
             [result] = recognise_pages([page], options)
             seconds = time.perf_counter() - started

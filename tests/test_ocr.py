@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz.distance import Levenshtein
 
 from extractor.errors import ErrorCode, InputError
-from extractor.model import Source
+from extractor.model import Line, Source
 from extractor.ocr import (
     OcrCache,
     OcrEngine,
@@ -30,12 +30,11 @@ from extractor.ocr import (
     cache_key,
     get_engine,
     recognise_pages,
+    runner,
 )
 from extractor.ocr import preprocess as pp
-from extractor.ocr import runner
 from extractor.ocr.engines import RawLine
 from extractor.ocr.page import orientation_signals, reading_order
-from extractor.model import Line
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
@@ -141,7 +140,7 @@ def test_known_image_is_recognised() -> None:
 def test_page_result_is_well_formed(upright_result: OcrPageResult, upright: Image.Image) -> None:
     r = upright_result
     assert cer(page_text(r), "".join(PAGE_LINES)) <= 0.02
-    assert [line.text for line in r.lines][0] == PAGE_LINES[0]  # reading order
+    assert r.lines[0].text == PAGE_LINES[0]  # reading order
     assert (r.width, r.height) == upright.size
     assert (r.run.rotation, r.run.skew, r.run.downscale) == (0, 0.0, 1.0)
     tops = [line.bbox[1] for line in r.lines]
@@ -195,7 +194,7 @@ def test_slanted_page_is_deskewed(slant: float, upright: Image.Image, upright_re
     # Straightened: line boxes are as flat as on the upright page, not slanted bands.
     upright_h = max(line.bbox[3] - line.bbox[1] for line in upright_result.lines)
     assert max(line.bbox[3] - line.bbox[1] for line in result.lines) <= upright_h * 1.3
-    assert [line.text for line in result.lines][0] == PAGE_LINES[0]
+    assert result.lines[0].text == PAGE_LINES[0]
     assert Image.open(io.BytesIO(result.image)).size == (result.width, result.height)
 
 

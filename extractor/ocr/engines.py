@@ -116,7 +116,7 @@ def _rapidocr_model_files() -> dict[str, Path]:
         if not candidates:
             raise InputError(ErrorCode.OCR_MODELS_MISSING, f"rapidocr ({task} in {models_dir})")
         # Newest PP-OCR version first when several are bundled.
-        found[task] = sorted(candidates, key=lambda p: p.name, reverse=True)[0]
+        found[task] = max(candidates, key=lambda p: p.name)
     return found
 
 
@@ -216,8 +216,8 @@ class RapidOcrEngine:
                     )
                     for line in word_results
                 ]
-        except Exception:  # word boxes are a nicety; a line without them is still a line
-            pass
+        except Exception:
+            logging.getLogger(__name__).debug("word boxes failed", exc_info=True)
         lines: list[RawLine] = []
         for i, (text, score) in enumerate(zip(txts, scores)):
             if not text.strip() or score < ocr.text_score:

@@ -16,6 +16,9 @@ Cost model (measured on rendered pages and the cnocr set): the OCR pass is
   The slant is estimated from those rectangles and the image and boxes are
   turned by it geometrically: straight boxes and reading order at no extra
   OCR pass.
+* A short, wide image (a crop of one line) is first read whole, without
+  detection; the detector scales such crops up to 736 px and is then slow
+  and often finds nothing.
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ def _read_strip(bgr: np.ndarray, engine: OcrEngine) -> RawLine | None:
         return None
     try:
         line = engine.recognise_line(bgr)
-    except Exception:  # the full detection pass will have its say
+    except Exception:  # noqa: BLE001 - the full detection pass will have its say
         return None
     if line is None or line.score < STRIP_MIN_CONFIDENCE:
         return None

@@ -181,8 +181,8 @@ def rotation_matrix(width: int, height: int, angle: float) -> tuple[np.ndarray, 
     corner; returns (matrix, (new_width, new_height))."""
     m = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    new_w = int(math.ceil(height * sin + width * cos))
-    new_h = int(math.ceil(height * cos + width * sin))
+    new_w = math.ceil(height * sin + width * cos)
+    new_h = math.ceil(height * cos + width * sin)
     m[0, 2] += new_w / 2.0 - width / 2.0
     m[1, 2] += new_h / 2.0 - height / 2.0
     return m, (new_w, new_h)
@@ -209,19 +209,6 @@ def warp(bgr: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarr
 def transform_quad(quad: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     ones = np.ones((quad.shape[0], 1), dtype=np.float32)
     return (np.hstack([quad.astype(np.float32), ones]) @ matrix.T.astype(np.float32)).astype(np.float32)
-
-
-def right_angle_matrix(width: int, height: int, degrees_cw: int) -> np.ndarray:
-    """Affine matrix mapping points of a (width x height) image to the same image
-    turned ``degrees_cw`` clockwise by :func:`rotate_right_angle`."""
-    degrees_cw %= 360
-    if degrees_cw == 90:
-        return np.array([[0, -1, height], [1, 0, 0]], dtype=np.float32)
-    if degrees_cw == 180:
-        return np.array([[-1, 0, width], [0, -1, height]], dtype=np.float32)
-    if degrees_cw == 270:
-        return np.array([[0, 1, 0], [-1, 0, width]], dtype=np.float32)
-    return np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32)
 
 
 def encode(bgr: np.ndarray, quality: int = 85) -> bytes:

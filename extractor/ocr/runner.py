@@ -15,6 +15,8 @@ from .api import OcrCache, OcrOptions, OcrPageResult, PageImage
 from .engines import EngineInfo, OcrEngine, engine_info, make_engine
 from .page import recognise_page
 
+DEFAULT_OPTIONS = OcrOptions()
+
 # Bump when preprocessing or line assembly changes what a page's result is.
 PIPELINE_VERSION = "1"
 
@@ -23,7 +25,7 @@ PIPELINE_VERSION = "1"
 _ENGINES: dict[tuple[str, str | None, int], OcrEngine] = {}
 
 
-def get_engine(options: OcrOptions = OcrOptions(), threads: int | None = None) -> OcrEngine:
+def get_engine(options: OcrOptions = DEFAULT_OPTIONS, threads: int | None = None) -> OcrEngine:
     """The engine `options` name, loaded once per process.
 
     Raises :class:`InputError` E113 when the engine or its models are missing.
@@ -75,7 +77,7 @@ def _failure(exc: BaseException) -> _ErrorPayload:
 def _run_one(page: PageImage, options: OcrOptions, threads: int) -> OcrPageResult | _ErrorPayload:
     try:
         return recognise_page(page, options, get_engine(options, threads))
-    except Exception as exc:  # one bad page must not stop the batch
+    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the batch
         return _failure(exc)
 
 
@@ -87,7 +89,7 @@ def _init_worker(options: OcrOptions, threads: int) -> None:
     _WORKER["threads"] = threads
     try:
         get_engine(options, threads)  # load the models once, before the first page
-    except Exception:  # reported per page by _run_one
+    except Exception:  # noqa: BLE001, S110 - _run_one reports it for every page
         pass
 
 
@@ -124,7 +126,7 @@ def _to_error(payload: _ErrorPayload) -> InputError:
 
 def recognise_pages(
     pages: Sequence[PageImage],
-    options: OcrOptions = OcrOptions(),
+    options: OcrOptions = DEFAULT_OPTIONS,
     cache: OcrCache | None = None,
     progress: bool = False,
 ) -> list[OcrPageResult | InputError]:
@@ -191,6 +193,7 @@ class _Progress:
     def __init__(self, total: int, enabled: bool) -> None:
         self._progress = None
         if enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -199,8 +202,6 @@ class _Progress:
                 TimeElapsedColumn,
                 TimeRemainingColumn,
             )
-
-            from rich.console import Console
 
             self._progress = Progress(
                 TextColumn("OCR"),
