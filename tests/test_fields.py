@@ -461,3 +461,17 @@ def test_date_columns_of_an_inspection_table():
     doc = DocBuilder().page().line("施工起重机械设备检验检测合格汇总表").table(rows).build()
     assert {(f.value, f.role, f.attributes["of"]) for f in fields(doc, "date")} == {
         ("2026-07-08", "issued", "document"), ("2027-07-07", "valid_until", "document")}
+
+
+@pytest.mark.parametrize("text,names", [
+    ("2006年浙江菲达环保科技股份有限公司召开股东大会", ["浙江菲达环保科技股份有限公司"]),
+    ("菲达环保公司为浙江神鹰集团有限公司提供担保", ["浙江神鹰集团有限公司"]),
+    ("兹证明北京中恒建设工程有限公司（统一社会信用代码：91110000600037341L）", ["北京中恒建设工程有限公司"]),
+])
+def test_company_names_in_prose(text, names):
+    assert [n for _, _, n in people.org_names(text)] == names
+
+
+def test_words_that_are_not_names():
+    for word in ("安利股份", "金融机构", "技术", "安全员"):
+        assert not people.looks_like_name(word), word

@@ -44,7 +44,8 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
     name = compact_name(text)
     if not _NAME_RE.match(name) or name in NOT_NAMES:
         return False
-    if any(w in name for w in ("公司", "单位", "部门", "项目", "负责", "安全", "管理", "签字", "盖章", "姓名")):
+    if any(w in name for w in ("公司", "单位", "部门", "项目", "负责", "安全", "管理", "签字", "盖章", "姓名", "股份",
+                               "机构", "银行", "集团", "有限", "中心", "政府", "委员", "协会")):
         return False
     return labelled or has_surname(name) or "·" in name
 
@@ -273,6 +274,7 @@ _ORG_LEAD = re.compile(r"^(?:兹证明|证明|兹有|我公司|本公司|我单�
                        r"委托|受|被|将|给|同意|批准|公司)+")
 
 
+_ORG_BREAK = set("与和及为向对在由将把从被给、")
 _ORG_TYPE_WORDS = re.compile(r"^(?:其他|一人|国有独资|自然人独资|自然人投资|法人独资|外商独资|中外合资|港澳台)")
 
 
@@ -284,7 +286,13 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         end = m.end()
         start = m.start()
         while start > 0 and (is_han(text[start - 1]) or text[start - 1] in "()"):
+            if text[start - 1] in _ORG_BREAK or (text[start - 1] in "年月日" and start > 1 and text[start - 2].isdigit()):
+                break  # "…与浙江神鹰集团有限公司", "2006年浙江…": the name starts after
             start -= 1
+        # Two names in one run ("菲达环保公司为浙江神鹰集团有限公司"): keep the last.
+        prev = max(text.rfind("公司", start, m.start()), text.rfind("集团", start, m.start()))
+        if prev >= 0:
+            start = prev + 2
         lead = _ORG_LEAD.match(text[start:m.start()])
         if lead:
             start += lead.end()
