@@ -291,3 +291,10 @@ def test_distances_measured_on_the_drawing_are_left_to_the_drawing_rules():
     ]
     out = [x for x in checks.run(build(fields, docs={"s": "site_plan"})).findings if x.category == "standard.fire_separation"]
     assert out and {x.rule_id for x in out} <= {"drawings.separation.v1"}
+
+
+@pytest.mark.parametrize("number", ["（鲁）JZ安许证字[2023]087974", "（鄂）JZ安许证字【2005】000115", "（闽）FM安许证字（2024）E01号",
+                                    "(鄂)WH安许证字[2025]002345号", "（京）JZ安许证字〔2019〕第123456号", "（粤）JZ安许证字〔2014〕010385延"])
+def test_real_licence_number_shapes_pass(number):
+    view = build([f("safety_licence_no", number)], industry=None)
+    assert _by_rule(view, "aqscxkz.licence_no.v1") == []

@@ -179,8 +179,9 @@ def uscc(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 
 # -- safety licence number ----------------------------------------------------------
 
+# 第 may stand before the year or the sequence; some provinces append 延 to an extended licence.
 LICENCE_RE = re.compile(
-    rf"^\(([{PROVINCES}])\)(JZ|FM|WH|MK|YH|MB)安许证字第?[\[(]((?:19|20)\d{{2}})[\])]([0-9A-Z-]{{1,8}})号?$"
+    rf"^\(([{PROVINCES}])\)(JZ|FM|WH|MK|YH|MB)安许证字第?[\[(]((?:19|20)\d{{2}})[\])]第?([0-9A-Z-]{{1,8}})号?延?$"
 )
 LICENCE_INDUSTRY = {"JZ": "construction", "FM": "non_coal_mine", "WH": "hazardous_chemicals",
                     "MK": "coal_mine", "YH": "fireworks", "MB": "civil_explosives"}
