@@ -153,11 +153,19 @@ def show(
 def test(
     rule_id: str | None = typer.Argument(None, help="只测试这一条规则（默认全部）"),
     pack: list[str] | None = typer.Option(None, "--pack", help=PACK_HELP),
+    ruleset: Path | None = typer.Option(None, "--ruleset", help="同时检查这个规则集文件（未知规则、参数、类型错误给出文件和行号）"),
 ) -> None:
     """运行每条规则自带的示例（应不通过、应通过、应待核实），任何示例结果不符则退出码为 1。"""
     from checks.testing import run_examples
 
     reg = _registry(pack)
+    if ruleset is not None:
+        try:
+            rs = load_ruleset(ruleset, reg)
+        except RulesetError as exc:
+            typer.echo(f"[失败] 规则集 {exc}")
+            raise typer.Exit(1)
+        typer.echo(f"[通过] 规则集 {ruleset}：{len(rs.entries)} 条规则（{rs.rules_version}）")
     specs = [reg.get(rule_id)] if rule_id else list(reg)
     if rule_id and specs[0] is None:
         typer.echo(f"未知的规则编号：{rule_id}", err=True)

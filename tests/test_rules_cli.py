@@ -148,3 +148,15 @@ def test_ruleset_with_scaffold_params_after_edit_fails_with_line(tmp_path, monke
     finally:
         for name in [m for m in sys.modules if m.startswith("demo2_rules")]:
             del sys.modules[name]
+
+
+def test_test_checks_a_ruleset_file_with_line_numbers(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('name: x\nversion: "1"\nrules:\n  jgj80.fall_protection.v1:\n    params: {toe_board_min_m: "18厘米"}\n',
+                   encoding="utf-8")
+    res = runner.invoke(app, ["test", "jgj80.fall_protection.v1", "--ruleset", str(bad)])
+    assert res.exit_code == 1 and "bad.yaml:5" in res.output
+    good = tmp_path / "good.yaml"
+    good.write_text('name: x\nversion: "1"\nextends: default\n', encoding="utf-8")
+    res = runner.invoke(app, ["test", "jgj80.fall_protection.v1", "--ruleset", str(good)])
+    assert res.exit_code == 0 and "[通过] 规则集" in res.output
