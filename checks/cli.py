@@ -37,17 +37,23 @@ INDUSTRY_CN = {"construction": "建筑施工", "hazardous_chemicals": "危险化
 def _registry(packs: list[str] | None) -> Registry:
     extra: list[RuleSpec] = []
     if packs:
+        # The current directory is on the import path only while the packs are imported.
         cwd = os.getcwd()
-        if cwd not in sys.path:
+        added = cwd not in sys.path
+        if added:
             sys.path.insert(0, cwd)
-        for p in packs:
-            mod, _, attr = p.partition(":")
-            try:
-                obj = getattr(importlib.import_module(mod), attr or "RULES")
-            except Exception as exc:
-                typer.echo(f"无法加载规则包 {p}：{type(exc).__name__}: {exc}", err=True)
-                raise typer.Exit(1)
-            extra.extend([obj] if isinstance(obj, RuleSpec) else list(obj() if callable(obj) else obj))
+        try:
+            for p in packs:
+                mod, _, attr = p.partition(":")
+                try:
+                    obj = getattr(importlib.import_module(mod), attr or "RULES")
+                except Exception as exc:
+                    typer.echo(f"无法加载规则包 {p}：{type(exc).__name__}: {exc}", err=True)
+                    raise typer.Exit(1) from None
+                extra.extend([obj] if isinstance(obj, RuleSpec) else list(obj() if callable(obj) else obj))
+        finally:
+            if added and cwd in sys.path:
+                sys.path.remove(cwd)
     reg = load_registry(extra=extra)
     for e in reg.load_errors:
         typer.echo(f"警告：规则包 {e.pack} 加载失败：{e.message}", err=True)
