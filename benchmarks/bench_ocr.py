@@ -19,7 +19,8 @@ removing all whitespace. Raw RapidOCR is ``RapidOCR()(image)`` with its
 defaults, lines joined in its own order; shencha is ``recognise_pages`` with
 default options, one page per call (so both run in one process with the
 same onnxruntime threads, interleaved image by image to share the machine's
-noise). Overhead = shencha time / raw time - 1 over the set.
+noise). Overhead = shencha time / raw time - 1 over the set, in wall time and
+in this process's CPU time (steadier on a shared machine).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class Score:
     raw_errors: int = 0
     shencha_seconds: float = 0.0
     raw_seconds: float = 0.0
+    shencha_cpu: float = 0.0
+    raw_cpu: float = 0.0
     samples: list[dict[str, object]] = field(default_factory=list)
 
     def row(self) -> dict[str, object]:
@@ -104,6 +107,11 @@ class Score:
             "seconds_shencha": round(self.shencha_seconds, 2),
             "seconds_raw": round(self.raw_seconds, 2),
             "overhead_pct": round(100 * (self.shencha_seconds / max(self.raw_seconds, 1e-9) - 1), 1),
+            # CPU seconds of this process (both engines run in it): less
+            # sensitive than wall time to other jobs on a shared machine.
+            "cpu_shencha": round(self.shencha_cpu, 2),
+            "cpu_raw": round(self.raw_cpu, 2),
+            "cpu_overhead_pct": round(100 * (self.shencha_cpu / max(self.raw_cpu, 1e-9) - 1), 1),
         }
 
 
@@ -170,14 +178,16 @@ def run_set(samples: list[Sample], raw_ocr: object, options: OcrOptions, verbose
         page = PageImage(key=hashlib.sha256(s.image).hexdigest(), image=s.image, dpi=s.dpi)
 
         def run_raw(s: Sample = s) -> tuple[str, float]:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             raw = raw_ocr(str(s.path) if s.path else s.image)  # type: ignore[operator]
+            score.raw_cpu += time.process_time() - cpu
             return normalise("".join(raw.txts or ())), time.perf_counter() - started
 
         def run_shencha(page: PageImage = page) -> tuple[str, float, dict[str, object]]:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             [result] = recognise_pages([page], options)
             seconds = time.perf_counter() - started
+            score.shencha_cpu += time.process_time() - cpu
             if isinstance(result, Exception):
                 return "", seconds, {"error": str(result)}
             text = normalise("".join(line.text for line in result.lines))
@@ -276,13 +286,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"sets": report, "samples": details, "dpi": args.dpi}, ensure_ascii=False, indent=2))
         return 0
-    header = f"{'set':8s} {'images':>6s} {'chars':>6s} {'CER shencha':>11s} {'CER raw':>8s} {'t shencha':>10s} {'t raw':>8s} {'overhead':>9s}"
+    header = (
+        f"{'set':8s} {'images':>6s} {'chars':>6s} {'CER shencha':>11s} {'CER raw':>8s} "
+        f"{'t shencha':>10s} {'t raw':>8s} {'overhead':>9s} {'cpu shencha':>12s} {'cpu raw':>8s} {'cpu ovh':>8s}"
+    )
     print(header)
     print("-" * len(header))
     for name, row in report.items():
         print(
             f"{name:8s} {row['images']:>6} {row['chars']:>6} {row['cer_shencha']:>11.4f} {row['cer_raw']:>8.4f} "
-            f"{row['seconds_shencha']:>9.2f}s {row['seconds_raw']:>7.2f}s {row['overhead_pct']:>8.1f}%"
+            f"{row['seconds_shencha']:>9.2f}s {row['seconds_raw']:>7.2f}s {row['overhead_pct']:>8.1f}% "
+            f"{row['cpu_shencha']:>11.2f}s {row['cpu_raw']:>7.2f}s {row['cpu_overhead_pct']:>7.1f}%"
         )
     return 0
 
