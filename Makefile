@@ -27,7 +27,9 @@ demo: setup
 	$(BIN)/shencha registry sync fixtures/registry/certificates.csv --kind certificates --as-of 2026-11-01
 	$(BIN)/shencha registry sync fixtures/registry/companies.csv --kind companies --as-of 2026-11-01
 	$(BIN)/shencha review fixtures/packages/* --format html --format json --out $(SHENCHA_HOME)/reports
+	$(BIN)/shencha users seed-demo
 	@echo "Reports: $(SHENCHA_HOME)/reports  Store: $(SHENCHA_HOME)/shencha.db"
+	@echo "Web app: $(BIN)/shencha ui   (demo accounts: docs/ui.md)"
 
 test: setup
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest

@@ -112,6 +112,7 @@ def review(
     workers: WorkersOption = None,
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
+    from .audit import append as append_audit
     from .render import render
     from .review import ReviewOptions, review_path
     from .store import Store
@@ -135,6 +136,8 @@ def review(
         # two live displays on one terminal overwrite each other.
         err.print(f"正在审查 {path} …")
         report = review_path(path, store, options)
+        append_audit(store, "cli", "run_review", report.report_id,
+                     {"findings": len(report.findings), "path": str(path)})
         fails = sum(f.verdict == "fail" for f in report.findings)
         uncertain = sum(f.verdict == "uncertain" for f in report.findings)
         err.print(

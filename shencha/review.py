@@ -33,11 +33,23 @@ def read_package(
     path: Path, store: Store | None, options: IngestOptions
 ) -> tuple[Package, list[Document], dict[str, bytes]]:
     """Open, ingest and extract fields; no checks, nothing stored but the OCR cache."""
+    from extractor.drawings import analyse, is_drawing
     from extractor.fields import extract_package
 
     package = open_package(path, options.limits)
     ingested = ingest_package(package, options, cache=store.ocr_cache() if store else None)
     documents = extract_package(ingested.documents)
+    for document in documents:
+        # Drawings are also measured, not only read: outlines, scale and
+        # the distances between neighbouring buildings become fields.
+        if document.status == "ok" and is_drawing(document):
+            measured = analyse(document, ingested.blobs[document.sha256]).fields
+            if any(f.type == "fire_separation_distance" for f in measured):
+                # The analysis pairs each annotation with its two outlines;
+                # the text reader's guess at the same annotation would be
+                # judged a second time, with a weaker pairing.
+                document.fields = [f for f in document.fields if f.type != "fire_separation_distance"]
+            document.fields.extend(measured)
     return package, documents, ingested.blobs
 
 
