@@ -174,6 +174,7 @@ def test_turned_page_is_turned_back(turned_cw: int, upright: Image.Image, uprigh
 
 @pytest.mark.slow
 @needs_font
+@needs_data
 def test_upside_down_crop_reads_upright() -> None:
     # rapidocr's own test image: one line photographed upside down.
     data = (DATA / "ocr/rapidocr_tests/images/text_cls.jpg").read_bytes()
