@@ -66,9 +66,10 @@ def main_callback(
     """审查 — 安全生产许可证申请材料智能审查助手."""
     # The composition root decides where the store lives; the registry and
     # rules sub-commands read SHENCHA_DB, so every command shares one store.
-    from .store import default_url
+    from .store import default_url, ensure_sqlite_folder
 
     os.environ.setdefault("SHENCHA_DB", default_url())
+    ensure_sqlite_folder(os.environ["SHENCHA_DB"])
 
 
 def _mount_subcommands() -> None:

@@ -50,6 +50,12 @@ def default_url() -> str:
     return os.environ.get("SHENCHA_DB") or f"sqlite:///{default_home() / 'shencha.db'}"
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the file but not its folder: make the folder."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -181,8 +187,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
-        if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
-            Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(self.url)
         self.engine: Engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

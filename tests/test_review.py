@@ -97,3 +97,16 @@ def test_missing_package_exits_1_and_other_packages_still_run(tmp_path):
 def test_bad_as_of_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["review", str(tmp_path), "--as-of", "2026/11/20"])
     assert result.exit_code == 2
+
+
+def test_registry_sync_on_a_fresh_home_creates_the_store(tmp_path, monkeypatch):
+    """`make demo` starts with a registry sync into a SHENCHA_HOME that does not exist yet."""
+    home = tmp_path / "new" / "home"
+    monkeypatch.setenv("SHENCHA_HOME", str(home))
+    monkeypatch.delenv("SHENCHA_DB", raising=False)
+    result = runner.invoke(
+        app,
+        ["registry", "sync", str(FIXTURES / "registry" / "companies.csv"), "--kind", "companies", "--as-of", "2026-11-01"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (home / "shencha.db").exists()
