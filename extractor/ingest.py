@@ -8,7 +8,6 @@ be read becomes a Document with ``status: error``; it never stops the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -50,7 +49,6 @@ def ingest_package(
     package: Package,
     options: IngestOptions | None = None,
     cache: OcrCache | None = None,
-    on_document: Callable[[Document], None] | None = None,
 ) -> IngestResult:
     options = options or IngestOptions()
     result = IngestResult(documents=[])
@@ -63,9 +61,6 @@ def ingest_package(
         if jobs:
             pending.append(_Pending(document, jobs))
     _run_ocr(pending, options, cache, result.blobs)
-    for document in result.documents:
-        if on_document:
-            on_document(document)
     return result
 
 

@@ -44,7 +44,7 @@ EngineOption = Annotated[str, typer.Option("--ocr-engine", help="OCR engine: rap
 WorkersOption = Annotated[int | None, typer.Option("--workers", min=1, help="parallel OCR budget (default: all cores)")]
 
 
-def _ingest_options(engine: str, workers: int | None, progress: bool):  # noqa: ANN202
+def _ingest_options(engine: str, workers: int | None, progress: bool):
     from extractor.ingest import IngestOptions
     from extractor.ocr import OcrOptions
 

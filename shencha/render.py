@@ -24,7 +24,7 @@ def render(report: Report, fmt: str, store: Store | None = None) -> str:
     raise ValueError(fmt)
 
 
-def _sorted_findings(report: Report):  # noqa: ANN202
+def _sorted_findings(report: Report):
     return sorted(report.findings, key=lambda f: (f.verdict != "fail", _SEVERITY_ORDER[f.severity], f.category))
 
 
@@ -184,7 +184,7 @@ class _CropBudget:
         self.images = images
         self.left = _MAX_CROPS
 
-    def img(self, document: str, page: int | None, bbox, thumb: bool = False) -> str:  # noqa: ANN001
+    def img(self, document: str, page: int | None, bbox, thumb: bool = False) -> str:
         if self.images is None or page is None or bbox is None or self.left <= 0:
             return ""
         data = self.images.crop(document, page, tuple(bbox), max_width=320 if thumb else 640)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from checks.model import Finding
 from extractor.model import Document, DocumentError, Field, OcrRun, Source

@@ -422,7 +422,7 @@ def _parse_report_id(report_id: str) -> tuple[int, int]:
     return int(app), int(version)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API types
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the web app read while a review writes; foreign keys on.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -28,7 +28,7 @@ def read_docx(data: bytes) -> ReadOutput:
         document = load_docx(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise InputError(ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {exc}", str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - lxml raises many kinds on broken XML
+    except Exception as exc:  # lxml raises many kinds of error on broken XML
         raise InputError(
             ErrorCode.CORRUPT_FILE, f"Word 文件无法打开: {type(exc).__name__}", type(exc).__name__
         ) from exc
