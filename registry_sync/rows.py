@@ -252,22 +252,12 @@ def _prepare(data: Any, kind: str) -> Any:
     return row
 
 
-class CertificateRow(BaseModel):
-    # Enum values as plain str: drivers (psycopg) would otherwise dump enum names.
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+class CertificateRow(CertificateRecord):
+    """One export row validated into the canonical columns (those of the record)."""
 
-    cert_no: str
-    cert_type: CertType
-    holder_name: str
-    holder_id_no: str | None = None
-    category: str | None = None
-    employer_uscc: str | None = None
-    employer_name: str | None = None
-    issued_on: date | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
-    status: RecordStatus = RecordStatus.VALID
-    issuing_authority: str | None = None
+    # Extra source columns are ignored here (the record forbids them); enum
+    # values as plain str: drivers (psycopg) would otherwise dump enum names.
+    model_config = ConfigDict(extra="ignore", use_enum_values=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -282,18 +272,10 @@ class CertificateRow(BaseModel):
         return CertificateRecord.model_construct(**self.values())
 
 
-class CompanyRow(BaseModel):
-    model_config = ConfigDict(extra="ignore", use_enum_values=True)
+class CompanyRow(CompanyRecord):
+    """One export row validated into the canonical columns (those of the record)."""
 
-    uscc: str
-    name: str
-    legal_representative: str | None = None
-    address: str | None = None
-    industry: str | None = None
-    licence_no: str | None = None
-    licence_valid_from: date | None = None
-    licence_valid_until: date | None = None
-    licence_status: RecordStatus | None = None
+    model_config = ConfigDict(extra="ignore", use_enum_values=True)
 
     @model_validator(mode="before")
     @classmethod
