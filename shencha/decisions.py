@@ -16,10 +16,10 @@ import hashlib
 import json
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic import Field as PydField
@@ -345,37 +345,18 @@ def decide_finding(store: Store, user: User, report_id: int, finding_id: str, de
     reason = _reason(reason)
     from .audit import record
 
-    for attempt, session_cm in enumerate(_retrying(store)):
-        try:
-            with session_cm as session:
-                row = session.get(ReportRow, report_id)
-                if row is None:
-                    raise KeyError(report_id)
-                finding = _finding(row, finding_id)
-                current = _current(session, FindingDecisionRow, report_id, finding_id)
-                if (current.version if current else 0) != expected_version:
-                    raise DecisionConflict(_record(current) if current else None)
-                version = expected_version + 1
-                entry = record(session, user.username, "decide_finding", f"report:{report_id}/{finding_id}",
-                               {"decision": decision, "version": version, "rule_id": finding.rule_id,
-                                "reason_sha256": _sha(reason)}, mask_ids(reason))
-                new = FindingDecisionRow(
-                    report_id=report_id, application_id=row.application_id, finding_id=finding_id,
-                    identity=finding_identity(finding), rule_id=finding.rule_id, version=version,
-                    decision=decision, reason=reason, actor=user.username, created_at=datetime.now(UTC),
-                    audit_seq=entry.seq)
-                session.add(new)
-                session.flush()
-                return _record(new)
-        except (IntegrityError, OperationalError):
-            # Either another decision took this version (a conflict) or the audit number (retry).
-            with store.session() as session:
-                current = _current(session, FindingDecisionRow, report_id, finding_id)
-            if current is not None and current.version > expected_version:
-                raise DecisionConflict(_record(current)) from None
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    def build(session: Session, row: ReportRow, version: int) -> FindingDecisionRow:
+        finding = _finding(row, finding_id)
+        entry = record(session, user.username, "decide_finding", f"report:{report_id}/{finding_id}",
+                       {"decision": decision, "version": version, "rule_id": finding.rule_id,
+                        "reason_sha256": _sha(reason)}, mask_ids(reason))
+        return FindingDecisionRow(
+            report_id=report_id, application_id=row.application_id, finding_id=finding_id,
+            identity=finding_identity(finding), rule_id=finding.rule_id, version=version,
+            decision=decision, reason=reason, actor=user.username, created_at=datetime.now(UTC),
+            audit_seq=entry.seq)
+
+    return _append_decision(store, FindingDecisionRow, report_id, finding_id, expected_version, build)
 
 
 def decide_case(store: Store, user: User, report_id: int, decision: CaseDecision, reason: str,
@@ -388,28 +369,42 @@ def decide_case(store: Store, user: User, report_id: int, decision: CaseDecision
     reason = _reason(reason)
     from .audit import record
 
+    def build(session: Session, row: ReportRow, version: int) -> CaseDecisionRow:
+        entry = record(session, user.username, "decide_case", f"report:{report_id}",
+                       {"decision": decision, "version": version, "reason_sha256": _sha(reason)},
+                       mask_ids(reason))
+        return CaseDecisionRow(report_id=report_id, application_id=row.application_id, version=version,
+                               decision=decision, reason=reason, actor=user.username,
+                               created_at=datetime.now(UTC), audit_seq=entry.seq)
+
+    return _append_decision(store, CaseDecisionRow, report_id, None, expected_version, build)
+
+
+def _append_decision(store: Store, table: type, report_id: int, finding_id: str | None,
+                     expected_version: int, build: Callable[[Session, ReportRow, int], Any]) -> DecisionRecord:
+    """Append the next version of a decision (on a finding, or on the case when
+    `finding_id` is None), or raise `DecisionConflict` when it moved on.
+
+    `expected_version` is the version of the latest decision the user saw (0 for
+    none). `build` makes the new row and its audit entry in the same transaction.
+    """
     for attempt, session_cm in enumerate(_retrying(store)):
         try:
             with session_cm as session:
                 row = session.get(ReportRow, report_id)
                 if row is None:
                     raise KeyError(report_id)
-                current = _current(session, CaseDecisionRow, report_id, None)
+                current = _current(session, table, report_id, finding_id)
                 if (current.version if current else 0) != expected_version:
                     raise DecisionConflict(_record(current) if current else None)
-                version = expected_version + 1
-                entry = record(session, user.username, "decide_case", f"report:{report_id}",
-                               {"decision": decision, "version": version, "reason_sha256": _sha(reason)},
-                               mask_ids(reason))
-                new = CaseDecisionRow(report_id=report_id, application_id=row.application_id, version=version,
-                                      decision=decision, reason=reason, actor=user.username,
-                                      created_at=datetime.now(UTC), audit_seq=entry.seq)
+                new = build(session, row, expected_version + 1)
                 session.add(new)
                 session.flush()
                 return _record(new)
         except (IntegrityError, OperationalError):
+            # Either another decision took this version (a conflict) or the audit number (retry).
             with store.session() as session:
-                current = _current(session, CaseDecisionRow, report_id, None)
+                current = _current(session, table, report_id, finding_id)
             if current is not None and current.version > expected_version:
                 raise DecisionConflict(_record(current)) from None
             if attempt == 4:
