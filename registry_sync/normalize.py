@@ -36,8 +36,9 @@ _NAME_DOTS = str.maketrans({"•": "·", "・": "·", "‧": "·", "∙": "·", 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
-_ID15_RE = re.compile(r"^\d{15}$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+_ID_ZERO = ord("0") * sum(_ID_WEIGHTS)
+_ID15_RE = re.compile(r"^[0-9]{15}$")
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
@@ -99,21 +100,29 @@ def id_no_problem(id_no: str) -> str | None:
 
     The region code is not checked: real numbers carry retired region codes.
     """
-    if _ID15_RE.match(id_no):
-        return None  # legacy 15-digit number, no check character to verify
     if len(id_no) != 18:
+        if _ID15_RE.match(id_no):
+            return None  # legacy 15-digit number, no check character to verify
         return f"身份证号长度应为18位，实际为{len(id_no)}位"
     if not _ID_RE.match(id_no):
         return "身份证号含有非法字符"
-    total = sum(map(mul, map(int, id_no[:17]), _ID_WEIGHTS))
+    # ASCII digits as bytes are their code points: subtract '0' once for all
+    # 17 (a registry sync runs this a million times).
+    total = sum(map(mul, id_no[:17].encode("ascii"), _ID_WEIGHTS)) - _ID_ZERO
     if _ID_CHECK[total % 11] != id_no[17]:
         return "身份证号校验位错误"
-    birth = id_no[6:14]
-    try:
-        date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
-    except ValueError:
+    if not _valid_birth(id_no[6:14]):
         return "身份证号中的出生日期无效"
     return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _valid_birth(yyyymmdd: str) -> bool:
+    try:
+        date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return True
 
 
 def id_check_char(first17: str) -> str:

@@ -38,7 +38,11 @@ class BrokenRow:
     raw: str
 
 
-RowIter = Iterator[tuple[int, "dict[str, Any] | BrokenRow"]]
+RowIter = Iterator[tuple[int, "dict[str, Any] | BrokenRow | None"]]
+# Which rows a reader will use, by ordinal (0 for the first row): a worker
+# process that validates every other batch passes one, and a source that can
+# tell rows apart without parsing them hands back the others as ``None``.
+Wanted = Callable[[int], bool]
 
 
 class Source:
@@ -51,7 +55,8 @@ class Source:
     def headers(self) -> list[str] | None:
         return None
 
-    def rows(self) -> RowIter:  # pragma: no cover - interface
+    def rows(self, wanted: Wanted | None = None) -> RowIter:  # pragma: no cover - interface
+        """``(row_no, row)`` for every row; rows not ``wanted`` may come back as ``None``."""
         raise NotImplementedError
 
     def fingerprint(self) -> str | None:
@@ -111,6 +116,7 @@ class CsvSource(_FileSource):
     def __init__(self, path: str | Path):
         super().__init__(path)
         self._headers: list[str] | None = None
+        self._quoted: bool | None = None
 
     def headers(self) -> list[str]:
         if self._headers is None:
@@ -121,8 +127,11 @@ class CsvSource(_FileSource):
             self._headers = [h.strip() for h in first]
         return self._headers
 
-    def rows(self) -> RowIter:
+    def rows(self, wanted: Wanted | None = None) -> RowIter:
         headers = self.headers()
+        if wanted is not None and not self._has_quotes():
+            yield from self._lines_as_rows(headers, wanted)
+            return
         width = len(headers)
         try:
             with self._open_text() as fh:
@@ -133,6 +142,47 @@ class CsvSource(_FileSource):
                         yield row_no, dict(zip(headers, cells))
                     elif not any(c.strip() for c in cells):
                         continue  # blank line: not a row
+                    else:
+                        yield row_no, BrokenRow(
+                            f"列数为 {len(cells)}，与表头的 {width} 列不一致",
+                            json.dumps(cells, ensure_ascii=False),
+                        )
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"CSV 文件编码无法识别（应为 UTF-8）：{exc.reason}") from exc
+        except csv.Error as exc:
+            raise SourceError(f"CSV 文件格式错误：{exc}") from exc
+
+
+    def _has_quotes(self) -> bool:
+        """Whether any field is quoted. Without quotes a line is exactly one
+        record, so rows can be counted without parsing them (the byte 0x22
+        never occurs inside a multi-byte UTF-8 or GB18030 character)."""
+        if self._quoted is None:
+            with self.path.open("rb") as fh:
+                self._quoted = any(b'"' in chunk for chunk in iter(lambda: fh.read(1 << 24), b""))
+        return self._quoted
+
+    def _lines_as_rows(self, headers: list[str], wanted: Wanted) -> RowIter:
+        """rows() for a file without quotes: only the wanted lines are parsed."""
+        width = len(headers)
+        ordinal = 0
+        try:
+            with self._open_text() as fh:
+                next(fh, None)
+                for row_no, line in enumerate(fh, start=2):
+                    if not line.replace(",", "").strip():
+                        continue  # blank line (or only empty cells): not a row, as in rows()
+                    if not wanted(ordinal):
+                        ordinal += 1
+                        yield row_no, None
+                        continue
+                    ordinal += 1
+                    if "\x00" in line:
+                        cells = next(csv.reader((line,)))  # let csv reject it as rows() would
+                    else:
+                        cells = line.rstrip("\r\n").split(",")  # what csv gives for a line without quotes
+                    if len(cells) == width:
+                        yield row_no, dict(zip(headers, cells))
                     else:
                         yield row_no, BrokenRow(
                             f"列数为 {len(cells)}，与表头的 {width} 列不一致",
@@ -156,10 +206,15 @@ class JsonLinesSource(_FileSource):
                     return list(obj) if isinstance(obj, dict) else None
         return None
 
-    def rows(self) -> RowIter:
+    def rows(self, wanted: Wanted | None = None) -> RowIter:
+        ordinal = 0
         with self._open_text() as fh:
             for row_no, line in enumerate(fh, start=1):
                 if not line.strip():
+                    continue
+                ordinal += 1
+                if wanted is not None and not wanted(ordinal - 1):
+                    yield row_no, None  # one line is one row: no need to parse it
                     continue
                 try:
                     obj = json.loads(line)
@@ -204,7 +259,7 @@ class XlsxSource(_FileSource):
             wb.close()
         raise SourceError(f"Excel 工作表为空：{self.path}")
 
-    def rows(self) -> RowIter:
+    def rows(self, wanted: Wanted | None = None) -> RowIter:
         wb, ws = self._open()
         self._total = ws.max_row
         headers: list[str] | None = None
@@ -307,7 +362,7 @@ class HttpSource(Source):
             f"登记库接口第 {page_no} 页在重试 {self.retries} 次后仍然失败（最后一次：{last}）：{self.name}"
         )
 
-    def rows(self) -> RowIter:
+    def rows(self, wanted: Wanted | None = None) -> RowIter:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import multiprocessing as mp
+import operator
 import os
 import sys
 import time
@@ -36,9 +37,8 @@ from .normalize import (
     fold_company_name,
     fold_name,
     mask_ids_in_text,
-    name_keys,
 )
-from .records import Snapshot
+from .records import CertificateRecord, CompanyRecord, Snapshot
 from .rows import COLUMNS, LABELS, validate_row
 from .sources import BrokenRow, CsvSource, JsonLinesSource, Source, SourceError, open_source
 
@@ -108,24 +108,31 @@ class _KindSpec:
         else:
             raise ValueError(f"未知的登记库类型：{kind}（应为 certificates 或 companies）")
         self.stored = ["id", *self.columns, *self.derived, "row_hash", "added_in", "removed_in"]
-        # Certificate keys carry the folded holder name (see store.cert_name_keys).
-        self.keys_named = kind == "certificates"
-        self.keys_columns = [self.keys_col, self.keys_fk] + (["name"] if self.keys_named else [])
-        self.name_pos = len(self.columns) + 1  # holder_name_folded in the derived values
+        self._values = operator.itemgetter(*self.columns)
+        record = CertificateRecord if kind == "certificates" else CompanyRecord
+        self.date_positions = [i for i, c in enumerate(self.columns)
+                               if record.model_fields[c].annotation in (date, date | None)]
+        self.keys_columns = [self.keys_col, self.keys_fk]
+        # Certificate name keys are derived by the database from the stored
+        # folded names (see _insert_name_keys): a million rows give three
+        # million keys, too many to build and send row by row from Python.
+        self.keys_in_sql = kind == "certificates"
 
     def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, tuple[str, ...]]:
         """The stored values (without id/added_in/removed_in), content hash, blocking keys."""
-        data = [values[c] for c in self.columns]
-        iso = [v.isoformat() if v.__class__ is date else v for v in data]
+        data = list(self._values(values))
+        iso = data.copy()
+        for i in self.date_positions:
+            if iso[i] is not None:
+                iso[i] = iso[i].isoformat()
         # Hash text, not repr(): the same content gives the same hash on every dialect.
-        row_hash = _row_hash("\x1f".join(["\x00" if v is None else v for v in iso]))
+        row_hash = _row_hash("\x1f".join(iso if None not in iso else ["\x00" if v is None else v for v in iso]))
         if self.iso_dates:
             data = iso
         if self.kind == "certificates":
-            folded = fold_name(values["holder_name"])
             data.append(cert_key(values["cert_no"], normalized=True))
-            data.append(folded)
-            keys = tuple(name_keys(folded))
+            data.append(fold_name(values["holder_name"]))
+            keys: tuple[str, ...] = ()
         else:
             folded = fold_company_name(values["name"])
             data.append(folded)
@@ -136,6 +143,33 @@ class _KindSpec:
 def _row_hash(text: str) -> int:
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)  # fits a signed BIGINT
+
+
+# The symmetric-delete keys of normalize.name_keys, computed by the database
+# for the certificates this snapshot adds: the name minus the character at
+# each position i, for names of three or more characters. Deleting either of
+# two equal neighbours gives the same key, so only the last position of each
+# run of equal characters is kept (the SQL twin of name_keys' set). Plain
+# SQL that SQLite and PostgreSQL both run.
+_NAME_KEYS_SQL = text(f"""
+INSERT INTO {store.cert_name_keys.name} (key, cert_id, name)
+WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < :longest)
+SELECT substr(c.holder_name_folded, 1, pos.i - 1) || substr(c.holder_name_folded, pos.i + 1),
+       c.id, c.holder_name_folded
+FROM {store.certificates.name} AS c JOIN pos ON pos.i <= length(c.holder_name_folded)
+WHERE c.added_in = :snap AND length(c.holder_name_folded) >= 3
+  AND (pos.i = length(c.holder_name_folded)
+       OR substr(c.holder_name_folded, pos.i, 1) <> substr(c.holder_name_folded, pos.i + 1, 1))
+""")
+
+
+def _insert_name_keys(conn, snap_id: int) -> None:
+    c = store.certificates.c
+    # Positions only up to the longest name: each row is joined to every position.
+    longest = conn.execute(select(func.max(func.length(c.holder_name_folded)))
+                           .where(c.added_in == snap_id)).scalar()
+    if longest and longest >= 3:
+        conn.execute(_NAME_KEYS_SQL, {"snap": snap_id, "longest": longest})
 
 
 # ------------------------------------------------------- row processing
@@ -151,17 +185,22 @@ _BATCH = 2000
 Item = tuple  # ("ok", row_no, key, data, row_hash, keys) | ("bad", row_no, reason, raw_json)
 
 
+def _ALL(index: int) -> bool:
+    return True
+
+
 def _batches(spec: _KindSpec, source: Source, mapping: ColumnMapping | None,
-             mine: Callable[[int], bool] = lambda i: True) -> Iterator[tuple[int, list[Item], tuple[int, int | None]]]:
+             mine: Callable[[int], bool] = _ALL) -> Iterator[tuple[int, list[Item], tuple[int, int | None]]]:
     """(batch index, items, source progress) for each batch this process handles."""
     headers = source.headers()
     resolver = HeaderResolver(spec.kind, headers, mapping) if headers is not None else None
     kind, key_col = spec.kind, spec.key_col
     batch: list[Item] = []
     index = count = 0
-    for row_no, raw in source.rows():
+    everything = mine is _ALL
+    for row_no, raw in source.rows(None if everything else (lambda ordinal: mine(ordinal // _BATCH))):
         count += 1
-        if mine(index):
+        if raw is not None and mine(index):
             if isinstance(raw, BrokenRow):
                 batch.append(("bad", row_no, raw.reason, raw.raw))
             else:
@@ -444,9 +483,12 @@ def _load(
                 on_batch(result.rows_read)
 
         pos: tuple[int, int | None] = (0, None)
+        # Plain local counters in the hot loop: setting a pydantic model's
+        # attribute costs a validation call, millions of times.
+        read = unchanged = added = changed = 0
         for _index, items, pos in batches:
+            read += len(items)
             for item in items:
-                result.rows_read += 1
                 if item[0] == "bad":
                     quarantine(item[1], item[2], item[3])
                     continue
@@ -458,24 +500,25 @@ def _load(
                     continue
                 seen[key] = row_no
                 old = current.get(key)
-                if old is not None and old == row_hash:
-                    result.unchanged += 1
-                    continue
                 if old is None:
-                    result.added += 1
+                    added += 1
+                elif old == row_hash:
+                    unchanged += 1
+                    continue
                 else:
-                    result.changed += 1
+                    changed += 1
                     ended.append(key)
                 rows_buf.append((next_id, *data, row_hash, snap_id, None))
-                if spec.keys_named:
-                    name = data[spec.name_pos]
-                    keys_buf.extend([(k, next_id, name) for k in blocking])
-                else:
+                if blocking:
                     keys_buf.extend([(k, next_id) for k in blocking])
                 next_id += 1
+            result.rows_read = read
             if len(rows_buf) >= batch_size or len(quar_buf) >= batch_size:
                 flush(pos)
         flush(pos)
+        result.added, result.changed, result.unchanged = added, changed, unchanged
+        if spec.keys_in_sql:
+            _insert_name_keys(conn, snap_id)
         if bulk:
             for index in (*table.indexes, *keys_table.indexes):
                 index.create(conn)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from registry_sync import store
 from registry_sync.lookup import RegistryLookup
+from registry_sync.normalize import fold_name, name_keys
 from registry_sync.rows import CERT_COLUMNS
 from registry_sync.sync import SyncError, sync
 from registry_sync.testing import (
@@ -329,12 +330,39 @@ def test_unsupported_file_types_are_clear_errors(engine, tmp_path):
         sync(engine, str(tmp_path / "missing.csv"))
 
 
-def test_worker_processes_give_the_same_result_as_one_process(tmp_path):
+def test_name_keys_built_by_the_database_equal_name_keys(engine, tmp_path):
+    """The store derives fuzzy-search keys in SQL; they must be the Python ones, exactly."""
+    names = ["王王明", "李丽丽", "欧阳明明", "张三", "艾力·买买提", "陳國華", "王小小明", "赵赵赵"]
+    rows = list(certificate_rows(len(names)))
+    for row, name in zip(rows, names):
+        row["holder_name"] = name
+    sync(engine, str(write_csv(tmp_path / "names.csv", rows)), as_of=date(2026, 11, 1))
+    with engine.connect() as conn:
+        k, c = store.cert_name_keys, store.certificates
+        stored = conn.execute(select(c.c.holder_name_folded, k.c.key, k.c.name)
+                              .select_from(k.join(c, k.c.cert_id == c.c.id))).all()
+    got: dict[str, list[str]] = {}
+    for folded, key, name in stored:
+        assert name == folded
+        got.setdefault(folded, []).append(key)
+    expected = {fold_name(n): sorted(name_keys(fold_name(n))) for n in names if name_keys(fold_name(n))}
+    assert {n: sorted(keys) for n, keys in got.items()} == expected
+    assert "陈国华" in expected  # folded to simplified before the keys are taken
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_worker_processes_give_the_same_result_as_one_process(tmp_path, quoted):
+    # Without quotes the workers count lines instead of parsing rows they do
+    # not validate; with them every worker parses the whole file.
     rows = list(certificate_rows(9000))
     for i in range(0, 9000, 97):
         rows[i]["valid_until"] = "31/12/2026"
     rows.insert(5000, dict(rows[4100]))  # a duplicate across batch boundaries
+    if quoted:
+        rows[3000]["employer_name"] = "华安建设,有限公司\n第二行"  # a comma and a line break in one cell
     path = write_csv(tmp_path / "certs.csv", rows)
+    path.write_text(path.read_text(encoding="utf-8") + "\n,,,\n", encoding="utf-8")  # blank rows at the end
+    assert ('"' in path.read_text(encoding="utf-8")) == quoted
     results = []
     for workers in (0, 2):
         (tmp_path / f"w{workers}").mkdir()
