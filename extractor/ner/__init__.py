@@ -61,8 +61,10 @@ class Entity(BaseModel):
     text: str = Field(description="the surface, equal to text[start:end]")
     score: float | None = Field(
         default=None,
-        description="confidence in [0, 1]; None because the greedy transition-based "
-        "recogniser gives no calibrated probability",
+        ge=0.0,
+        le=1.0,
+        description="confidence in [0, 1]: the CRF's lowest marginal probability among the "
+        "name's characters; None for a model that gives none (the CNN variant)",
     )
 
 
@@ -106,10 +108,19 @@ def raw_spans_batch(
     texts: Iterable[str], *, model: str | Path | None = None
 ) -> Iterator[list[tuple[int, int, str]]]:
     """Spans with the model's own labels (PERSON, ORG, GOV), for scoring."""
+    for spans in _scored_spans_batch(texts, model=model):
+        yield [(s, e, label) for s, e, label, _ in spans]
+
+
+def _scored_spans_batch(
+    texts: Iterable[str], *, model: str | Path | None = None
+) -> Iterator[list[tuple[int, int, str, float | None]]]:
     nlp = load(model)
     for doc in nlp.pipe(texts, batch_size=_BATCH):
+        scores = doc.user_data.get(crf.SCORES_KEY, {})
         spans = []
         for ent in doc.ents:
+            score = scores.get((ent.start_char, ent.end_char))
             # The character segmenter makes whitespace tokens; never report
             # a name that starts or ends on one.
             start, end = ent.start_char, ent.end_char
@@ -118,7 +129,7 @@ def raw_spans_batch(
             while end > start and doc.text[end - 1].isspace():
                 end -= 1
             if end > start:
-                spans.append((start, end, ent.label_))
+                spans.append((start, end, ent.label_, None if score is None else round(score, 4)))
         yield spans
 
 
@@ -128,11 +139,11 @@ def find_entities_batch(
     """Names in each text; faster than calling :func:`find_entities` per text."""
     texts = list(texts)
     out = []
-    for text, spans in zip(texts, raw_spans_batch(texts, model=model), strict=True):
+    for text, spans in zip(texts, _scored_spans_batch(texts, model=model), strict=True):
         out.append(
             [
-                Entity(start=s, end=e, label=_PUBLIC_LABEL[label], text=text[s:e])
-                for s, e, label in spans
+                Entity(start=s, end=e, label=_PUBLIC_LABEL[label], text=text[s:e], score=score)
+                for s, e, label, score in spans
                 if label in _PUBLIC_LABEL
             ]
         )

@@ -173,13 +173,18 @@ def jieba_dict() -> Path:
     return Path(jieba.__file__).resolve().parent / "dict.txt"
 
 
-def fit(config: str, out: Path, overrides: list[str]) -> None:
+def fit(config: str, out: Path, overrides: list[str], resume: Path | None = None) -> None:
+    """Run ``spacy train``; with ``resume``, start from that pipeline's weights
+    (every component is sourced from it) instead of a random initialisation."""
     env = dict(os.environ)
     # The machine is shared: keep BLAS and OpenMP to one thread.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    config_path = CONFIGS / f"{config}.cfg"
+    if resume is not None:
+        config_path = _resume_config(config_path, resume.resolve(), out)
     cmd = [
-        sys.executable, "-m", "spacy", "train", str(CONFIGS / f"{config}.cfg"),
+        sys.executable, "-m", "spacy", "train", str(config_path),
         "--output", str(out),
         "--code", str(HERE / "components.py"),
         "--paths.train", str(WORK / "train.spacy"),
@@ -194,7 +199,24 @@ def fit(config: str, out: Path, overrides: list[str]) -> None:
     (out / "train_seconds.txt").write_text(f"{time.time() - t0:.0f}\n")
 
 
-def fit_crf(out: Path, c1: float, c2: float, iterations: int) -> None:
+def _resume_config(config_path: Path, model: Path, out: Path) -> Path:
+    """The config with its trained components sourced from ``model``.
+
+    spaCy then copies their weights instead of initialising them; the
+    feature components (bigrams, dictionary) are rebuilt as configured.
+    """
+    from spacy.util import load_config
+
+    cfg = load_config(config_path)
+    for name in ("tok2vec", "ner"):
+        cfg["components"][name] = {"source": str(model)}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "resume.cfg"
+    cfg.to_disk(path)
+    return path
+
+
+def fit_crf(out: Path, c1: float, c2: float, iterations: int, feature_set: str = "w2") -> None:
     """Train the CRF variant and assemble it as a spaCy pipeline in ``out/model``."""
     import spacy
     from spacy.tokens import DocBin
@@ -209,10 +231,11 @@ def fit_crf(out: Path, c1: float, c2: float, iterations: int) -> None:
     lexicon.initialize(source=str(jieba_dict()))
     docs = (lexicon(doc) for doc in DocBin().from_disk(WORK / "train.spacy").get_docs(nlp.vocab))
     out.mkdir(parents=True, exist_ok=True)
-    train_crf(docs, out / "crf.model", c1=c1, c2=c2, max_iterations=iterations, verbose=False)
-    crf = nlp.add_pipe(CRF_FACTORY, name="ner")
+    train_crf(docs, out / "crf.model", c1=c1, c2=c2, max_iterations=iterations,
+              feature_set=feature_set, verbose=False)
+    crf = nlp.add_pipe(CRF_FACTORY, name="ner", config={"feature_set": feature_set})
     crf.load_model(out / "crf.model")
-    nlp.meta["shencha"] = {"config": f"crf c1={c1} c2={c2} iterations={iterations}"}
+    nlp.meta["shencha"] = {"config": f"crf features={feature_set} c1={c1} c2={c2} iterations={iterations}"}
     nlp.to_disk(out / "model")
     seconds = time.time() - t0
     (out / "train_seconds.txt").write_text(f"{seconds:.0f}\n")
@@ -229,8 +252,12 @@ def ship(model: Path, config: str, seconds: int, note: str = "") -> None:
     nlp.meta.update(
         {
             "name": "shencha_ner",
-            "version": "0.1.0",
-            "description": "Character CNN NER (PERSON, ORG, GOV) for Chinese prose",
+            "version": "0.2.0",
+            "description": (
+                "Character CRF NER (PERSON, ORG, GOV) for Chinese prose"
+                if "tok2vec" not in nlp.pipe_names
+                else "Character CNN NER (PERSON, ORG, GOV) for Chinese prose"
+            ),
             "sources": [
                 {"name": "ResumeNER train (Zhang & Yang, ACL 2018)", "terms": "research use"},
                 {"name": "CLUENER2020 train (CLUEbenchmark)", "terms": "research use"},
@@ -258,12 +285,14 @@ def main(argv: list[str] | None = None) -> None:
     f = sub.add_parser("fit")
     f.add_argument("--config", default="bigram")
     f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--resume", type=Path, default=None, help="continue from this pipeline's weights")
     f.add_argument("overrides", nargs="*", help="spacy train overrides, e.g. --training.max_epochs=3")
     c = sub.add_parser("crf")
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--c1", type=float, default=0.05)
     c.add_argument("--c2", type=float, default=0.01)
     c.add_argument("--iterations", type=int, default=150)
+    c.add_argument("--features", default="w2", help="CRF feature set: w2 or w3 (see crf.doc_features)")
     s = sub.add_parser("ship")
     s.add_argument("model", type=Path)
     s.add_argument("--config", default="bigram")
@@ -273,9 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "prepare":
         prepare()
     elif args.cmd == "fit":
-        fit(args.config, args.out, list(args.overrides) + rest)
+        fit(args.config, args.out, list(args.overrides) + rest, resume=args.resume)
     elif args.cmd == "crf":
-        fit_crf(args.out, args.c1, args.c2, args.iterations)
+        fit_crf(args.out, args.c1, args.c2, args.iterations, args.features)
     else:
         ship(args.model, args.config, args.seconds, args.note)
 
