@@ -146,30 +146,31 @@ def _row_hash(text: str) -> int:
 
 
 # The symmetric-delete keys of normalize.name_keys, computed by the database
-# for the certificates this snapshot adds: the name minus the character at
-# each position i, for names of three or more characters. Deleting either of
-# two equal neighbours gives the same key, so only the last position of each
-# run of equal characters is kept (the SQL twin of name_keys' set). Plain
-# SQL that SQLite and PostgreSQL both run.
+# for the certificates just stored (ids lo..hi): the name minus the
+# character at each position i, for names of three or more characters.
+# Deleting either of two equal neighbours gives the same key, so only the
+# last position of each run of equal characters is kept (the SQL twin of
+# name_keys' set). Plain SQL that SQLite and PostgreSQL both run.
 _NAME_KEYS_SQL = text(f"""
 INSERT INTO {store.cert_name_keys.name} (key, cert_id, name)
 WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < :longest)
 SELECT substr(c.holder_name_folded, 1, pos.i - 1) || substr(c.holder_name_folded, pos.i + 1),
        c.id, c.holder_name_folded
 FROM {store.certificates.name} AS c JOIN pos ON pos.i <= length(c.holder_name_folded)
-WHERE c.added_in = :snap AND length(c.holder_name_folded) >= 3
+WHERE c.id BETWEEN :lo AND :hi AND length(c.holder_name_folded) >= 3
   AND (pos.i = length(c.holder_name_folded)
        OR substr(c.holder_name_folded, pos.i, 1) <> substr(c.holder_name_folded, pos.i + 1, 1))
 """)
 
 
-def _insert_name_keys(conn, snap_id: int) -> None:
-    c = store.certificates.c
+def _insert_name_keys(conn, rows: list[tuple], name_pos: int) -> None:
+    """Name keys for certificate rows just inserted (``rows`` as stored, id first)."""
+    if not rows:
+        return
     # Positions only up to the longest name: each row is joined to every position.
-    longest = conn.execute(select(func.max(func.length(c.holder_name_folded)))
-                           .where(c.added_in == snap_id)).scalar()
-    if longest and longest >= 3:
-        conn.execute(_NAME_KEYS_SQL, {"snap": snap_id, "longest": longest})
+    longest = max(len(r[name_pos]) for r in rows)
+    if longest >= 3:
+        conn.execute(_NAME_KEYS_SQL, {"lo": rows[0][0], "hi": rows[-1][0], "longest": longest})
 
 
 # ------------------------------------------------------- row processing
@@ -462,6 +463,7 @@ def _load(
         quar_buf: list[dict[str, Any]] = []
         sample: list[QuarantinedRow] = []
         label = LABELS[spec.key_col]
+        name_pos = spec.stored.index("holder_name_folded") if spec.keys_in_sql else -1
 
         def quarantine(row_no: int, reason: str, raw: str) -> None:
             result.quarantined += 1
@@ -471,6 +473,8 @@ def _load(
 
         def flush(pos: tuple[int, int | None]) -> None:
             store.bulk_insert(conn, table, spec.stored, rows_buf)
+            if spec.keys_in_sql:
+                _insert_name_keys(conn, rows_buf, name_pos)
             rows_buf.clear()
             store.bulk_insert(conn, keys_table, spec.keys_columns, keys_buf)
             keys_buf.clear()
@@ -517,8 +521,6 @@ def _load(
                 flush(pos)
         flush(pos)
         result.added, result.changed, result.unchanged = added, changed, unchanged
-        if spec.keys_in_sql:
-            _insert_name_keys(conn, snap_id)
         if bulk:
             for index in (*table.indexes, *keys_table.indexes):
                 index.create(conn)
