@@ -126,9 +126,9 @@ def _dev_f1(name: str, typ: str = "PERSON") -> float:
     return _dev_scores(name)[typ]
 
 
-# Acceptance (issue 3, criterion 2): ResumeNER PERSON F1 >= 0.95 is met
-# (0.968). CLUENER's >= 0.80 is not yet (0.791, see docs/ner.md): a strict
-# xfail, so a model that meets it fails the mark until it is removed.
+# Acceptance (issue 3, criterion 2): PERSON F1 >= 0.95 on ResumeNER dev
+# and >= 0.80 on CLUENER dev. The shipped CRF scores 0.959 and 0.804, so the
+# CLUENER margin is thin: retrain with care (docs/ner.md).
 @pytest.mark.slow
 def test_person_f1_resumener_dev_acceptance() -> None:
     f1 = _dev_f1("resumener")
@@ -136,18 +136,9 @@ def test_person_f1_resumener_dev_acceptance() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="shipped CRF scores 0.791 on CLUENER dev, the bar is 0.80")
 def test_person_f1_cluener_dev_acceptance() -> None:
     f1 = _dev_f1("cluener")
     assert f1 >= 0.80, f"PERSON F1 {f1:.4f} on CLUENER dev"
-
-
-# A floor just under the shipped model's CLUENER figure (0.791): it catches a
-# broken or swapped model, and must be raised with every retraining.
-@pytest.mark.slow
-def test_person_f1_cluener_dev_floor() -> None:
-    f1 = _dev_f1("cluener")
-    assert f1 >= 0.78, f"PERSON F1 {f1:.4f} on CLUENER dev"
 
 
 @pytest.mark.slow
