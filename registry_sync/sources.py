@@ -129,29 +129,34 @@ class CsvSource(_FileSource):
 
     def rows(self, wanted: Wanted | None = None) -> RowIter:
         headers = self.headers()
-        if wanted is not None and not self._has_quotes():
-            yield from self._lines_as_rows(headers, wanted)
-            return
         width = len(headers)
+        if wanted is not None and not self._has_quotes():
+            records = self._records_by_line(width, wanted)
+        else:
+            records = self._records()
         try:
-            with self._open_text() as fh:
-                reader = csv.reader(fh)
-                next(reader, None)
-                for row_no, cells in enumerate(reader, start=2):  # 1 is the header line
-                    if len(cells) == width:
-                        yield row_no, dict(zip(headers, cells))
-                    elif not any(c.strip() for c in cells):
-                        continue  # blank line: not a row
-                    else:
-                        yield row_no, BrokenRow(
-                            f"列数为 {len(cells)}，与表头的 {width} 列不一致",
-                            json.dumps(cells, ensure_ascii=False),
-                        )
+            for row_no, cells in records:
+                if cells is None:
+                    yield row_no, None  # not wanted: counted, not parsed
+                elif len(cells) == width:
+                    yield row_no, dict(zip(headers, cells))
+                elif not any(c.strip() for c in cells):
+                    continue  # blank line: not a row
+                else:
+                    yield row_no, BrokenRow(
+                        f"列数为 {len(cells)}，与表头的 {width} 列不一致",
+                        json.dumps(cells, ensure_ascii=False),
+                    )
         except UnicodeDecodeError as exc:
             raise SourceError(f"CSV 文件编码无法识别（应为 UTF-8）：{exc.reason}") from exc
         except csv.Error as exc:
             raise SourceError(f"CSV 文件格式错误：{exc}") from exc
 
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        with self._open_text() as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            yield from enumerate(reader, start=2)  # 1 is the header line
 
     def _has_quotes(self) -> bool:
         """Whether any field is quoted. Without quotes a line is exactly one
@@ -162,36 +167,26 @@ class CsvSource(_FileSource):
                 self._quoted = any(b'"' in chunk for chunk in iter(lambda: fh.read(1 << 24), b""))
         return self._quoted
 
-    def _lines_as_rows(self, headers: list[str], wanted: Wanted) -> RowIter:
-        """rows() for a file without quotes: only the wanted lines are parsed."""
-        width = len(headers)
+    def _records_by_line(self, width: int, wanted: Wanted) -> Iterator[tuple[int, list[str] | None]]:
+        """_records() for a file without quotes: only the wanted lines are split."""
         ordinal = 0
-        try:
-            with self._open_text() as fh:
-                next(fh, None)
-                for row_no, line in enumerate(fh, start=2):
-                    if not line.replace(",", "").strip():
-                        continue  # blank line (or only empty cells): not a row, as in rows()
+        with self._open_text() as fh:
+            next(fh, None)
+            for row_no, line in enumerate(fh, start=2):
+                if "\x00" in line:
+                    cells = next(csv.reader((line,)))  # let csv reject it as _records() would
+                else:
+                    text = line.rstrip("\r\n")
+                    # What csv gives for a line without quotes (an empty line has no cells).
+                    if text.count(",") + 1 != width and not text.replace(",", "").strip():
+                        continue  # blank: rows() would skip it, so it takes no ordinal
                     if not wanted(ordinal):
                         ordinal += 1
                         yield row_no, None
                         continue
-                    ordinal += 1
-                    if "\x00" in line:
-                        cells = next(csv.reader((line,)))  # let csv reject it as rows() would
-                    else:
-                        cells = line.rstrip("\r\n").split(",")  # what csv gives for a line without quotes
-                    if len(cells) == width:
-                        yield row_no, dict(zip(headers, cells))
-                    else:
-                        yield row_no, BrokenRow(
-                            f"列数为 {len(cells)}，与表头的 {width} 列不一致",
-                            json.dumps(cells, ensure_ascii=False),
-                        )
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"CSV 文件编码无法识别（应为 UTF-8）：{exc.reason}") from exc
-        except csv.Error as exc:
-            raise SourceError(f"CSV 文件格式错误：{exc}") from exc
+                    cells = text.split(",") if text else []
+                ordinal += 1
+                yield row_no, cells
 
 
 class JsonLinesSource(_FileSource):

@@ -386,3 +386,18 @@ def test_worker_failure_fails_the_sync(tmp_path):
     with pytest.raises(SyncError):
         sync(engine, str(path), workers=2)
     assert RegistryLookup(engine).snapshot("certificates") is None
+
+
+def test_counting_lines_gives_the_rows_csv_parsing_gives(tmp_path):
+    """The workers' line-counting path (files without quotes) sees exactly csv's rows."""
+    from registry_sync.sources import CsvSource
+
+    path = tmp_path / "edge.csv"
+    path.write_text("a,b,c\n1,2,3\n,,\n\n  \n4,5\n,,,\n7,8,9\n", encoding="utf-8")
+    source = CsvSource(path)
+    parsed = list(source.rows())
+    assert list(source.rows(lambda ordinal: True)) == parsed
+    assert [row_no for row_no, _ in parsed] == [2, 3, 6, 8]  # the empty-celled row 3 is a row
+    skipped = list(source.rows(lambda ordinal: ordinal % 2 == 1))
+    assert [row_no for row_no, _ in skipped] == [2, 3, 6, 8]
+    assert [raw for _, raw in skipped][0::2] == [None, None]
