@@ -166,16 +166,6 @@ def _all_clean(cells: list[Any]) -> bool:
     return _WHITESPACE.search(joined) is None and unicodedata.is_normalized("NFKC", joined)
 
 
-def _cell(v: Any) -> Any:
-    """One cell as canonical text (or a number/date left to pydantic); blank is ``None``."""
-    if type(v) is str:
-        v = v.strip()
-        if not v:
-            return None
-        return v if v.isascii() and "  " not in v else (clean_text(v) or None)
-    return None if v is None else _blank(v)
-
-
 def _date(value: Any, column: str, problems: list[str]) -> Any:
     if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
@@ -208,7 +198,7 @@ def _prepare(data: Any, kind: str) -> Any:
                 if not v:
                     row[k] = None
     else:
-        row = {k: _cell(v) for k, v in zip(columns, cells)}
+        row = {k: _blank(v) for k, v in zip(columns, cells)}
     problems: list[str] = []
     if kind == "certificates":
         dates = ("issued_on", "valid_from", "valid_until")
