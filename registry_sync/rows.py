@@ -3,20 +3,29 @@
 A row either becomes a whole canonical record or is quarantined with a
 Chinese reason; nothing in between is written. Reasons never quote a
 resident ID (personal data must not reach logs or screens).
+
+Rows are validated a batch at a time, column by column (:func:`validate_batch`):
+a million-row sync cannot afford Python calls per cell, so each column is
+checked whole first and cleaned cell by cell only when that check fails.
+Pydantic then checks every cell's type in one call per batch, against the
+record models' own field types.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from .normalize import (
     clean_text,
-    id_no_problem,
+    id_no_problems,
+    is_clean,
+    joined,
     normalize_cert_no,
     normalize_id_no,
     normalize_uscc,
@@ -78,7 +87,6 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 
-_WHITESPACE = re.compile(r"\s")
 _ABC_RE = re.compile(r"建安([ABC])\d?\(")
 _CONSTRUCTION_SPECIAL_RE = re.compile(r"^[\u4e00-\u9fff][A-Z]\d{12}$")
 
@@ -151,21 +159,6 @@ def _blank(value: Any) -> Any:
     return value
 
 
-def _all_clean(cells: list[Any]) -> bool:
-    """True when every cell is text already as :func:`clean_text` leaves it.
-
-    One check on the joined row instead of one per cell: text with no
-    whitespace at all that is already NFKC needs no stripping, collapsing or
-    normalising (a NUL separator cannot combine with its neighbours).
-    Exports are nearly always like this, so it is the million-row fast path.
-    """
-    try:
-        joined = "\x00".join(cells)
-    except TypeError:  # a missing cell (None) or a number or date from XLSX/JSON
-        return False
-    return _WHITESPACE.search(joined) is None and unicodedata.is_normalized("NFKC", joined)
-
-
 def _date(value: Any, column: str, problems: list[str]) -> Any:
     if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
@@ -180,134 +173,194 @@ def _date(value: Any, column: str, problems: list[str]) -> Any:
         return None
 
 
-def _prepare(data: Any, kind: str) -> Any:
-    """One pass over a row before pydantic checks its types.
+# ------------------------------------------------------ column by column
+#
+# Each step below takes one column of a batch and gives the column back
+# cleaned, adding problems to the rows they belong to. Each first checks the
+# whole column at once (a regular expression over its joined cells, a set or
+# dict look-up, an array of check digits); only a column that fails that is
+# handled cell by cell, by the same code a single row would go through.
 
-    Per-field validators would cost a Python call each; on a million rows
-    that is most of the sync. Every problem is collected, so a quarantined
-    row gives all its reasons at once.
-    """
-    if not isinstance(data, dict):
-        return data
-    columns = COLUMNS[kind]
-    cells = [data.get(k) for k in columns]
-    if _all_clean(cells):
-        row: dict[str, Any] = dict(zip(columns, cells))
-        if "" in cells:
-            for k, v in row.items():
-                if not v:
-                    row[k] = None
-    else:
-        row = {k: _blank(v) for k, v in zip(columns, cells)}
-    problems: list[str] = []
-    if kind == "certificates":
-        dates = ("issued_on", "valid_from", "valid_until")
-        status_col, key = "status", "cert_no"
-        if row["cert_no"] is not None:
-            row["cert_no"] = normalize_cert_no(str(row["cert_no"])) or None
-        if row["holder_name"] is None:
-            problems.append("缺少持证人姓名")
-        cert_type = row["cert_type"]
+# Shapes the normalisers return unchanged: a column that matches keeps its cells.
+_CANONICAL_NUMBERS = re.compile(r"[0-9A-Z()\-\x00]*")  # normalize_cert_no
+_CANONICAL_CODES = re.compile(r"[0-9A-Z\x00]*")  # normalize_id_no, normalize_uscc
+_VALID_USCCS = re.compile(r"(?:[0-9A-HJ-NPQRTUWXY]{18}\x00)*[0-9A-HJ-NPQRTUWXY]{18}")  # uscc_problem
+_ISO_DATES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}\x00)*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+_CERT_TYPE_TEXT = {**{t.value: t.value for t in CertType},
+                   **{word: t.value for word, t in CERT_TYPE_VALUES.items()}}
+_STATUS_TEXT = {**{s.value: s.value for s in RecordStatus},
+                **{word: s.value for word, s in STATUS_VALUES.items()}}
+
+
+def _present(cells: list[Any]) -> list[Any]:
+    return cells if None not in cells else [c for c in cells if c is not None]
+
+
+def _clean(cells: list[Any]) -> list[Any]:
+    """Cells as :func:`_blank` leaves them: stripped, NFKC, inner spaces collapsed, '' as None."""
+    text = joined(cells)
+    if text is not None and is_clean(text):
+        return [c or None for c in cells]
+    return [_blank(c) for c in cells]
+
+
+def _normalized(cells: list[Any], normalize: Callable[[str], Any], canonical: re.Pattern[str]) -> list[Any]:
+    """``normalize(str(cell))`` for each present cell; the cells as they are
+    when all already have a shape ``normalize`` leaves unchanged."""
+    text = joined(_present(cells))
+    if text is not None and canonical.fullmatch(text):
+        return cells
+    return [None if c is None else normalize(str(c)) for c in cells]
+
+
+def _id_nos(cells: list[Any], problems: list[list[str]]) -> list[Any]:
+    cells = _normalized(cells, normalize_id_no, _CANONICAL_CODES)
+    where = [i for i, c in enumerate(cells) if c is not None]
+    for i, problem in zip(where, id_no_problems([cells[i] for i in where])):
+        if problem:
+            problems[i].append(problem)  # never the number itself: personal data
+    return cells
+
+
+def _usccs(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any]:
+    cells = _normalized(cells, normalize_uscc, _CANONICAL_CODES)
+    present = _present(cells)
+    text = joined(present)
+    if present and text is not None and _VALID_USCCS.fullmatch(text):
+        return cells
+    for i, uscc in enumerate(cells):
+        if uscc is not None and (problem := uscc_problem(uscc)):
+            problems[i].append(f"{LABELS[column]}：{problem}")
+    return cells
+
+
+def _dates(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any]:
+    present = _present(cells)
+    text = joined(present)
+    if present and text is not None and _ISO_DATES.fullmatch(text):
+        try:
+            return [None if c is None else date.fromisoformat(c) for c in cells]
+        except ValueError:
+            pass  # a date that does not exist (2026-02-30): the cell-by-cell reasons
+    return [None if c is None else _date(c, column, problems[i]) for i, c in enumerate(cells)]
+
+
+def _statuses(cells: list[Any], default: str | None, problems: list[list[str]]) -> list[Any]:
+    try:
+        return [default if c is None else _STATUS_TEXT[c] for c in cells]
+    except (KeyError, TypeError):
+        pass
+    out: list[Any] = []
+    for i, c in enumerate(cells):
+        if c is None:
+            out.append(default)
+            continue
+        try:
+            out.append(_status(c))
+        except ValueError as exc:
+            problems[i].append(str(exc))
+            out.append(None)
+    return out
+
+
+def _cert_types(cells: list[Any], cert_nos: list[Any], problems: list[list[str]]) -> list[Any]:
+    try:
+        return [_CERT_TYPE_TEXT[c] for c in cells]
+    except (KeyError, TypeError):
+        pass
+    out: list[Any] = []
+    for i, (cert_type, cert_no) in enumerate(zip(cells, cert_nos)):
+        value = None
         if cert_type is not None:
             low = str(cert_type).lower()
             if low in CertType._value2member_map_:
-                row["cert_type"] = low
+                value = low
             elif cert_type in CERT_TYPE_VALUES:
-                row["cert_type"] = CERT_TYPE_VALUES[cert_type].value
+                value = CERT_TYPE_VALUES[cert_type].value
             else:
-                problems.append(f"证书类型无法识别：{cert_type!r}")
-        elif row["cert_no"] is not None:
-            inferred = infer_cert_type(row["cert_no"])
+                problems[i].append(f"证书类型无法识别：{cert_type!r}")
+        elif cert_no is not None:
+            inferred = infer_cert_type(cert_no)
             if inferred is None:
-                problems.append("缺少证书类型，且无法从证书编号推断")
+                problems[i].append("缺少证书类型，且无法从证书编号推断")
             else:
-                row["cert_type"] = inferred.value
-        id_no = row["holder_id_no"]
-        if id_no is not None:
-            id_no = normalize_id_no(str(id_no))
-            problem = id_no_problem(id_no)
-            if problem:
-                problems.append(problem)  # never the number itself: personal data
-            row["holder_id_no"] = id_no
-        uscc_col = "employer_uscc"
+                value = inferred.value
+        out.append(value)
+    return out
+
+
+def _required(cells: list[Any], message: str, problems: list[list[str]]) -> None:
+    if None in cells:
+        for i, c in enumerate(cells):
+            if c is None:
+                problems[i].append(message)
+
+
+def _window(first: list[Any], last: list[Any], message: str, problems: list[list[str]]) -> None:
+    for i, (a, b) in enumerate(zip(first, last)):
+        # ISO strings and dates both order correctly as text.
+        if a is not None and b is not None and (a > b if a.__class__ is b.__class__ else str(a) > str(b)):
+            problems[i].append(message)
+
+
+def _prepare(kind: str, columns: dict[str, list[Any]], problems: list[list[str]]) -> None:
+    """Clean every column of a batch in place, before pydantic checks its types.
+
+    The columns are taken in one fixed order, so a quarantined row lists all
+    its problems at once and always in the same order.
+    """
+    for name, cells in columns.items():
+        columns[name] = _clean(cells)
+    if kind == "certificates":
+        columns["cert_no"] = _normalized(columns["cert_no"], lambda s: normalize_cert_no(s) or None,
+                                         _CANONICAL_NUMBERS)
+        _required(columns["holder_name"], "缺少持证人姓名", problems)
+        columns["cert_type"] = _cert_types(columns["cert_type"], columns["cert_no"], problems)
+        columns["holder_id_no"] = _id_nos(columns["holder_id_no"], problems)
+        key, uscc, status_default = "cert_no", "employer_uscc", "valid"
+        dates = ("issued_on", "valid_from", "valid_until")
         window = ("valid_from", "valid_until", "有效期起始日期晚于截止日期")
     else:
+        _required(columns["name"], "缺少单位名称", problems)
+        columns["licence_no"] = _normalized(columns["licence_no"], normalize_cert_no, _CANONICAL_NUMBERS)
+        key, uscc, status_default = "uscc", "uscc", None
         dates = ("licence_valid_from", "licence_valid_until")
-        status_col, key, uscc_col = "licence_status", "uscc", "uscc"
-        if row["name"] is None:
-            problems.append("缺少单位名称")
-        if row["licence_no"] is not None:
-            row["licence_no"] = normalize_cert_no(str(row["licence_no"]))
         window = ("licence_valid_from", "licence_valid_until", "许可证有效期起始日期晚于截止日期")
-    if row[key] is None:
-        problems.append(f"缺少{LABELS[key]}")
-    uscc = row[uscc_col]
-    if uscc is not None:
-        uscc = normalize_uscc(str(uscc))
-        problem = uscc_problem(uscc)
-        if problem:
-            problems.append(f"{LABELS[uscc_col]}：{problem}")
-        row[uscc_col] = uscc
+    _required(columns[key], f"缺少{LABELS[key]}", problems)
+    columns[uscc] = _usccs(columns[uscc], uscc, problems)
     for column in dates:
-        if row[column] is not None:
-            row[column] = _date(row[column], column, problems)
-    status = row[status_col]
-    if status in STATUS_VALUES:  # the export's Chinese word, as is: the common case
-        row[status_col] = STATUS_VALUES[status]
-    elif status is not None and status not in RecordStatus._value2member_map_:
-        try:
-            row[status_col] = _status(status)
-        except ValueError as exc:
-            problems.append(str(exc))
-    elif status is None and kind == "certificates":
-        row[status_col] = "valid"
+        columns[column] = _dates(columns[column], column, problems)
+    status = "status" if kind == "certificates" else "licence_status"
+    columns[status] = _statuses(columns[status], status_default, problems)
     start, end, message = window
-    first, last = row[start], row[end]
-    if first is not None and last is not None and (
-        first > last if first.__class__ is last.__class__ else str(first) > str(last)
-    ):
-        problems.append(message)  # ISO strings and dates both order correctly as text
-    if problems:
-        raise ValueError("；".join(problems))
-    return row
+    _window(columns[start], columns[end], message, problems)
 
 
-class CertificateRow(CertificateRecord):
-    """One export row's canonical columns (those of the record), checked by pydantic
-    after :func:`_prepare` has cleaned them."""
-
+def _columns_model(record: type[BaseModel]) -> type[BaseModel]:
+    """The record's fields as columns (``list[T]`` for a field of type ``T``),
+    so that one pydantic call checks a whole batch against the record's own types."""
+    fields: dict[str, Any] = {}
+    for name, info in record.model_fields.items():
+        cell = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[name] = (list[cell], ...)  # type: ignore[valid-type]
     # Enum values as plain str: drivers (psycopg) would otherwise dump enum names.
-    model_config = ConfigDict(use_enum_values=True)
-
-    def values(self) -> dict[str, Any]:
-        """The canonical columns, validated (the sync stores these without a second pass)."""
-        return self.__dict__.copy()
-
-    def record(self) -> CertificateRecord:
-        return CertificateRecord.model_construct(**self.values())
+    return create_model(f"{record.__name__}Columns", __config__=ConfigDict(use_enum_values=True),
+                        **fields)
 
 
-class CompanyRow(CompanyRecord):
-    """One export row's canonical columns, checked after :func:`_prepare`."""
-
-    model_config = ConfigDict(use_enum_values=True)
-
-    def values(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-    def record(self) -> CompanyRecord:
-        return CompanyRecord.model_construct(**self.values())
-
-
-ROW_MODELS: dict[str, type[BaseModel]] = {"certificates": CertificateRow, "companies": CompanyRow}
+COLUMN_MODELS: dict[str, type[BaseModel]] = {
+    "certificates": _columns_model(CertificateRecord),
+    "companies": _columns_model(CompanyRecord),
+}
 
 _PRIVATE = {"holder_id_no"}
 
 
-def explain(error: ValidationError) -> str:
-    """A Chinese reason for a quarantined row, without personal data."""
+def _explain(errors: list[Any]) -> str:
+    """A Chinese reason from pydantic errors located by column, without personal data."""
     parts = []
-    for err in error.errors():
+    for err in errors:
         loc = err.get("loc") or ()
         column = str(loc[0]) if loc else ""
         label = LABELS.get(column, column)
@@ -326,16 +379,65 @@ def explain(error: ValidationError) -> str:
     return "；".join(parts)
 
 
-def validate_row(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """Validate one mapped row: (canonical values, None) or (None, reason)."""
-    # _prepare is called here rather than as a model validator: on a million
-    # rows the wrapper alone cost as much as pydantic's own checks.
+def explain(error: ValidationError) -> str:
+    """A Chinese reason for a quarantined row, without personal data."""
+    return _explain(error.errors())
+
+
+@dataclass
+class ValidatedBatch:
+    """What :func:`validate_batch` made of a batch of rows."""
+
+    reasons: list[str | None]
+    """Per input row: why it is quarantined, or ``None`` when it is valid."""
+    valid: list[int]
+    """Positions of the valid rows in the input, in order."""
+    columns: dict[str, list[Any]]
+    """The valid rows' canonical values, column by column, as pydantic returned them."""
+
+    def row(self, k: int) -> dict[str, Any]:
+        """The ``k``-th valid row as a dict of canonical columns."""
+        return {name: cells[k] for name, cells in self.columns.items()}
+
+
+def _take(columns: dict[str, list[Any]], rows: list[int]) -> dict[str, list[Any]]:
+    return {name: [cells[i] for i in rows] for name, cells in columns.items()}
+
+
+def validate_batch(kind: str, raws: list[Mapping[str, Any]]) -> ValidatedBatch:
+    """Validate mapped rows (canonical keys) together: each either valid or quarantined with its reasons."""
+    n = len(raws)
+    problems: list[list[str]] = [[] for _ in range(n)]
+    rows = list(raws)
+    for i, raw in enumerate(rows):
+        if not isinstance(raw, Mapping):
+            problems[i].append("不是一行数据（应为列名到取值的对象）")
+            rows[i] = {}
+    columns = {name: [raw.get(name) for raw in rows] for name in COLUMNS[kind]}
+    _prepare(kind, columns, problems)
+    valid = [i for i in range(n) if not problems[i]]
+    reasons: list[str | None] = ["；".join(p) if p else None for p in problems]
+    model = COLUMN_MODELS[kind]
+    checked = columns if len(valid) == n else _take(columns, valid)
     try:
-        prepared = _prepare(raw, kind)
-    except ValueError as exc:
-        return None, str(exc)
-    try:
-        row = ROW_MODELS[kind].model_validate(prepared)
+        result = model.model_validate(checked)
     except ValidationError as exc:
-        return None, explain(exc)
-    return row.values(), None  # type: ignore[attr-defined]
+        # Cells are independent: the rows pydantic rejects are quarantined
+        # with its reasons, and the others are checked again without them.
+        failed: dict[int, list[Any]] = {}
+        for err in exc.errors():
+            loc = err["loc"]
+            failed.setdefault(valid[loc[1]], []).append({**err, "loc": loc[:1] + loc[2:]})
+        for i, errors in failed.items():
+            reasons[i] = _explain(errors)
+        valid = [i for i in valid if i not in failed]
+        result = model.model_validate(_take(columns, valid))
+    return ValidatedBatch(reasons=reasons, valid=valid, columns=dict(result.__dict__))
+
+
+def validate_row(kind: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """Validate one mapped row: (canonical values, None) or (None, reason)."""
+    batch = validate_batch(kind, [raw])
+    if batch.reasons[0] is not None:
+        return None, batch.reasons[0]
+    return batch.row(0), None

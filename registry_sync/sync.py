@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import multiprocessing as mp
-import operator
 import os
 import sys
 import time
@@ -32,14 +31,14 @@ from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from . import store
 from .mapping import ColumnMapping, HeaderResolver, MappingError, load_mapping
 from .normalize import (
-    cert_key,
+    cert_keys,
     company_grams,
     fold_company_name,
-    fold_name,
+    fold_names,
     mask_ids_in_text,
 )
 from .records import CertificateRecord, CompanyRecord, Snapshot
-from .rows import COLUMNS, LABELS, validate_row
+from .rows import COLUMNS, LABELS, validate_batch
 from .sources import BrokenRow, CsvSource, JsonLinesSource, Source, SourceError, open_source
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,6 @@ class _KindSpec:
         else:
             raise ValueError(f"未知的登记库类型：{kind}（应为 certificates 或 companies）")
         self.stored = ["id", *self.columns, *self.derived, "row_hash", "added_in", "removed_in"]
-        self._values = operator.itemgetter(*self.columns)
         record = CertificateRecord if kind == "certificates" else CompanyRecord
         self.date_positions = [i for i, c in enumerate(self.columns)
                                if record.model_fields[c].annotation in (date, date | None)]
@@ -118,26 +116,25 @@ class _KindSpec:
         # million keys, too many to build and send row by row from Python.
         self.keys_in_sql = kind == "certificates"
 
-    def derive(self, values: dict[str, Any]) -> tuple[list[Any], int, tuple[str, ...]]:
-        """The stored values (without id/added_in/removed_in), content hash, blocking keys."""
-        data = list(self._values(values))
-        iso = data.copy()
+    def derive(self, columns: dict[str, list[Any]]) -> tuple[list[tuple], list[int], list[tuple[str, ...]] | None]:
+        """Stored rows (without id/added_in/removed_in), content hashes and
+        blocking keys of validated rows, computed column by column."""
+        cells = [columns[c] for c in self.columns]
+        iso = list(cells)
         for i in self.date_positions:
-            if iso[i] is not None:
-                iso[i] = iso[i].isoformat()
+            iso[i] = [None if d is None else d.isoformat() for d in cells[i]]
         # Hash text, not repr(): the same content gives the same hash on every dialect.
-        row_hash = _row_hash("\x1f".join(iso if None not in iso else ["\x00" if v is None else v for v in iso]))
-        if self.iso_dates:
-            data = iso
+        text = [col if None not in col else ["\x00" if v is None else v for v in col] for col in iso]
+        hashes = [_row_hash(row) for row in map("\x1f".join, zip(*text))]
+        stored = iso if self.iso_dates else cells
+        keys: list[tuple[str, ...]] | None = None
         if self.kind == "certificates":
-            data.append(cert_key(values["cert_no"], normalized=True))
-            data.append(fold_name(values["holder_name"]))
-            keys: tuple[str, ...] = ()
+            derived = [cert_keys(columns["cert_no"]), fold_names(columns["holder_name"])]
         else:
-            folded = fold_company_name(values["name"])
-            data.append(folded)
-            keys = tuple(company_grams(folded))
-        return data, row_hash, keys
+            folded = [fold_company_name(name) for name in columns["name"]]
+            derived = [folded]
+            keys = [tuple(company_grams(name)) for name in folded]
+        return list(zip(*stored, *derived)), hashes, keys
 
 
 def _row_hash(text: str) -> int:
@@ -196,30 +193,46 @@ def _batches(spec: _KindSpec, source: Source, mapping: ColumnMapping | None,
     headers = source.headers()
     resolver = HeaderResolver(spec.kind, headers, mapping) if headers is not None else None
     kind, key_col = spec.kind, spec.key_col
-    batch: list[Item] = []
+    pending: list[tuple[int, Any]] = []  # (row_no, source row) of this batch
     index = count = 0
     everything = mine is _ALL
+
+    def items() -> list[Item]:
+        nonlocal resolver
+        out: list[Item | None] = [None] * len(pending)
+        where: list[int] = []  # positions in ``pending`` of the rows validated
+        mapped: list[Any] = []
+        for j, (row_no, raw) in enumerate(pending):
+            if isinstance(raw, BrokenRow):
+                out[j] = ("bad", row_no, raw.reason, raw.raw)
+                continue
+            if resolver is None:
+                resolver = HeaderResolver(kind, list(raw) + list(spec.columns), mapping)
+            # Validation reads only canonical keys, so canonical rows skip the copy.
+            mapped.append(raw if resolver.identity else resolver(raw))
+            where.append(j)
+        checked = validate_batch(kind, mapped)
+        for k, reason in enumerate(checked.reasons):
+            if reason is not None:
+                row_no, raw = pending[where[k]]
+                out[where[k]] = ("bad", row_no, reason, _raw_json(raw))
+        data, hashes, keys = spec.derive(checked.columns)
+        key_values = checked.columns[key_col]
+        for m, k in enumerate(checked.valid):
+            j = where[k]
+            out[j] = ("ok", pending[j][0], key_values[m], data[m], hashes[m], keys[m] if keys else ())
+        return out  # type: ignore[return-value]
+
     for row_no, raw in source.rows(None if everything else (lambda ordinal: mine(ordinal // _BATCH))):
         count += 1
         if raw is not None and mine(index):
-            if isinstance(raw, BrokenRow):
-                batch.append(("bad", row_no, raw.reason, raw.raw))
-            else:
-                if resolver is None:
-                    resolver = HeaderResolver(kind, list(raw) + list(spec.columns), mapping)
-                # Validation reads only canonical keys, so canonical rows skip the copy.
-                values, reason = validate_row(kind, raw if resolver.identity else resolver(raw))
-                if values is None:
-                    batch.append(("bad", row_no, reason or "无效行", _raw_json(raw)))
-                else:
-                    data, row_hash, keys = spec.derive(values)
-                    batch.append(("ok", row_no, values[key_col], data, row_hash, keys))
+            pending.append((row_no, raw))
         if count == _BATCH:
             if mine(index):
-                yield index, batch, source.progress()
-            batch, count, index = [], 0, index + 1
+                yield index, items(), source.progress()
+            pending, count, index = [], 0, index + 1
     if count and mine(index):
-        yield index, batch, source.progress()
+        yield index, items(), source.progress()
 
 
 def _worker(spec, source, mapping, k, n, queue) -> None:  # pragma: no cover - runs in a child
