@@ -25,6 +25,7 @@ from pydantic import Field as PydField
 
 from checks.model import Finding, Severity, Verdict
 from extractor.model import Evidence, Field
+from registry_sync.normalize import mask_ids_in_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from checks.view import ApplicationView
@@ -294,13 +295,16 @@ class RuleContext:
             category=cat,
             severity=severity or self.severity,
             verdict=verdict,
-            message=message,
+            # The summaries travel furthest (lists, notices, logs): resident
+            # IDs in them are masked. ``actual`` and the evidence keep the
+            # words on the page; screens mask those by role.
+            message=mask_ids_in_text(message),
             citation=citation or self.citation,
             expected=None if expected is None else str(expected),
             actual=None if actual is None else str(actual),
-            suggestion=suggestion,
+            suggestion=mask_ids_in_text(suggestion),
             evidence=ev,
-            reason=reason,
+            reason=None if reason is None else mask_ids_in_text(reason),
         )
 
     def fail(self, message: str, *, suggestion: str, **kw: Any) -> Finding:

@@ -211,13 +211,33 @@ def mask_id_no(id_no: str) -> str:
     return "*" * len(id_no)
 
 
+# Eighteen characters, 17 digits then a digit or X: the shape of a resident ID,
+# also inside "T" + ID certificate numbers, and of many all-digit USCCs.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def _company_code(run: str) -> bool:
+    """A run of that shape whose USCC check character holds and whose ID check character does not."""
+    run = run.upper()
+    return uscc_checksum_ok(run) and id_check_char(run[:17]) != run[17]
+
+
 def mask_ids_in_text(text: str) -> str:
-    """Mask every 18-character resident ID inside free text, including ``T`` + ID numbers."""
+    """Mask every resident ID inside free text: 110101199003074514 -> 110101********4514.
 
-    def repl(m: re.Match[str]) -> str:
-        return mask_id_no(m.group(0))
+    Invalid IDs (a mistyped check digit or birth date) are masked too: they
+    are still someone's number. A unified social credit code is left whole
+    when its own check character holds and the ID check character does not,
+    so a mistyped ID escapes masking only if it happens to pass the USCC
+    check (about 1 in 31); a company code that also passes the ID check is
+    masked.
+    """
+    return _ID_IN_TEXT.sub(lambda m: m.group(0) if _company_code(m.group(0)) else mask_id_no(m.group(0)), text)
 
-    return re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)", repl, text)
+
+def has_resident_id(text: str) -> bool:
+    """Whether :func:`mask_ids_in_text` would mask something in ``text``."""
+    return any(not _company_code(m.group(0)) for m in _ID_IN_TEXT.finditer(text))
 
 
 def normalize_uscc(value: str) -> str:

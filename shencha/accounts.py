@@ -7,7 +7,6 @@ checked here, on the server, by the service functions every page calls
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -17,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 from sqlalchemy import Boolean, DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
+
+from registry_sync.normalize import mask_ids_in_text
 
 from .store import Base, Store
 
@@ -225,17 +226,5 @@ def seed_demo_accounts(store: Store, only: list[str] | None = None) -> list[str]
 
 # -- personal data ------------------------------------------------------------------
 
-# 18-character resident ID numbers, also inside certificate numbers ("T" + ID).
-# The birth date in the middle keeps 18-character USCCs (mostly digits too) unmasked.
-_RESIDENT_ID = re.compile(
-    r"(?<!\d)(\d{6})((?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3}[\dXx])(?![\dA-Za-z])"
-)
-
-
-def mask_ids(text: str) -> str:
-    """110101199003074514 → 110101********4514 (the first six and last four stay)."""
-    return _RESIDENT_ID.sub(lambda m: m.group(1) + "*" * 8 + m.group(3), text)
-
-
-def has_resident_id(text: str) -> bool:
-    return bool(_RESIDENT_ID.search(text))
+# One masking rule for every screen, notice and finding: registry_sync.normalize.
+mask_ids = mask_ids_in_text

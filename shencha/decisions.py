@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from checks.model import Finding
+from registry_sync.normalize import has_resident_id
 
-from .accounts import P, User, has_resident_id, mask_ids, require
+from .accounts import P, User, mask_ids, require
 from .report import Report
 from .store import ApplicationRow, Base, ReportRow, Store
 

@@ -368,3 +368,14 @@ def test_examples_catch_a_rule_reading_undeclared_field_types():
     assert not res.ok and res.got == "error" and "toe_board_height" in res.detail
     # Production runs are not restricted: the same rule runs without error in checks.run.
     assert checks.run(build([]), Ruleset.all_rules(Registry([sneaky]))).errors == []
+
+
+def test_finding_summaries_mask_resident_ids_and_keep_the_page_words():
+    # The ID's check digit is wrong, so the rule quotes it: the message must
+    # not, while ``actual`` and the evidence keep what the page says.
+    bad_id = "36042619910102009X"
+    result = checks.run(build([f("resident_id", bad_id)]))
+    [finding] = [x for x in result.findings if x.rule_id == "gb11643.resident_id.v1"]
+    assert bad_id not in finding.message and "360426********009X" in finding.message
+    assert bad_id not in finding.suggestion
+    assert finding.actual == bad_id or bad_id in (finding.evidence[0].text or "")

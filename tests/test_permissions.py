@@ -187,3 +187,11 @@ def test_a_decision_needs_a_reason(store, case):
     officer = login(store, "officer")
     with pytest.raises(ValueError, match="理由"):
         svc.decide_finding(store, officer, rid, report.findings[0].id, "confirm", "  ", 0)
+
+
+def test_mask_ids_masks_invalid_ids_too_but_not_company_codes():
+    # A mistyped ID (month 13, wrong check digit) is still someone's number.
+    assert mask_ids("身份证 110101199013324519") == "身份证 110101********4519"
+    assert mask_ids("11010119900307451X") == "110101********451X"  # check digit wrong
+    # An all-digit USCC (its check character holds, the ID check fails) stays whole.
+    assert mask_ids("代码 911100000000000074") == "代码 911100000000000074"
