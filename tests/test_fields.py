@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from extractor.fields import extract_fields, extract_package, find_pairs_and_tables, people
@@ -475,3 +477,26 @@ def test_company_names_in_prose(text, names):
 def test_words_that_are_not_names():
     for word in ("安利股份", "金融机构", "技术", "安全员"):
         assert not people.looks_like_name(word), word
+
+
+
+def test_first_row_of_an_unruled_roster_is_one_record_with_its_certificate():
+    # A roster without rulings whose text layer runs column by column: each
+    # header sits right above the first row's value. Read as label/value
+    # pairs, "姓名" over "万永强" put half of the first row in a record of its
+    # own, its certificate number in another, and the rule then could not
+    # tell that 吕军's row (planted: no number) lacks one.
+    from extractor.ingest import ingest_path
+
+    roster = Path(__file__).resolve().parents[1] / "fixtures/packages/jz_shanxi_defects/附件7.pdf"
+    [doc] = ingest_path(roster).documents
+    doc = extract_fields(doc, use_ner=False)
+    records: dict[str, set[str]] = {}
+    for f in fields(doc):
+        if f.type in ("resident_id", "operation_category", "cert_no") or f.role == "special_operator":
+            records.setdefault(f.attributes.get("record"), set()).add(f.type)
+    assert len(records) == 8  # one per row, the signature below the table aside
+    assert all("person_name" in types for types in records.values())  # nothing left without its person
+    assert sum("cert_no" in types for types in records.values()) == 7  # 吕军's row has none
+    assert one(doc, "cert_no", holder="万永强").attributes["record"] == one(
+        doc, "person_name", normalized="万永强").attributes["record"]

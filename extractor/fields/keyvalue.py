@@ -196,16 +196,20 @@ def _below(ln: TextLine, nxt: TextLine | None, key: str | None) -> bool:
     return _value_fits(key, nxt.text)
 
 
-def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = None) -> list[Pair]:
+def find_pairs(view: DocView, *, roster_tables: set[tuple[int, int]] | None = None,
+               roster_lines: set[int] | None = None) -> list[Pair]:
     """Every label–value pair of the document, in reading order.
 
     ``roster_tables`` ((page, table index)) are read by the table step and
     skipped here; other tables (two-column forms) are read cell by cell.
+    ``roster_lines`` (line ids) are the lines of rosters without rulings,
+    which the table step finds by alignment: skipped too.
     """
     roster_tables = roster_tables or set()
+    roster_lines = roster_lines or set()
     pairs: list[Pair] = []
     for page, lines in view.by_page.items():
-        flow = [ln for ln in lines if ln.table is None]
+        flow = [ln for ln in lines if ln.table is None and ln.id not in roster_lines]
         cells = {(ln.table, ln.cell): ln for ln in lines if ln.table is not None}
         for idx, ln in enumerate(flow):
             if not ln.text:

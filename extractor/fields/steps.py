@@ -127,7 +127,12 @@ _DATE_KEYS = {"valid_until", "valid_from", "issued", "signed", "established"}
 
 def step_keyvalue(ctx: Context) -> None:
     roster = {(g.page, g.index) for g in ctx.grids if g.is_roster and g.origin == "ruled"}
-    ctx.pairs = find_pairs(ctx.view, roster_tables=roster)
+    # A roster without rulings read as label/value pairs would take its header
+    # over the first row ("姓名" above "万永强") for labels and values, and put
+    # half that row in a record of its own: its lines are the table step's.
+    roster_lines = {sp.line for g in ctx.grids if g.is_roster and g.origin == "layout"
+                    for row in g.rows for cell in row if cell for sp in cell.spans}
+    ctx.pairs = find_pairs(ctx.view, roster_tables=roster, roster_lines=roster_lines)
     records = _records_by_page(ctx.pairs)
     applicant_doc = ctx.doc_type in APPLICANT_DOCS
     for i, p in enumerate(ctx.pairs):
