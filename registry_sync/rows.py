@@ -182,6 +182,7 @@ def _date(value: Any, column: str, problems: list[str]) -> Any:
 # handled cell by cell, by the same code a single row would go through.
 
 # Shapes the normalisers return unchanged: a column that matches keeps its cells.
+# (\x00 is normalize.SEP, which joins a column's cells.)
 _CANONICAL_NUMBERS = re.compile(r"[0-9A-Z()\-\x00]*")  # normalize_cert_no
 _CANONICAL_CODES = re.compile(r"[0-9A-Z\x00]*")  # normalize_id_no, normalize_uscc
 _VALID_USCCS = re.compile(r"(?:[0-9A-HJ-NPQRTUWXY]{18}\x00)*[0-9A-HJ-NPQRTUWXY]{18}")  # uscc_problem

@@ -187,52 +187,52 @@ def _ALL(index: int) -> bool:
     return True
 
 
+def _items(spec: _KindSpec, pending: list[tuple[int, Any]], resolver: HeaderResolver | None) -> list[Item]:
+    """One batch of source rows, ``(row_no, row)``, validated together and in their order."""
+    out: list[Item | None] = [None] * len(pending)
+    where: list[int] = []  # positions in ``pending`` of the rows validated
+    mapped: list[Any] = []
+    for j, (row_no, raw) in enumerate(pending):
+        if isinstance(raw, BrokenRow):
+            out[j] = ("bad", row_no, raw.reason, raw.raw)
+        else:
+            # Validation reads only canonical keys, so canonical rows skip the copy.
+            mapped.append(raw if resolver is None or resolver.identity else resolver(raw))
+            where.append(j)
+    checked = validate_batch(spec.kind, mapped)
+    for k, reason in enumerate(checked.reasons):
+        if reason is not None:
+            row_no, raw = pending[where[k]]
+            out[where[k]] = ("bad", row_no, reason, _raw_json(raw))
+    data, hashes, keys = spec.derive(checked.columns)
+    key_values = checked.columns[spec.key_col]
+    for m, k in enumerate(checked.valid):
+        j = where[k]
+        out[j] = ("ok", pending[j][0], key_values[m], data[m], hashes[m], keys[m] if keys else ())
+    return out  # type: ignore[return-value]  # every position is filled above
+
+
 def _batches(spec: _KindSpec, source: Source, mapping: ColumnMapping | None,
              mine: Callable[[int], bool] = _ALL) -> Iterator[tuple[int, list[Item], tuple[int, int | None]]]:
     """(batch index, items, source progress) for each batch this process handles."""
     headers = source.headers()
     resolver = HeaderResolver(spec.kind, headers, mapping) if headers is not None else None
-    kind, key_col = spec.kind, spec.key_col
     pending: list[tuple[int, Any]] = []  # (row_no, source row) of this batch
     index = count = 0
     everything = mine is _ALL
-
-    def items() -> list[Item]:
-        nonlocal resolver
-        out: list[Item | None] = [None] * len(pending)
-        where: list[int] = []  # positions in ``pending`` of the rows validated
-        mapped: list[Any] = []
-        for j, (row_no, raw) in enumerate(pending):
-            if isinstance(raw, BrokenRow):
-                out[j] = ("bad", row_no, raw.reason, raw.raw)
-                continue
-            if resolver is None:
-                resolver = HeaderResolver(kind, list(raw) + list(spec.columns), mapping)
-            # Validation reads only canonical keys, so canonical rows skip the copy.
-            mapped.append(raw if resolver.identity else resolver(raw))
-            where.append(j)
-        checked = validate_batch(kind, mapped)
-        for k, reason in enumerate(checked.reasons):
-            if reason is not None:
-                row_no, raw = pending[where[k]]
-                out[where[k]] = ("bad", row_no, reason, _raw_json(raw))
-        data, hashes, keys = spec.derive(checked.columns)
-        key_values = checked.columns[key_col]
-        for m, k in enumerate(checked.valid):
-            j = where[k]
-            out[j] = ("ok", pending[j][0], key_values[m], data[m], hashes[m], keys[m] if keys else ())
-        return out  # type: ignore[return-value]
-
     for row_no, raw in source.rows(None if everything else (lambda ordinal: mine(ordinal // _BATCH))):
         count += 1
         if raw is not None and mine(index):
+            if resolver is None and not isinstance(raw, BrokenRow):
+                # No header row (JSON lines): the first object's keys are the headers.
+                resolver = HeaderResolver(spec.kind, list(raw) + list(spec.columns), mapping)
             pending.append((row_no, raw))
         if count == _BATCH:
             if mine(index):
-                yield index, items(), source.progress()
+                yield index, _items(spec, pending, resolver), source.progress()
             pending, count, index = [], 0, index + 1
     if count and mine(index):
-        yield index, items(), source.progress()
+        yield index, _items(spec, pending, resolver), source.progress()
 
 
 def _worker(spec, source, mapping, k, n, queue) -> None:  # pragma: no cover - runs in a child
