@@ -207,17 +207,18 @@ def _clean(cells: list[Any]) -> list[Any]:
 
 
 def _normalized(cells: list[Any], normalize: Callable[[str], Any], canonical: re.Pattern[str]) -> list[Any]:
-    """``normalize(str(cell))`` for each present cell; the cells as they are
-    when all already have a shape ``normalize`` leaves unchanged."""
+    """``normalize(cell)`` for each text cell; the cells as they are when all
+    already have a shape ``normalize`` leaves unchanged. Anything else (a list
+    or object from JSON, a date from Excel) is left for pydantic to reject."""
     text = joined(_present(cells))
     if text is not None and canonical.fullmatch(text):
         return cells
-    return [None if c is None else normalize(str(c)) for c in cells]
+    return [normalize(c) if isinstance(c, str) else c for c in cells]
 
 
 def _id_nos(cells: list[Any], problems: list[list[str]]) -> list[Any]:
     cells = _normalized(cells, normalize_id_no, _CANONICAL_CODES)
-    where = [i for i, c in enumerate(cells) if c is not None]
+    where = [i for i, c in enumerate(cells) if isinstance(c, str)]  # others: pydantic's to reject
     for i, problem in zip(where, id_no_problems([cells[i] for i in where])):
         if problem:
             problems[i].append(problem)  # never the number itself: personal data
@@ -231,7 +232,7 @@ def _usccs(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any
     if present and text is not None and _VALID_USCCS.fullmatch(text):
         return cells
     for i, uscc in enumerate(cells):
-        if uscc is not None and (problem := uscc_problem(uscc)):
+        if isinstance(uscc, str) and (problem := uscc_problem(uscc)):
             problems[i].append(f"{LABELS[column]}：{problem}")
     return cells
 
@@ -277,7 +278,7 @@ def _cert_types(cells: list[Any], cert_nos: list[Any], problems: list[list[str]]
             low = str(cert_type).lower()
             if low in CertType._value2member_map_:
                 value = low
-            elif cert_type in CERT_TYPE_VALUES:
+            elif isinstance(cert_type, str) and cert_type in CERT_TYPE_VALUES:
                 value = CERT_TYPE_VALUES[cert_type].value
             else:
                 problems[i].append(f"证书类型无法识别：{cert_type!r}")

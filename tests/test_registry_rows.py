@@ -187,3 +187,12 @@ def test_a_row_that_is_not_a_mapping_is_quarantined_not_raised():
     outcomes = _outcomes("certificates", [["not", "a", "row"], dict(_CERT_BASE[0])])
     assert outcomes[0][0] is None and "不是一行数据" in outcomes[0][1]
     assert outcomes[1][0] is not None
+
+
+@pytest.mark.parametrize("kind,base", [("certificates", _CERT_BASE[0]), ("companies", _COMPANY_BASE[0])])
+def test_a_nested_json_value_in_any_column_quarantines_the_row(kind, base):
+    # JSON sources can put a list or an object in any cell: a reason, never a crash.
+    for column in base:
+        for odd in (["x"], {"a": 1}):
+            values, reason = validate_row(kind, {**base, column: odd})
+            assert values is None and reason, (column, odd)
