@@ -280,6 +280,19 @@ def test_jsonl_source_with_a_broken_line(engine, tmp_path):
     assert "JSON" in result.quarantine_sample[0].reason
 
 
+def test_jsonl_nested_values_are_quarantined_not_a_failed_sync(engine, tmp_path):
+    rows = list(certificate_rows(10))
+    rows[2]["cert_type"] = ["special_operation"]  # used to raise TypeError and fail the whole sync
+    rows[6]["cert_no"] = {"no": rows[6]["cert_no"]}  # used to be stored as the text "{'NO': ...}"
+    path = tmp_path / "certs.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = sync(engine, str(path))
+    assert result.status == "ok" and result.added == 8 and result.quarantined == 2
+    assert [q.row_no for q in result.quarantine_sample] == [3, 7]
+    assert "证书类型" in result.quarantine_sample[0].reason
+    assert result.quarantine_sample[1].reason == "证书编号：应为文本"
+
+
 def test_xlsx_source_with_chinese_headers_dates_and_numbers(engine, tmp_path):
     from openpyxl import Workbook
 
