@@ -213,7 +213,8 @@ def mask_id_no(id_no: str) -> str:
 
 # Eighteen characters, 17 digits then a digit or X: the shape of a resident ID,
 # also inside "T" + ID certificate numbers, and of many all-digit USCCs.
-_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+# \d on purpose: full-width digits (Word documents) are someone's ID too.
+_ID_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXxＸｘ](?!\d)")
 
 
 def _company_code(run: str) -> bool:

@@ -193,5 +193,6 @@ def test_mask_ids_masks_invalid_ids_too_but_not_company_codes():
     # A mistyped ID (month 13, wrong check digit) is still someone's number.
     assert mask_ids("身份证 110101199013324519") == "身份证 110101********4519"
     assert mask_ids("11010119900307451X") == "110101********451X"  # check digit wrong
+    assert mask_ids("身份证：１１０１０１１９９００３０７４５１４") == "身份证：１１０１０１********４５１４"  # full width
     # An all-digit USCC (its check character holds, the ID check fails) stays whole.
     assert mask_ids("代码 911100000000000074") == "代码 911100000000000074"
