@@ -194,8 +194,10 @@ _STATUS_TEXT = {**{s.value: s.value for s in RecordStatus},
                 **{word: s.value for word, s in STATUS_VALUES.items()}}
 
 
-def _present(cells: list[Any]) -> list[Any]:
-    return cells if None not in cells else [c for c in cells if c is not None]
+def _all_match(cells: list[Any], pattern: re.Pattern[str]) -> bool:
+    """Whether every present cell is text and the joined column matches ``pattern``."""
+    text = joined(cells if None not in cells else [c for c in cells if c is not None])
+    return text is not None and pattern.fullmatch(text) is not None
 
 
 def _clean(cells: list[Any]) -> list[Any]:
@@ -210,8 +212,7 @@ def _normalized(cells: list[Any], normalize: Callable[[str], Any], canonical: re
     """``normalize(cell)`` for each text cell; the cells as they are when all
     already have a shape ``normalize`` leaves unchanged. Anything else (a list
     or object from JSON, a date from Excel) is left for pydantic to reject."""
-    text = joined(_present(cells))
-    if text is not None and canonical.fullmatch(text):
+    if _all_match(cells, canonical):
         return cells
     return [normalize(c) if isinstance(c, str) else c for c in cells]
 
@@ -227,9 +228,7 @@ def _id_nos(cells: list[Any], problems: list[list[str]]) -> list[Any]:
 
 def _usccs(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any]:
     cells = _normalized(cells, normalize_uscc, _CANONICAL_CODES)
-    present = _present(cells)
-    text = joined(present)
-    if present and text is not None and _VALID_USCCS.fullmatch(text):
+    if _all_match(cells, _VALID_USCCS):
         return cells
     for i, uscc in enumerate(cells):
         if isinstance(uscc, str) and (problem := uscc_problem(uscc)):
@@ -238,9 +237,7 @@ def _usccs(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any
 
 
 def _dates(cells: list[Any], column: str, problems: list[list[str]]) -> list[Any]:
-    present = _present(cells)
-    text = joined(present)
-    if present and text is not None and _ISO_DATES.fullmatch(text):
+    if _all_match(cells, _ISO_DATES):
         try:
             return [None if c is None else date.fromisoformat(c) for c in cells]
         except ValueError:
@@ -379,11 +376,6 @@ def _explain(errors: list[Any]) -> str:
             msg = "应为文本"
         parts.append(f"{label}：{msg}" if label else msg)
     return "；".join(parts)
-
-
-def explain(error: ValidationError) -> str:
-    """A Chinese reason for a quarantined row, without personal data."""
-    return _explain(error.errors())
 
 
 @dataclass
