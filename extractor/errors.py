@@ -28,10 +28,12 @@ class ErrorCode(StrEnum):
     OCR_FAILED = "E112"
     OCR_MODELS_MISSING = "E113"
     PAGE_FAILED = "E114"
+    EXTRACTION_FAILED = "E115"
     # Warnings: the document is still reviewed.
     EXTENSION_MISMATCH = "W201"
     REGION_UNKNOWN = "W202"
     PAGES_SKIPPED = "W203"
+    STEP_FAILED = "W204"
 
 
 _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
@@ -76,6 +78,14 @@ _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "The models of OCR engine {detail} are missing.",
     ),
     ErrorCode.PAGE_FAILED: ("第 {detail} 页无法处理，已跳过。", "Page {detail} could not be processed."),
+    ErrorCode.EXTRACTION_FAILED: (
+        "文件已读取，但字段抽取出错（{detail}），请人工审阅此文件。",
+        "The file was read but field extraction failed ({detail}).",
+    ),
+    ErrorCode.STEP_FAILED: (
+        "部分字段抽取步骤出错（{detail}），此文件的字段可能不全，请人工核对。",
+        "Some extraction steps failed ({detail}); the document's fields may be incomplete.",
+    ),
     ErrorCode.EXTENSION_MISMATCH: (
         "文件扩展名与内容不符（{detail}），已按实际内容处理。",
         "The extension does not match the content ({detail}); read by content.",

@@ -54,7 +54,10 @@ Reason = Literal[
     "checksum",
     "birth_date",
     "region_unknown",
+    "region_incomplete",
     "authority_letter",
+    "authority_pair",
+    "org_code_check",
     "province",
     "year",
     "embedded_id",
@@ -106,11 +109,33 @@ def _compact(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _birth_place(region: str, birth: str) -> dict[str, str] | None:
-    """stdnum's region look-up (slow: a table scan), once per region and date."""
+    """stdnum's region look-up (slow: a table scan), once per region and date.
+
+    Returns the region's entry (``province``, ``prefecture``, ``county``),
+    an entry without ``county`` when stdnum knows the province but not the
+    rest of the code, or None when stdnum does not know the code at all (or
+    listed no county under it in the birth year).
+
+    Upstream defect (python-stdnum, ``stdnum/cn/ric.py``): ``get_birth_place``
+    reads ``info['county']`` unguarded, so a code whose province the table
+    lists but whose county it does not (e.g. Jiangsu's 320219, 320819) raises
+    ``KeyError('county')`` instead of ``InvalidComponent``; ``ric.is_valid``
+    and ``ric.validate`` raise it too. Such IDs are real
+    (an ID keeps its region code for life), so we read the table ourselves
+    in that case. See docs/ingestion.md "Identifiers and python-stdnum".
+    """
+    number = region + birth + "0000"
     try:
-        return _ric.get_birth_place(region + birth + "0000")
+        return _ric.get_birth_place(number)
     except ValidationError:
         return None
+    except KeyError:
+        from stdnum import numdb
+
+        results = numdb.get("cn/loc").info(region)
+        info = {k: v for _part, props in results for k, v in props.items()}
+        info.pop("county", None)
+        return info or None
 
 
 # What stdnum.cn.ric raises for each of our reasons (its checks run in the same order).
@@ -126,8 +151,11 @@ def _legacy_date(number15: str) -> _dt.date | None:
 
 
 @lru_cache(maxsize=65536)
-def check_resident_id(text: str) -> IdCheck:
+def check_resident_id(text: str, as_of: _dt.date | None = None) -> IdCheck:
     """A resident ID: 18 characters (ISO 7064 MOD 11-2) or the 15-digit legacy form.
+
+    A birth date after ``as_of`` (the application date; today when not
+    given) makes the number invalid (``birth_date``).
 
     Results are cached (rosters repeat numbers across documents); treat them
     as read-only.
@@ -155,7 +183,7 @@ def check_resident_id(text: str) -> IdCheck:
         birth = _ric.get_birth_date(number)
     except ValidationError:
         return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error="InvalidComponent")
-    if birth > _dt.date.today() or birth.year < 1880:
+    if birth > (as_of or _dt.date.today()) or birth.year < 1880:
         return IdCheck(**base, value=number, valid=False, reason="birth_date", stdnum_error=None)
     warnings: list[Reason] = []
     details: dict[str, str | int | bool | None] = {"legacy": False, "birth_date": birth.isoformat()}
@@ -163,12 +191,19 @@ def check_resident_id(text: str) -> IdCheck:
     if place is not None:
         details["province"] = place.get("province")
         details["region_known"] = True
+        if "county" not in place:
+            # The province is known, the county code is not in stdnum's
+            # table: the number may well be valid (retired codes stay in
+            # use for life), but the county cannot be confirmed.
+            warnings.append("region_incomplete")
     else:
         warnings.append("region_unknown")
         details["region_known"] = False
     details["sex"] = "男" if int(number[16]) % 2 else "女"
     return IdCheck(**base, value=number, valid=True, warnings=warnings,
-                   stdnum_error=_RIC_STDNUM["region_unknown"] if warnings else None, details=details)
+                   stdnum_error=_RIC_STDNUM["region_unknown"] if "region_unknown" in warnings
+                   else ("KeyError" if "region_incomplete" in warnings else None),
+                   details=details)
 
 
 # --------------------------------------------------------------------------- USCC
@@ -184,9 +219,33 @@ def _uscc_stdnum_error(number: str) -> str | None:
     return None
 
 
+# GB 32100 Table 1: registration authority -> its entity-type codes
+# (domain_sources.md §1.2 and §7.1: 61/62, 71/72 and 81 are in the standard's
+# own table). Pairs outside it (54, 55, G1, J1 are seen in validators) are
+# warned about, never rejected.
+USCC_AUTHORITY_TYPES = {
+    "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129",
+    "7": "129", "8": "19", "9": "123", "A": "19", "N": "1239", "Y": "1",
+}
+
+
+def gb11714_check_char(body: str) -> str:
+    """Check character of the GB 11714 organisation code (USCC positions 9–16 -> 17)."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body[:8], weights))
+    c = 11 - total % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
+
+
 @lru_cache(maxsize=65536)
 def check_uscc(text: str) -> IdCheck:
-    """A unified social credit code (GB 32100, MOD 31-3 check character)."""
+    """A unified social credit code (GB 32100, MOD 31-3 check character).
+
+    Warnings (the code stays valid): ``authority_letter`` (A/N/Y, which
+    stdnum refuses), ``authority_pair`` (an authority/entity-type pair outside
+    GB 32100's table), ``org_code_check`` (positions 9–17 fail their own
+    GB 11714 check, as some early pilot codes do).
+    """
     number = _compact(text)
     base = {"kind": "uscc", "raw": text}
     err = _uscc_stdnum_error(number)
@@ -194,17 +253,23 @@ def check_uscc(text: str) -> IdCheck:
         return IdCheck(**base, value=number, valid=False, reason="length", stdnum_error=err)
     if any(c not in _USCC_ALPHABET for c in number):
         return IdCheck(**base, value=number, valid=False, reason="format", stdnum_error=err)
-    # Authority (digit, or the letters A/N/Y), entity type, six-digit region.
-    if not (number[0].isdigit() or number[0] in "ANY") or not number[2:8].isdigit():
+    # Six-digit region of the registration authority.
+    if not number[2:8].isdigit():
         return IdCheck(**base, value=number, valid=False, reason="format", stdnum_error=err)
     if number[17] != _uscc.calc_check_digit(number):
         # A letter authority with a wrong check character is what stdnum calls
         # a format error; keep its reason so both agree.
         reason: Reason = "format" if err == "InvalidFormat" else "checksum"
         return IdCheck(**base, value=number, valid=False, reason=reason, stdnum_error=err)
-    warnings: list[Reason] = ["authority_letter"] if err == "InvalidFormat" else []
+    warnings: list[Reason] = []
+    if number[0] in "ANY":
+        warnings.append("authority_letter")
+    if number[1] not in USCC_AUTHORITY_TYPES.get(number[0], ""):
+        warnings.append("authority_pair")
+    if gb11714_check_char(number[8:16]) != number[16]:
+        warnings.append("org_code_check")
     return IdCheck(**base, value=number, valid=True, warnings=warnings, stdnum_error=err,
-                   details={"region": number[2:8]})
+                   details={"region": number[2:8], "authority": number[:2]})
 
 
 # --------------------------------------------------------------------------- licences and certificates

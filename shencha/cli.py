@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import date
@@ -136,7 +137,16 @@ def review(
         # A plain line, not a spinner: OCR draws its own progress bar, and
         # two live displays on one terminal overwrite each other.
         err.print(f"正在审查 {path} …")
-        report = review_path(path, store, options)
+        try:
+            report = review_path(path, store, options)
+        except Exception as exc:  # noqa: BLE001 - one package's defect must not stop the batch
+            # Documents and rules contain their own failures; this is the
+            # last frame, for a defect in the pipeline itself. No message
+            # text: it may quote a document.
+            err.print(f"[red]✗ {path.name}：审查出错（{type(exc).__name__}），未生成报告；其余材料继续审查[/red]")
+            logging.getLogger(__name__).warning("review of a package failed: %s", type(exc).__name__)
+            failed += 1
+            continue
         append_audit(store, "cli", "run_review", report.report_id,
                      {"findings": len(report.findings), "path": str(path)})
         fails = sum(f.verdict == "fail" for f in report.findings)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from extractor.errors import ErrorCode, describe
 from extractor.ingest import IngestOptions, ingest_package
 from extractor.model import Document
 from extractor.package import ApplicationInfo, Package, open_package
@@ -43,7 +44,11 @@ def read_package(
         # Drawings are also measured, not only read: outlines, scale and
         # the distances between neighbouring buildings become fields.
         if document.status == "ok" and is_drawing(document):
-            measured = analyse(document, ingested.blobs[document.sha256]).fields
+            try:
+                measured = analyse(document, ingested.blobs[document.sha256]).fields
+            except Exception as exc:  # noqa: BLE001 - the text reader's fields still stand
+                document.warnings.append(describe(ErrorCode.STEP_FAILED, f"图纸测量（{type(exc).__name__}）"))
+                continue
             if any(f.type == "fire_separation_distance" for f in measured):
                 # The analysis pairs each annotation with its two outlines;
                 # the text reader's guess at the same annotation would be

@@ -8,15 +8,49 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SHENCHA_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The read-only material beside the checkout (../shared): real OCR images,
+# PDFs, NER gold sets, identifier vectors and the domain notes. A public clone
+# has none of it, so every test reads it through shared() / shared_file() /
+# have_shared(), and tests/test_shared_access.py fails on any other route.
+SHARED_ROOT = Path(os.environ.get("SHENCHA_SHARED", REPO.parent / "shared"))
+SHARED_DATA = Path(os.environ.get("SHENCHA_SHARED_DATA", SHARED_ROOT / "data"))
 FIXTURES = REPO / "fixtures"
+# Set by .ci/run when ../shared is there: then a missing file is a failure
+# (a renamed data set must not turn into a silent skip), not a skip.
+REQUIRE_SHARED = os.environ.get("SHENCHA_REQUIRE_SHARED") == "1"
+
+
+def _missing(path: Path) -> None:
+    message = f"shared data not present: {path}"
+    if REQUIRE_SHARED:
+        pytest.fail(message + " (SHENCHA_REQUIRE_SHARED=1)", pytrace=False)
+    pytest.skip(message)
 
 
 def shared(*parts: str) -> Path:
+    """A path under ../shared/data; skips the test (fails in CI) when absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not present: {path}")
+        _missing(path)
     return path
+
+
+def shared_file(*parts: str) -> Path:
+    """A path under ../shared itself (the domain notes, the scorers); same rule as :func:`shared`."""
+    path = SHARED_ROOT.joinpath(*parts)
+    if not path.exists():
+        _missing(path)
+    return path
+
+
+def have_shared(*parts: str) -> bool:
+    """Whether ../shared/data/<parts> exists, for module-level skip marks."""
+    return SHARED_DATA.joinpath(*parts).exists() or REQUIRE_SHARED
+
+
+def shared_data_path(*parts: str) -> Path:
+    """The path under ../shared/data without checking it (pair with :func:`have_shared`)."""
+    return SHARED_DATA.joinpath(*parts)
 
 
 def store_urls() -> list:

@@ -14,9 +14,10 @@ import pytest
 from extractor import ner
 from extractor.ner.corpus import read_cluener, read_resumener
 from extractor.ner.scoring import CLUENER_TYPES, RESUME_TYPES, score
+from tests.conftest import shared_data_path
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("SHENCHA_SHARED_DATA", REPO.parent / "shared" / "data")) / "ner"
+DATA = shared_data_path("ner")
 
 DOMAIN = [
     ("公司总经理王建国为安全生产第一责任人", [("PERSON", "王建国")]),

@@ -35,8 +35,9 @@ from extractor.ocr import (
 from extractor.ocr import preprocess as pp
 from extractor.ocr.engines import RawLine
 from extractor.ocr.page import orientation_signals, reading_order
+from tests.conftest import have_shared, shared_data_path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = shared_data_path()
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 PAGE_LINES = [
@@ -51,7 +52,7 @@ PAGE_LINES = [
 ]
 
 needs_font = pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
-needs_data = pytest.mark.skipif(not (DATA / "ocr").is_dir(), reason="../shared/data is not present")
+needs_data = pytest.mark.skipif(not have_shared("ocr"), reason="the shared OCR data is not present")
 
 
 def normalise(text: str) -> str:

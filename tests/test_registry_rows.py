@@ -28,8 +28,8 @@ from registry_sync.normalize import (
 from registry_sync.records import CertificateRecord, CompanyRecord
 from registry_sync.rows import validate_batch, validate_row
 from registry_sync.testing import certificate_rows, company_rows, id_number
+from tests.conftest import shared
 
-SHARED_IDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ids"
 
 VALID_ID = id_number("110101", date(1980, 1, 1), 1)
 
@@ -58,9 +58,8 @@ def test_id_check_digits_as_arrays_find_each_bad_number_among_good_ones():
 
 
 def test_id_check_digits_as_arrays_agree_with_the_shared_vectors():
-    valid = (SHARED_IDS / "cn_ric_valid.txt").read_text().split()
-    if not valid:
-        pytest.skip("shared identifier vectors not present")
+    valid = shared("ids", "cn_ric_valid.txt").read_text().split()
+    assert valid
     assert id_no_problems(valid) == [id_no_problem(v) for v in valid] == [None] * len(valid)
 
 

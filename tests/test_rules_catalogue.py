@@ -18,11 +18,11 @@ from checks import load_registry, load_ruleset
 from checks.builtin import BUILTIN_RULES
 from checks.engine import CATEGORY_RE, CONTRACT_CATEGORIES
 from checks.tables import load_table
+from tests.conftest import shared_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "rules"
 GOLDEN = DOCS / "catalogue.json"
-DOMAIN_SOURCES = Path("/work/shared/domain_sources.md")
 
 IDS = [s.id for s in BUILTIN_RULES]
 
@@ -68,10 +68,9 @@ def test_tables_exist_with_source_and_confidence(spec):
             assert t.exists(), t
 
 
-@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
 def test_table_5_2_2_matches_domain_sources():
     """The civil table as data equals the table in domain_sources.md §4.1 (bold markers removed)."""
-    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    text = shared_file("domain_sources.md").read_text(encoding="utf-8")
     section = text.split("### 4.1")[1].split("Footnotes")[0]
     rows = [[c.strip().strip("*") for c in line.strip().strip("|").split("|")] for line in section.splitlines()
             if line.startswith("| ") and any(ch.isdigit() for ch in line) and "---" not in line]
@@ -111,7 +110,7 @@ def test_catalogue_snapshot():
 
 
 def _md_rows(section_start: str, section_end: str) -> list[list[str]]:
-    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    text = shared_file("domain_sources.md").read_text(encoding="utf-8")
     section = text.split(section_start, 1)[1].split(section_end, 1)[0]
     rows = []
     for line in section.splitlines():
@@ -123,7 +122,6 @@ def _md_rows(section_start: str, section_end: str) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
 @pytest.mark.parametrize("table, start, end", [
     ("gb50016_3_4_1", "### 4.2 Table 3.4.1", "Outdoor transformer"),
     ("gb50016_3_5_2", "### 4.4 Table 3.5.2", "Notes [M]"),
@@ -137,9 +135,8 @@ def test_factory_and_warehouse_tables_match_domain_sources(table, start, end):
         assert [float(c) for c in cells[1:]] == [row[c] for c in t.columns], key
 
 
-@pytest.mark.skipif(not DOMAIN_SOURCES.exists(), reason="shared domain notes not present")
 def test_evacuation_widths_match_domain_sources():
-    text = DOMAIN_SOURCES.read_text(encoding="utf-8")
+    text = shared_file("domain_sources.md").read_text(encoding="utf-8")
     t = load_table("gb50016_evacuation_widths")
     hr = _md_rows("**Table 5.5.18", "**Clause 5.5.19")
     assert [float(x) for x in hr[0][1:]] == [t.get("高层医疗建筑", c) for c in ("exit", "corridor_single", "corridor_double", "stair")]

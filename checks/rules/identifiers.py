@@ -11,6 +11,7 @@ from pydantic import Field as PydField
 from stdnum.cn import ric
 from stdnum.cn import uscc as stdnum_uscc
 
+from extractor import identifiers as ids
 from checks.engine import Citation, Fact, RuleContext, rule
 from checks.model import Finding
 from checks.rules._common import DOMAIN, PROVINCES, ident, nfkc
@@ -27,33 +28,52 @@ class IdentifierParams(BaseModel):
 
 
 # -- resident ID ------------------------------------------------------------------
+#
+# Validity is decided once, in extractor.identifiers (the extractor, these rules
+# and the registry all ask it); this module only words the answer in Chinese.
+
+_RID_ERRORS = {
+    "format": "格式错误：前17位应为数字，末位为数字或X",
+    "checksum": "校验位错误（按 GB 11643 计算应为 {check}）",
+    "birth_date": "出生日期 {birth} 不是有效日期",
+}
+
 
 def check_resident_id(number: str, as_of: _dt.date) -> tuple[str, str] | None:
     """(kind, Chinese reason) of the first problem, or None. kind is 'error' or 'warning'.
 
-    Region failures are warnings: stdnum's region table rejects some real
-    numbers (codes issued before a county existed in the table, 81/82/83
-    residence permits), per domain_sources.md §1.1.
+    An unknown region code is a warning: stdnum's region table rejects some
+    real numbers (codes issued before a county existed in the table, 81/82/83
+    residence permits), per domain_sources.md §1.1. A code the table lists
+    only down to its prefecture (``region_incomplete``) is no problem at all.
     """
-    if len(number) == 15 and number.isdigit():
-        return "warning", "15位旧式身份证号码（无校验位），应使用18位号码"
-    if len(number) != 18:
-        return "error", f"长度为{len(number)}位，应为18位"
-    if not number[:17].isdigit() or number[17] not in "0123456789X":
-        return "error", "格式错误：前17位应为数字，末位为数字或X"
-    if ric.calc_check_digit(number) != number[17]:
-        return "error", f"校验位错误（按 GB 11643 计算应为 {ric.calc_check_digit(number)}）"
-    try:
-        born = ric.get_birth_date(number)
-    except Exception:
-        return "error", f"出生日期 {number[6:14]} 不是有效日期"
-    if born > as_of:
-        return "error", f"出生日期 {born.isoformat()} 晚于申请日期"
-    try:
-        ric.get_birth_place(number)
-    except Exception:
-        return "warning", f"地址码 {number[:6]} 未在行政区划表中找到（可能为历史代码或港澳台居住证），请人工核对"
+    result = ids.check_resident_id(number, as_of)
+    if result.details.get("legacy"):
+        if result.valid:
+            return "warning", "15位旧式身份证号码（无校验位），应使用18位号码"
+        return "error", f"15位旧式身份证号码中的出生日期 {number[6:12]} 无效"
+    if not result.valid:
+        if result.reason == "length":
+            return "error", f"长度为{len(result.value)}位，应为18位"
+        if result.reason == "birth_date":
+            born = result.value[6:14]
+            return "error", (f"出生日期 {born} 不是有效日期" if not _is_date(born)
+                             else f"出生日期 {_dt.date(int(born[:4]), int(born[4:6]), int(born[6:])).isoformat()} 晚于申请日期")
+        template = _RID_ERRORS.get(result.reason or "format", _RID_ERRORS["format"])
+        return "error", template.format(check=ric.calc_check_digit(result.value) if len(result.value) == 18 else "?",
+                                        birth=result.value[6:14])
+    if "region_unknown" in result.warnings:
+        return "warning", (f"地址码 {result.value[:6]} 未在行政区划表中找到（可能为历史代码或港澳台居住证），"
+                           "请人工核对")
     return None
+
+
+def _is_date(yyyymmdd: str) -> bool:
+    try:
+        _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return True
 
 
 @rule(
@@ -105,34 +125,26 @@ def resident_id(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 
 # -- USCC -------------------------------------------------------------------------
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def gb11714_check(body: str) -> str:
-    """Check character of the 9-char organisation code inside a USCC (positions 9–17)."""
-    weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    total = 0
-    for ch, w in zip(body[:8], weights):
-        total += (int(ch) if ch.isdigit() else ord(ch) - 55) * w
-    c = 11 - total % 11
-    return "X" if c == 10 else "0" if c == 11 else str(c)
+USCC_ALPHABET = ids._USCC_ALPHABET
 
 
 def check_uscc(code: str) -> tuple[str, str] | None:
-    if len(code) != 18:
-        return "error", f"长度为{len(code)}位，应为18位"
-    bad = [ch for ch in code if ch not in USCC_ALPHABET]
-    if bad:
-        return "error", f"含有不允许的字符 {''.join(sorted(set(bad)))}（不使用 I、O、Z、S、V）"
-    if not code[2:8].isdigit():
-        return "error", "第3–8位（登记管理机关行政区划码）应为数字"
-    # stdnum's calc_check_digit works on any alphabet character, so A/N/Y-prefixed
-    # codes that stdnum.validate rejects as a format error are still checked here.
-    expected = stdnum_uscc.calc_check_digit(code[:17])
-    if expected != code[17]:
-        return "error", f"校验位错误（按 GB 32100 计算应为 {expected}）"
-    if gb11714_check(code[8:16]) != code[16]:
+    """(kind, Chinese reason) of the first problem, or None (see extractor.identifiers.check_uscc)."""
+    result = ids.check_uscc(code)
+    if not result.valid:
+        if result.reason == "length":
+            return "error", f"长度为{len(result.value)}位，应为18位"
+        bad = [ch for ch in result.value if ch not in USCC_ALPHABET]
+        if bad:
+            return "error", f"含有不允许的字符 {''.join(sorted(set(bad)))}（不使用 I、O、Z、S、V）"
+        if not result.value[2:8].isdigit():
+            return "error", "第3–8位（登记管理机关行政区划码）应为数字"
+        return "error", f"校验位错误（按 GB 32100 计算应为 {stdnum_uscc.calc_check_digit(result.value[:17])}）"
+    if "org_code_check" in result.warnings:
         return "warning", "主体标识码（第9–17位）的 GB 11714 校验位不符（部分早期试点代码如此），请人工核对"
+    if "authority_pair" in result.warnings:
+        return "warning", (f"登记管理部门码与机构类别码 {result.value[:2]} 不在 GB 32100 代码表中"
+                           "（部分校验工具收录此类代码），请人工核对")
     return None
 
 

@@ -10,6 +10,7 @@ pipeline is built once per process (:func:`get_nlp`).
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 import spacy
@@ -19,6 +20,8 @@ from spacy.tokens import Doc
 from . import steps
 from .assemble import to_fields
 from .view import build_view
+
+log = logging.getLogger(__name__)
 
 if not Doc.has_extension("document"):
     Doc.set_extension("document", default=None)
@@ -42,7 +45,17 @@ def _component(name: str, fn, requires: list[str], assigns: list[str]) -> None:
         return
 
     def run(doc: Doc) -> Doc:
-        fn(_ctx(doc))
+        ctx = _ctx(doc)
+        try:
+            fn(ctx)
+        except Exception as exc:  # noqa: BLE001 - one step's defect must not lose the document
+            # The later steps still run on what the earlier ones found; the
+            # document carries a W204 warning naming the step. Only the
+            # exception's class is logged: its message may quote a name or
+            # an ID number from the document.
+            log.warning("extraction step %s failed with %s", name, type(exc).__name__,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            ctx.failed_steps.append((name, type(exc).__name__))
         return doc
 
     run.__name__ = name.replace(".", "_")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from ..errors import ErrorCode, describe
 from ..model import Document
 from .pipeline import get_nlp
 from .steps import Context
@@ -10,6 +13,8 @@ from .steps import Context
 # the tokens: the Doc carries the document's opening text (enough to see
 # what it is when inspecting a run) and the extraction context.
 _MAX_DOC_CHARS = 500
+
+log = logging.getLogger(__name__)
 
 
 def _run(doc: Document, *, use_ner: bool = True) -> Context:
@@ -30,10 +35,25 @@ def extract_fields(doc: Document, *, use_ner: bool = True) -> Document:
     """
     if doc.status == "error" or not doc.pages:
         return doc.model_copy(update={"fields": [], "doc_type": doc.doc_type or "other"})
-    ctx = _run(doc, use_ner=use_ner)
+    try:
+        ctx = _run(doc, use_ner=use_ner)
+    except Exception as exc:  # noqa: BLE001 - contained: the rest of the package is still reviewed
+        # A step's own failure is caught inside the pipeline (W204); this is
+        # the frame around them (the normalised view, the assembly). The
+        # pages stay, so the document can still be read by a person.
+        log.warning("field extraction failed for a document: %s", type(exc).__name__)
+        return doc.model_copy(update={
+            "fields": [], "doc_type": doc.doc_type or "other", "status": "error",
+            "error": describe(ErrorCode.EXTRACTION_FAILED, type(exc).__name__),
+        })
+    warnings = list(doc.warnings)
+    if ctx.failed_steps:
+        steps_zh = "、".join(f"{name}（{exc}）" for name, exc in ctx.failed_steps)
+        steps_en = ", ".join(f"{name} ({exc})" for name, exc in ctx.failed_steps)
+        warnings.append(describe(ErrorCode.STEP_FAILED, steps_zh, steps_en))
     return doc.model_copy(
         update={"doc_type": ctx.doc_type, "doc_type_confidence": ctx.doc_type_confidence,
-                "fields": ctx.fields}  # type: ignore[attr-defined]
+                "fields": ctx.fields, "warnings": warnings}  # type: ignore[attr-defined]
     )
 
 

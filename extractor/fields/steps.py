@@ -30,6 +30,8 @@ class Context:
     mentions: list[Mention] = field(default_factory=list)
     use_ner: bool = True
     fields: list = field(default_factory=list)
+    # (step name, exception class) of the steps that raised; the others ran.
+    failed_steps: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, m: Mention) -> Mention:
         self.mentions.append(m)
