@@ -114,7 +114,7 @@ def test_entry_point_pack_is_loaded(tmp_path, monkeypatch):
     reg = load_registry()
     assert "outside.rail.v2" in reg
     assert "entry point" in reg.origins["outside.rail.v2"]
-    assert "gb50016.civil_separation.v1" in reg  # built-ins still there
+    assert "gb50016.civil_separation.v2" in reg  # built-ins still there
     rs = Ruleset.all_rules(reg)
     result = checks.run(build([f("guard_rail_height", 1.0)]), rs)
     assert [x.rule_id for x in result.findings if x.rule_id == "outside.rail.v2"] == ["outside.rail.v2"]
@@ -132,7 +132,7 @@ def test_installed_pack_runs_in_the_default_review_and_can_be_pinned_out(tmp_pat
         packs: none
         """)
     rs = load_ruleset(pinned)
-    assert "outside.rail2.v1" not in rs.entries and "gb50016.civil_separation.v1" in rs.entries
+    assert "outside.rail2.v1" not in rs.entries and "gb50016.civil_separation.v2" in rs.entries
     # $SHENCHA_RULESET names the ruleset a review uses when none is passed.
     monkeypatch.setenv("SHENCHA_RULESET", str(pinned))
     assert "outside.rail2.v1" not in {x.rule_id for x in checks.run(view).findings}
@@ -171,14 +171,14 @@ def test_default_ruleset_loads_and_selects_every_builtin():
          name: x
          version: "1"
          rules:
-           gb50016.civil_separation.v1: {}
+           gb50016.civil_separation.v2: {}
            gb50016.civil_separaton.v1: {}
          """, 5, "未知的规则编号"),
         ("""
          name: x
          version: "1"
          rules:
-           gb50016.civil_separation.v1:
+           gb50016.civil_separation.v2:
              params:
                notes_unstated: uncertain
                fire_wall_default: true

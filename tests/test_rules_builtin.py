@@ -115,8 +115,8 @@ def test_civil_table_values_drive_the_minimum(grade_a, grade_b, minimum):
             f("fire_separation_distance", d, doc="s", between=["A", "B"], notes_apply=False),
         ], docs={"s": "site_plan"})
 
-    assert _by_rule(view(minimum), "gb50016.civil_separation.v1") == []
-    (x,) = _by_rule(view(minimum - 0.5), "gb50016.civil_separation.v1")
+    assert _by_rule(view(minimum), "gb50016.civil_separation.v2") == []
+    (x,) = _by_rule(view(minimum - 0.5), "gb50016.civil_separation.v2")
     assert x.verdict == "fail" and x.expected == f"≥ {minimum} m"
 
 
@@ -126,7 +126,7 @@ def test_factory_e_class_two_metre_reduction():
         f("building", "戊2", doc="s", kind="factory", use_class="戊", fire_grade=2, height_m=8),
         f("fire_separation_distance", 8.0, doc="s", between=["戊1", "戊2"], notes_apply=False),
     ]
-    assert _by_rule(build(fields, industry="non_coal_mine"), "gb50016.factory_separation.v1") == []
+    assert _by_rule(build(fields, industry="non_coal_mine"), "gb50016.factory_separation.v2") == []
 
 
 def test_high_rise_other_public_corridor_double_loaded():

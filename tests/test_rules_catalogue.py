@@ -123,6 +123,7 @@ def _md_rows(section_start: str, section_end: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("table, start, end", [
+    ("gb50016_5_2_2", "### 4.1 Table 5.2.2", "Footnotes and related clauses"),
     ("gb50016_3_4_1", "### 4.2 Table 3.4.1", "Outdoor transformer"),
     ("gb50016_3_5_2", "### 4.4 Table 3.5.2", "Notes [M]"),
 ])
@@ -133,6 +134,58 @@ def test_factory_and_warehouse_tables_match_domain_sources(table, start, end):
     assert len(md) == len(t.rows)
     for cells, (key, row) in zip(md, t.rows.items()):
         assert [float(c) for c in cells[1:]] == [row[c] for c in t.columns], key
+
+
+CIVIL_COLS = ["民用/单多层/一二级", "民用/单多层/三级", "民用/单多层/四级"]
+
+
+def test_table_3_4_1_d_e_rows_against_civil_buildings_follow_the_correction():
+    """§4.2 "Corrected 2026-12-06": 丁戊 rows vs single/multi-storey civil buildings are
+    10/12/14, 12/14/16, 14/16/18 m (A + B + C), not the Table 5.2.2 values."""
+    text = shared_file("domain_sources.md").read_text(encoding="utf-8")
+    section = text.split("### 4.2 Table 3.4.1", 1)[1].split("### 4.3", 1)[0]
+    m = re.search(r"Corrected 2026-12-06.*?are (\d+)/(\d+)/(\d+), (\d+)/(\d+)/(\d+) and (\d+)/(\d+)/(\d+) m", section)
+    assert m, "the correction paragraph of §4.2 changed its wording: re-read it and update this test"
+    corrected = [float(x) for x in m.groups()]
+    t = load_table("gb50016_3_4_1")
+    rows = ["丁戊/单多层/一二级", "丁戊/单多层/三级", "丁戊/单多层/四级"]
+    assert [t.get(r, c) for r in rows for c in CIVIL_COLS] == corrected
+    # The same cells follow S = A + B + C (A = 10, +2 for 三级, +4 for 四级 on each side).
+    extra = {"一二级": 0, "三级": 2, "四级": 4}
+    for r in rows:
+        for c in CIVIL_COLS:
+            assert t.get(r, c) == 10 + extra[r.rsplit("/", 1)[1]] + extra[c.rsplit("/", 1)[1]], (r, c)
+    # Every 丁戊 cell, single/multi-storey and high-rise, matches the markdown table row.
+    md = {cells[0]: [float(x) for x in cells[1:]] for cells in _md_rows("### 4.2 Table 3.4.1", "Outdoor transformer")}
+    d_e = {k: v for k, v in md.items() if k.startswith("丁戊类")}
+    assert len(d_e) == 4
+    for (label, vals), key in zip(d_e.items(), [k for k in t.rows if k.startswith("丁戊")]):
+        assert vals == [t.get(key, c) for c in t.columns], (label, key)
+    # And none of the single/multi-storey civil cells is the Table 5.2.2 value (the old error).
+    civil = load_table("gb50016_5_2_2")
+    for r in rows:
+        g = r.rsplit("/", 1)[1]
+        assert [t.get(r, c) for c in CIVIL_COLS] != [civil.get(g, k) for k in ("一二级", "三级", "四级")], r
+
+
+@pytest.mark.parametrize("cls, grade_f, grade_c", [(c, gf, gc) for c in ("丁", "戊") for gf in (2, 3, 4) for gc in (2, 3, 4)])
+def test_factory_rule_uses_3_4_1_for_d_and_5_2_2_for_e_against_civil_buildings(cls, grade_f, grade_c):
+    """The rule's minimum for a single/multi-storey factory vs a single/multi-storey civil building:
+    丁 from Table 3.4.1's 丁戊 row, 戊 from Table 5.2.2 (the table's note); both tables as in §4.1/§4.2."""
+    import checks
+    from checks.testing import build, f
+
+    gk = {2: "一二级", 3: "三级", 4: "四级"}
+    if cls == "丁":
+        minimum = load_table("gb50016_3_4_1").get(f"丁戊/单多层/{gk[grade_f]}", f"民用/单多层/{gk[grade_c]}")
+    else:
+        minimum = load_table("gb50016_5_2_2").get(gk[grade_f], gk[grade_c])
+    fields = [f("building", "F", doc="s", kind="factory", use_class=cls, fire_grade=grade_f, height_m=10),
+              f("building", "C", doc="s", kind="civil", use_class="民用", fire_grade=grade_c, height_m=12),
+              f("fire_separation_distance", minimum - 0.5, doc="s", between=["F", "C"], notes_apply=False)]
+    out = [x for x in checks.run(build(fields, docs={"s": "site_plan"})).findings if x.category == "standard.fire_separation"]
+    assert [(x.rule_id, x.verdict, x.expected) for x in out] == [
+        ("gb50016.factory_separation.v2", "fail", f"≥ {minimum:g} m")]
 
 
 def test_evacuation_widths_match_domain_sources():

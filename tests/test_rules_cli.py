@@ -22,7 +22,7 @@ GUIDE = Path(__file__).resolve().parent.parent / "docs" / "rules" / "write-a-rul
 def test_list_shows_every_rule_with_state_and_citation():
     res = runner.invoke(app, ["list"])
     assert res.exit_code == 0, res.output
-    assert "gb50016.civil_separation.v1  [启用]" in res.output
+    assert "gb50016.civil_separation.v2  [启用]" in res.output
     assert "GB 50016-2014(2018年版) 表5.2.2" in res.output
     assert res.output.count("[启用]") == len(checks.load_ruleset().entries)
 
@@ -35,12 +35,12 @@ def test_list_json_is_machine_readable():
     data = json.loads(res.output)
     by_id = {r["id"]: r for r in data["rules"]}
     assert by_id["jgj80.fall_protection.v1"]["industries"] == ["construction"]
-    assert by_id["gb50016.civil_separation.v1"]["effective_from"] == "2018-10-01"
+    assert by_id["gb50016.civil_separation.v2"]["effective_from"] == "2018-10-01"
     assert all(r["enabled"] for r in data["rules"])
 
 
 def test_show_prints_citation_params_examples_and_table():
-    res = runner.invoke(app, ["show", "gb50016.civil_separation.v1"])
+    res = runner.invoke(app, ["show", "gb50016.civil_separation.v2"])
     assert res.exit_code == 0, res.output
     for needle in ("表5.2.2", "notes_unstated", "应不通过", "应待核实", "数据表", "高层", "13", "domain_sources.md"):
         assert needle in res.output, needle
@@ -111,7 +111,7 @@ def test_new_then_edit_then_the_rule_runs(tmp_path, monkeypatch):
     assert res.output.count("[通过]") == 3
 
     ruleset = checks.load_ruleset(rs_path)
-    assert "demo.licence_validity.v1" in ruleset.entries and "gb50016.civil_separation.v1" in ruleset.entries
+    assert "demo.licence_validity.v1" in ruleset.entries and "gb50016.civil_separation.v2" in ruleset.entries
     view = build([
         f("safety_licence_no", "（京）JZ安许证字〔2023〕012345", doc="lic", record=1),
         f("date", "2023-03-01", role="valid_from", doc="lic", record=1),

@@ -157,6 +157,10 @@ def required(a: dict, b: dict) -> tuple[list[float], str, bool]:
     if "factory" in kinds:
         if b["kind"] == "factory" and (a["kind"] != "factory" or _HAZARD[b["cls"]] < _HAZARD[a["cls"]]):
             a, b = b, a
+        if b["kind"] == "civil" and a["cls"] == "戊" and not a["hr"]:
+            # 表3.4.1 注: a single- or multi-storey 戊类 factory counts as a civil building (Table 5.2.2).
+            m = load_table(TABLES_DIR / "gb50016_5_2_2").get(_GRADE_KEY[a["grade"]], "高层" if b["hr"] else _GRADE_KEY[b["grade"]])
+            return ([m] if m is not None else []), "表5.2.2（表3.4.1注：戊类厂房）", not b["hr"]
         t = load_table(TABLES_DIR / "gb50016_3_4_1")
         row = _factory_key(a)
         vals = [t.get(row, c) for c in _column(b)] if row else []
