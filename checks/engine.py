@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 
+from checks.doubt import EXEMPT_CATEGORIES, doubts, reason_for
 from checks.model import Finding, Severity, Verdict
 from extractor.model import Evidence, Field
 from registry_sync.normalize import mask_ids_in_text
@@ -288,6 +289,14 @@ class RuleContext:
         cat = category or self.spec.category
         if cat not in self.spec.categories:
             raise RuleDefinitionError(f"{self.spec.id}: category {cat!r} not declared by the rule")
+        evidence = list(evidence)
+        if verdict == "fail" and cat not in EXEMPT_CATEGORIES:
+            # Fail means sure: a fail resting on a value that fails its own
+            # checks (a glued name, a date read as a certificate number) is
+            # the officer's question, not the applicant's correction.
+            found = doubts(evidence)
+            if found:
+                verdict, reason = "uncertain", reason_for(found)
         ev = _evidence(evidence)
         return Finding(
             id=finding_id(self.spec.id, cat, key or message, ev),

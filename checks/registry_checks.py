@@ -37,6 +37,7 @@ from registry_sync.normalize import (
 )
 from registry_sync.records import CertificateRecord, CertType, CompanyRecord, RecordStatus, Snapshot
 
+from .doubt import doubts, reason_for
 from .model import Finding
 
 CERT_REGISTRY_NAMES = {
@@ -123,6 +124,10 @@ def _make(
     evidence = _page_evidence(fields)
     if registry is not None:
         evidence.append(registry)
+    if verdict == "fail":
+        found = doubts(fields)  # fail means sure (checks/doubt.py)
+        if found:
+            verdict, reason = "uncertain", reason_for(found)
     return Finding(
         id=_finding_id(rule_id, key, fields), rule_id=rule_id, category=category,
         severity=severity, verdict=verdict, message=mask_ids_in_text(message), citation=citation,

@@ -124,13 +124,21 @@ def test_traditional_script_name_is_the_same_person(lookup):
 
 
 def test_not_found(lookup):
-    fields = row("王建国", cert_no="T110101198001019999", id_no=False)
+    fields = row("王建国", cert_no="T110101198001019998", id_no=False)  # a well-formed number nobody holds
     f = _only(check(fields, lookup=lookup), "registry.not_found")
     assert f.verdict == "fail" and f.rule_id == "registry.cert_not_found.v1"
     assert "查无记录" in f.message
     assert "T110101********4513" in f.suggestion  # the holder's real number, masked
     _assert_two_sided(f, lookup.snapshot("certificates").id)
     assert f.citation == "特种作业操作证登记库（截至 2026-11-01 的快照 #1）"
+
+
+def test_not_found_on_a_malformed_number_is_uncertain_and_says_why(lookup):
+    """Fail means sure: a number that fails its own format (a cut-off or
+    misread one) not being in the registry is a question, not a defect."""
+    fields = row("王建国", cert_no="T110101198001019999", id_no=False)  # embedded ID's check digit is wrong
+    f = _only(check(fields, lookup=lookup), "registry.not_found")
+    assert f.verdict == "uncertain" and "不符合该类证书的编号格式" in f.reason
 
 
 def test_name_mismatch(lookup):

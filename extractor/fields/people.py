@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..identifiers import PROVINCES
 from ..normalize import compact_name, is_han
 from .lexicon import (
+    HEADERS,
     NAME_STOP_BIGRAMS,
     NAME_STOPS,
     NOT_NAMES,
     PROSE_TITLES,
     SURNAMES_DOUBLE,
     SURNAMES_SINGLE,
+    TITLE_ROLES,
     compile_alternatives,
     role_of_title,
 )
@@ -48,6 +51,42 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
                                "机构", "银行", "集团", "有限", "中心", "政府", "委员", "协会")):
         return False
     return labelled or has_surname(name) or "·" in name
+
+
+# Words that are roles, column headers or form words, never part of a name.
+_NOT_IN_NAMES = tuple(sorted(
+    {w for w, _role in TITLE_ROLES if len(w) >= 2}
+    | {w for variants in HEADERS.values() for w in variants if len(w) >= 2 and is_han(w[0])}
+    | {"班组长", "组长", "队长", "序号", "签字", "签名", "盖章", "日期", "单位", "人员", "负责", "主任", "部长",
+       "科长", "经理", "书记", "主席", "编号", "证号", "名册", "花名册", "合计", "备注"},
+    key=len, reverse=True))
+
+
+def name_doubt(text: str) -> str | None:
+    """Why ``text`` may not be a person's name as written (Chinese), or None.
+
+    The test a value must pass before a ``fail`` can rest on it: 2–4 Han
+    characters (a minority name with ·), a known surname (compound ones
+    included), no role, header or form word inside, and no trailing 男/女
+    that an adjacent 性别 column may have glued on (李娜女). A doubt is not a
+    verdict that the text is no name: rare surnames and given names ending in
+    男 (胜男) exist, so a doubt makes a finding ``uncertain``, never drops it.
+    """
+    name = compact_name(text)
+    if "·" in name:
+        return None if _NAME_RE.match(name) else f"“{name}”不是规范的姓名写法"
+    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name):
+        return f"“{name}”不是2至4个汉字，可能混入了其他栏目的内容"
+    word = next((w for w in _NOT_IN_NAMES if w in name), None)
+    if word is not None or name in NOT_NAMES:
+        return f"“{name}”含有职务、表头或表格用字（{word or name}），可能不是姓名"
+    if not has_surname(name):
+        return f"“{name}”的首字不是常见姓氏，可能识别有误"
+    if len(name) == 3 and name[1:] == "建安" and name[0] in PROVINCES:
+        return f"“{name}”可能是证书编号的省份前缀（如{name}A…），不是姓名"
+    if len(name) >= 3 and name[-1] in "男女" and not (len(name) == 3 and name[:2] in SURNAMES_DOUBLE):
+        return f"“{name}”末字“{name[-1]}”可能是相邻性别栏的内容"
+    return None
 
 
 def split_names(value: str) -> list[tuple[int, int, str]]:
