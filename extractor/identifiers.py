@@ -61,6 +61,8 @@ Reason = Literal[
     "province",
     "year",
     "embedded_id",
+    "format_unverified",
+    "industry_code",
 ]
 
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵黔云滇藏陕甘青宁新"
@@ -274,29 +276,74 @@ def check_uscc(text: str) -> IdCheck:
 
 # --------------------------------------------------------------------------- licences and certificates
 
-_LICENCE = re.compile(
-    r"^\(?(?P<prov>[" + PROVINCES + r"])\)?(?P<ind>[A-Z]{2})安许证字\(?(?P<year>\d{4})\)?第?(?P<seq>\d{1,8})号?$"
-)
+# The general form (domain_sources.md §2.1): （省简称）+ 2-letter industry code + 安许证字 + 〔YYYY〕 +
+# sequence. Only JZ is well attested [M]; FM and WH numbers vary (4–6 characters, letters seen:
+# （闽）FM安许证字（2024）E01号) and MK, YH, MB have no example at all [L]. §7.1: the bracket may
+# hold something other than a year. So a JZ number that breaks the form is invalid, while any
+# other unfamiliar shape is valid with a warning (``format_unverified``, ``industry_code``,
+# ``year``): a person looks at it, nobody rejects it.
+LICENCE_PROVINCES = PROVINCES + "蜀兵"
+_LIC_HEAD = r"^\(?(?P<prov>[" + LICENCE_PROVINCES + r"])\)?(?P<ind>[A-Z]{2})安许证字第?"
+_LIC_TAIL = r"第?(?P<seq>[0-9A-Z]{1,10})号?(?P<ext>延)?$"
+# Year in brackets (or, as OCR sometimes leaves it, with one or both brackets lost).
+_LICENCE_YEAR = re.compile(_LIC_HEAD + r"(?P<open>\()?(?P<year>(?:19|20)\d{2})\)?" + _LIC_TAIL)
+# Anything short in brackets, or no bracket at all.
+_LICENCE_ANY = re.compile(_LIC_HEAD + r"(?:\((?P<br>[^()]{1,8})\))?" + _LIC_TAIL)
+_LICENCE_CODE = re.compile(r"(?:^\(?[" + LICENCE_PROVINCES + r"]\)?)?(?P<ind>[A-Z]{2})(?=安许证字|\d|$)")
+WELL_ATTESTED_LICENCE_CODES = frozenset({"JZ"})
 
 
-def check_safety_licence_no(text: str) -> IdCheck:
-    """安全生产许可证编号: （京）JZ安许证字〔2020〕001234 (brackets and 第…号 vary)."""
+def _licence_text(text: str) -> str:
     number = _compact(text)
     number = number.replace("(", "(").replace(")", ")")
     for a, b in (("[", "("), ("]", ")")):
         number = number.replace(a, b)
+    return number
+
+
+def check_safety_licence_no(text: str) -> IdCheck:
+    """安全生产许可证编号: （京）JZ安许证字〔2020〕001234 (brackets and 第…号 vary).
+
+    Invalid only where the form is certain: a JZ number without the form
+    (``format``) or with a year before the licence regime (2004) or after
+    next year (``year``). Anything else unfamiliar is valid with a warning;
+    ``details["industry_code"]`` says which code was read (None if none).
+    """
+    number = _licence_text(text)
     base = {"kind": "safety_licence_no", "raw": text}
-    m = _LICENCE.match(number)
-    if not m:
-        return IdCheck(**base, value=number, valid=False, reason="format")
-    year = int(m["year"])
-    canonical = f"（{m['prov']}）{m['ind']}安许证字〔{m['year']}〕{m['seq']}"
-    if not 2004 <= year <= _dt.date.today().year + 1:
-        # The licence regime began in 2004.
-        return IdCheck(**base, value=canonical, valid=False, reason="year")
-    return IdCheck(**base, value=canonical, valid=True,
-                   details={"province": m["prov"], "industry": LICENCE_INDUSTRIES.get(m["ind"]),
-                            "year": year, "sequence": m["seq"]})
+    m = _LICENCE_YEAR.match(number)
+    if m and not m["open"] and len(m["seq"]) < 4:
+        m = None  # "JZ安许证字200012": a bare run of digits is not read as year + sequence
+    if m:
+        ind, year, seq = m["ind"], int(m["year"]), m["seq"]
+        canonical = f"（{m['prov']}）{ind}安许证字〔{m['year']}〕{seq}"
+        details: dict[str, str | int | bool | None] = {
+            "province": m["prov"], "industry": LICENCE_INDUSTRIES.get(ind), "industry_code": ind,
+            "year": year, "sequence": seq, "extended": bool(m["ext"])}
+        warnings: list[Reason] = []
+        if not 2004 <= year <= _dt.date.today().year + 1:
+            # The licence regime began in 2004.
+            if ind in WELL_ATTESTED_LICENCE_CODES:
+                return IdCheck(**base, value=canonical, valid=False, reason="year", details=details)
+            warnings.append("year")
+        if ind not in LICENCE_INDUSTRIES:
+            warnings.append("industry_code")
+        elif ind in WELL_ATTESTED_LICENCE_CODES and not seq.isdigit():
+            warnings.append("format_unverified")  # JZ sequences are digits; letters are unfamiliar, not wrong
+        return IdCheck(**base, value=canonical, valid=True, warnings=warnings, details=details)
+    m = _LICENCE_ANY.match(number)
+    if m:
+        # A bracket that holds no year, or no bracket: a shape nobody has verified.
+        ind = m["ind"]
+        br = f"〔{m['br']}〕" if m["br"] is not None else ""
+        canonical = f"（{m['prov']}）{ind}安许证字{br}{m['seq']}"
+        warnings = ["format_unverified"] + (["industry_code"] if ind not in LICENCE_INDUSTRIES else [])
+        return IdCheck(**base, value=canonical, valid=True, warnings=warnings,
+                       details={"province": m["prov"], "industry": LICENCE_INDUSTRIES.get(ind), "industry_code": ind,
+                                "bracket": m["br"], "sequence": m["seq"], "extended": bool(m["ext"])})
+    code = _LICENCE_CODE.search(number)
+    return IdCheck(**base, value=number, valid=False, reason="format",
+                   details={"industry_code": code["ind"] if code else None})
 
 
 def check_special_operation(text: str, holder_id: str | None = None) -> IdCheck:

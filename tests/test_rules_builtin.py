@@ -297,4 +297,4 @@ def test_distances_measured_on_the_drawing_are_left_to_the_drawing_rules():
                                     "(鄂)WH安许证字[2025]002345号", "（京）JZ安许证字〔2019〕第123456号", "（粤）JZ安许证字〔2014〕010385延"])
 def test_real_licence_number_shapes_pass(number):
     view = build([f("safety_licence_no", number)], industry=None)
-    assert _by_rule(view, "aqscxkz.licence_no.v1") == []
+    assert _by_rule(view, "aqscxkz.licence_no.v2") == []

@@ -164,6 +164,11 @@ def check_uscc(code: str) -> tuple[str, str] | None:
         example("fail", "校验位错误", [f("uscc", "91110000600037341N", role="applicant")]),
         example("pass", "有效代码", [f("uscc", "91110000600037341L", role="applicant"), f("uscc", "9144030071526726XG", role="other")]),
         example("uncertain", "低置信度识别且校验失败", [f("uscc", "91110000600037341N", confidence=0.4)]),
+        example("pass", "登记管理部门码 61/62（旅游）、71/72（宗教）、81（工会）在 GB 32100 代码表中", [
+            f("uscc", c, role="other") for c in ("61110000MA01AB23XC", "62110000MA01AB23X9", "71110000MA01AB23XB",
+                                                 "72110000MA01AB23X8", "81110000MA01AB23XA")]),
+        example("uncertain", "代码 54 不在 GB 32100 代码表中（未核实，只作提示，不判不通过）",
+                [f("uscc", "54110000MA01AB23X4", role="other")]),
     ],
 )
 def uscc(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
@@ -190,56 +195,83 @@ def uscc(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 
 
 # -- safety licence number ----------------------------------------------------------
+#
+# Validity is decided in extractor.identifiers.check_safety_licence_no: only a JZ number
+# that breaks the (well-attested) form is invalid; other unfamiliar shapes are valid with
+# a warning (domain_sources.md §2.1, §7.1), which this rule reports as `uncertain`.
 
-# 第 may stand before the year or the sequence; some provinces append 延 to an extended licence.
-LICENCE_RE = re.compile(
-    rf"^\(([{PROVINCES}])\)(JZ|FM|WH|MK|YH|MB)安许证字第?[\[(]((?:19|20)\d{{2}})[\])]第?([0-9A-Z-]{{1,8}})号?延?$"
-)
-LICENCE_INDUSTRY = {"JZ": "construction", "FM": "non_coal_mine", "WH": "hazardous_chemicals",
-                    "MK": "coal_mine", "YH": "fireworks", "MB": "civil_explosives"}
+_LICENCE_WARNINGS = {
+    "format_unverified": "编号形式（括号内不是年份、缺少年份，或序号含字母等）未见于已核实的编号规则；"
+                         "MK/YH/MB/FM/WH 等行业的编号规则尚未核实，不据此判为不通过",
+    "industry_code": "行业代码 {code} 不在已知代码（JZ、FM、WH、MK、YH、MB）之中",
+    "year": "编号中的年份 {year} 早于安全生产许可制度施行（2004年）或晚于明年，该行业的编号规则尚未核实",
+}
 
 
 @rule(
-    "aqscxkz.licence_no.v1",
+    "aqscxkz.licence_no.v2",
     category="identifier.invalid",
     requires=["safety_licence_no"],
     citation=Citation(standard="安全生产许可证编号规则", edition="安监管司办字〔2004〕91号", clause="（省简称）+行业代码+安许证字+〔年份〕+序号"),
     severity="medium",
     params=IdentifierParams,
     facts=[
-        Fact(statement="编号格式：（省简称）JZ/FM/WH 安许证字〔YYYY〕序号", source=f"{DOMAIN} §2.1（多个真实样例）", confidence="M"),
-        Fact(statement="MK/YH/MB 行业代码未见实例", source=f"{DOMAIN} §2.1", confidence="L"),
+        Fact(statement="编号格式：（省简称）JZ 安许证字〔YYYY〕序号（JZ 有大量实例）", source=f"{DOMAIN} §2.1（多个真实样例）", confidence="M"),
+        Fact(statement="FM/WH 序号长度不一、可含字母；MK/YH/MB 未见实例；括号内可能不是年份，如（闽）FM安许证字（2024）E01号",
+             source=f"{DOMAIN} §2.1、§7.1", confidence="L"),
     ],
     examples=[
-        example("fail", "缺少“安许证字”与年份", [f("safety_licence_no", "(京)JZ2022123456")]),
+        example("fail", "建筑施工（JZ）许可证编号缺少“安许证字”与年份", [f("safety_licence_no", "(京)JZ2022123456")]),
         example("pass", "混用括号的合法编号", [f("safety_licence_no", "（京）JZ安许证字〔2022〕123456号")]),
+        example("pass", "非煤矿山编号：年份用圆括号、序号含字母", [f("safety_licence_no", "（闽）FM安许证字（2024）E01号")],
+                industry="non_coal_mine"),
         example("uncertain", "行业代码与申请行业不一致", [f("safety_licence_no", "(苏)WH安许证字[2023]000123")]),
+        example("uncertain", "括号内不是年份（编号规则未核实，只作提示）", [f("safety_licence_no", "（湘）YH安许证字〔湘〕0012号")],
+                industry="fireworks"),
+        example("uncertain", "非煤矿山编号缺少“安许证字”（该行业编号规则未核实，不判不通过）",
+                [f("safety_licence_no", "(闽)FM2024E01")], industry="non_coal_mine"),
     ],
 )
 def licence_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """安全生产许可证编号格式核验（括号与“第…号”先统一）。
 
-    编号结构不符判为不通过；行业代码与申请行业不一致、年份晚于申请日期判为待核实。
+    建筑施工（JZ）编号结构不符判为不通过；其他行业（MK/YH/MB/FM/WH）编号规则未经核实，
+    形式陌生的编号只作“待核实”提示，不判为不通过；行业代码与申请行业不一致、年份晚于申请日期判为待核实。
     """
     for fld in view.fields_of("safety_licence_no"):
         no = ident(fld)
-        m = LICENCE_RE.match(no)
-        if not m:
-            if fld.confidence < ctx.params.min_confidence:
-                yield ctx.uncertain(f"安全生产许可证编号 {no} 格式不符", evidence=[fld], actual=no,
+        chk = ids.check_safety_licence_no(no)
+        code = chk.details.get("industry_code")
+        if not chk.valid:
+            why = ("编号年份早于2004年（安全生产许可制度施行）或晚于明年" if chk.reason == "year"
+                   else "缺少“安许证字”、年份或序号等结构")
+            if code not in ids.WELL_ATTESTED_LICENCE_CODES:
+                yield ctx.uncertain(f"安全生产许可证编号 {no} 的形式无法识别：{why}", evidence=[fld], actual=no,
+                                    reason=(f"行业代码 {code} 的编号规则尚未核实" if code else "未能识别出行业代码")
+                                    + "，也可能是识别错误，不据此判为不通过",
+                                    severity="low", suggestion="请人工核对许可证原件上的编号。")
+            elif fld.confidence < ctx.params.min_confidence:
+                yield ctx.uncertain(f"安全生产许可证编号 {no} 格式不符：{why}", evidence=[fld], actual=no,
                                     reason=f"识别置信度 {fld.confidence:.2f} 较低，可能是识别错误",
                                     suggestion="请人工核对许可证原件上的编号。")
             else:
-                yield ctx.fail(f"安全生产许可证编号 {no} 格式不符", evidence=[fld], actual=no,
+                yield ctx.fail(f"安全生产许可证编号 {no} 格式不符：{why}", evidence=[fld], actual=no,
                                expected="（省简称）+行业代码+安许证字+〔年份〕+序号，如（京）JZ安许证字〔2022〕123456",
                                suggestion="请核对安全生产许可证原件，更正许可证编号。")
             continue
-        code, year = m.group(2), int(m.group(3))
-        if year > view.as_of.year:
+        if chk.warnings:
+            why = "；".join(_LICENCE_WARNINGS[w].format(code=code, year=chk.details.get("year"))
+                           for w in chk.warnings if w in _LICENCE_WARNINGS)
+            yield ctx.uncertain(f"安全生产许可证编号 {no} 的形式未经核实", evidence=[fld], actual=no,
+                                reason=why or "编号形式未经核实", severity="low",
+                                suggestion="请人工核对许可证原件上的编号；如编号无误，无需补正。")
+            continue
+        year = chk.details.get("year")
+        if isinstance(year, int) and year > view.as_of.year:
             yield ctx.uncertain(f"安全生产许可证编号 {no} 中的年份 {year} 晚于申请日期", evidence=[fld], actual=no,
                                 reason="编号年份不应晚于发证年份", suggestion="请核对许可证编号中的年份。")
-        ind = LICENCE_INDUSTRY[code]
-        if view.industry and ind != view.industry:
+        ind = chk.details.get("industry")
+        if view.industry and ind and ind != view.industry:
             yield ctx.uncertain(f"安全生产许可证编号 {no} 的行业代码 {code} 与申请行业不一致", evidence=[fld], actual=code,
                                 reason="行业代码对应关系为中等置信度，且可能为其他企业或历史许可证",
                                 suggestion="请说明该许可证与本次申请的关系，或更正编号。")

@@ -26,7 +26,10 @@ class IdMatch:
     cert_type: str | None = None
 
 
-_LICENCE_RE = re.compile(r"\(?[" + P + r"]\)?\s?[A-Z]{2}\s?安许证字\s?\(?\s?\d{4}\s?\)?\s?第?\s?\d{1,8}\s?号?")
+# The bracket usually holds the year; it may hold something else and the sequence may carry
+# letters (（闽）FM安许证字（2024）E01号, domain_sources.md §2.1, §7.1): ids decides what is valid.
+_LICENCE_RE = re.compile(r"\(?[" + ids.LICENCE_PROVINCES + r"]\)?\s?[A-Z]{2}\s?安许证字\s?第?\s?"
+                         r"(?:\(?\s?\d{4}\s?\)?|\([^()\s]{1,4}\))\s?第?\s?[0-9A-Z](?:[0-9A-Z-]{0,9}[0-9A-Z])?\s?号?")
 _ABC_RE = re.compile(r"[" + P + r"]建安\s?(?:A|B|C[123]?)\s?\(?\s?\d{4}\s?\)?\s?\d{7}(?!\d)")
 _CSO_RE = re.compile(r"(?<![A-Za-z0-9])[" + P + r"][A-Z]\d{12}(?!\d)")
 _T_RE = re.compile(r"(?<![A-Za-z0-9])T[0-9OIlZSB]{17}[0-9Xx](?![0-9A-Za-z])")
