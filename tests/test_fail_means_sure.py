@@ -70,3 +70,40 @@ def test_engine_turns_a_fail_on_a_doubtful_value_into_uncertain_with_the_questio
     glued = [x for x in run(view("张建华男")).findings if x.category == "consistency.conflict"]
     assert [x.verdict for x in sure] == ["fail"]
     assert [x.verdict for x in glued] == ["uncertain"] and "性别" in glued[0].reason
+
+
+# ------------------------------------------------------------------ the table model: merged columns
+
+
+def test_a_cell_that_swallowed_its_neighbours_value_is_split_back():
+    from extractor.fields.tables import Cell, Grid, split_merged_cells
+    from extractor.fields.view import Span
+
+    def cell(text, line):
+        return Cell(text, [Span(line, 0, len(text))])
+
+    rows = [[cell("姓名", 0), cell("性别", 1), cell("身份证号", 2), cell("有效期", 3)],
+            [cell("张建国男", 4), None, cell("320219198001011230", 5), cell("2023年03月15日至2026年03月14日", 6)],
+            [cell("李娜", 7), None, cell("女 320219198001011230", 8), None],
+            [cell("王胜利", 9), None, cell("110101198001019998", 10), None]]
+    grid = Grid(1, 0, "ruled", rows, 1, ["name", "sex", "resident_id", "valid_until"])
+    split_merged_cells(grid)
+    texts = [[c.text if c else None for c in r] for r in grid.rows[1:]]
+    assert texts[0][:2] == ["张建国", "男"]
+    assert texts[1][:3] == ["李娜", "女", "320219198001011230"]
+    assert texts[2][:2] == ["王胜利", None]  # nothing shaped like a sex to give back
+    assert grid.rows[2][2].spans[0].start == 2  # offsets still point at the page text
+
+
+def test_header_synonyms_are_data_a_rule_author_extends(tmp_path):
+    from extractor.fields.lexicon import HeaderSynonymsError, load_headers
+
+    extra = tmp_path / "site.yaml"
+    extra.write_text("cert_no: [上岗证号]\nname: [持证人员]\n", encoding="utf-8")
+    headers = load_headers(str(extra))
+    assert "上岗证号" in headers["cert_no"] and "证书编号" in headers["cert_no"]
+    assert "上岗证号" not in load_headers("")["cert_no"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("certificate: [证]\n", encoding="utf-8")
+    with pytest.raises(HeaderSynonymsError, match="未知的栏目键"):
+        load_headers(str(bad))

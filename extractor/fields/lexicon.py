@@ -6,8 +6,12 @@ Data only. Each label variant maps to one canonical key; what a key means
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 # Canonical label key -> the ways applicants write it. Longer variants first
 # within a key does not matter: matching tries all and keeps the longest.
@@ -44,37 +48,45 @@ LABELS: dict[str, tuple[str, ...]] = {
     "issuer": ("发证机关", "发证机构", "登记机关", "签发机关"),
 }
 
-# Table header variants -> column key (headers are short and often abbreviated).
-HEADERS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号", "编号No", "No"),
-    "name": ("姓名", "名字", "人员姓名", "持证人", "姓名(签名)"),
-    "sex": ("性别",),
-    "age": ("年龄",),
-    "resident_id": ("身份证号", "身份证号码", "公民身份号码", "身份证件号码", "证件号码", "身份证"),
-    "cert_no": ("证书编号", "证号", "操作证号", "证书号码", "证书号", "操作证编号", "资格证书编号",
-                "考核合格证书编号", "考核合格证编号", "安全考核证号", "安全生产考核合格证编号",
-                "操作资格证号", "特种作业操作证号", "证书编码", "安全生产考核合格证书编号"),
-    "category": ("作业类别", "操作类别", "准操项目", "操作项目", "作业项目", "工种", "作业类型", "类别"),
-    "cert_class": ("证书类别", "资格类别", "考核类别", "证书类型"),
-    "title": ("职务", "岗位", "职位", "担任职务", "职务/岗位", "岗位/职务", "职称/职务", "人员类别", "单位职务",
-              "现任职务"),
-    "valid_until": ("有效期至", "有效期限", "有效期", "有效日期", "证书有效期", "到期日期", "有效截止日期",
-                    "有效期限至", "下次检验日期", "下次检验时间"),
-    "issued": ("发证日期", "领证日期", "初领日期", "取证日期", "发证时间", "检验日期", "检验时间"),
-    "valid_from": ("参保日期", "起始日期", "生效日期"),
-    "insurance_kind": ("险种",),
-    "employer": ("工作单位", "所在单位", "单位", "单位名称"),
-    "building": ("建筑名称", "建筑物名称", "名称", "建筑物", "建(构)筑物名称", "建筑"),
-    "building_a": ("建筑物A", "建筑A", "甲建筑"),
-    "building_b": ("建筑物B", "建筑B", "相邻建筑", "乙建筑", "相邻建筑物"),
-    "distance": ("防火间距", "间距", "实际间距", "设计间距", "间距(m)", "防火间距(m)"),
-    "height": ("建筑高度", "高度", "建筑高度(m)", "高度(m)"),
-    "storeys": ("层数", "地上层数", "层数(层)"),
-    "fire_grade": ("耐火等级",),
-    "use_class": ("使用性质", "火灾危险性", "火灾危险性类别", "类别(使用性质)", "使用功能"),
-    "element": ("部位", "疏散部位", "构件", "名称/部位"),
-    "width": ("宽度", "净宽", "疏散宽度", "净宽度", "宽度(m)", "净宽(m)"),
-}
+# Table header variants -> column key, from headers.yaml (data rule authors
+# extend; see load_headers).
+HEADERS_FILE = Path(__file__).with_name("headers.yaml")
+HEADERS_ENV = "SHENCHA_HEADER_SYNONYMS"
+
+
+class HeaderSynonymsError(ValueError):
+    """A header-synonym file that cannot be used (the message is Chinese, for the rule author)."""
+
+
+def _read_headers(path: Path, known: set[str] | None) -> dict[str, tuple[str, ...]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise HeaderSynonymsError(f"表头同义词文件 {path} 无法读取：{type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise HeaderSynonymsError(f"表头同义词文件 {path} 应为“栏目键: [表头写法, ...]”的映射")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, variants in data.items():
+        if known is not None and key not in known:
+            raise HeaderSynonymsError(f"表头同义词文件 {path}：未知的栏目键 {key!r}（可用：{'、'.join(sorted(known))}）")
+        if not isinstance(variants, list) or not all(isinstance(v, str) and v.strip() for v in variants):
+            raise HeaderSynonymsError(f"表头同义词文件 {path}：栏目 {key} 的写法应为非空字符串列表（含数字或 No 时请加引号）")
+        out[str(key)] = tuple(v.strip() for v in variants)
+    return out
+
+
+def load_headers(extra: str | None = None) -> dict[str, tuple[str, ...]]:
+    """The built-in header synonyms plus those of the files in ``extra``
+    (default: ``$SHENCHA_HEADER_SYNONYMS``, paths separated by ``os.pathsep``)."""
+    headers = _read_headers(HEADERS_FILE, None)
+    extra = os.environ.get(HEADERS_ENV, "") if extra is None else extra
+    for part in filter(None, extra.split(os.pathsep)):
+        for key, variants in _read_headers(Path(part), set(headers)).items():
+            headers[key] = headers[key] + tuple(v for v in variants if v not in headers[key])
+    return headers
+
+
+HEADERS: dict[str, tuple[str, ...]] = load_headers()
 
 # Title words -> role. Order matters: the first match wins, so the specific
 # ("安全生产管理人员", "项目经理") precede the general ("经理", "负责人").

@@ -68,6 +68,62 @@ def _find_header(rows: list[list[Cell | None]], n_cols: int) -> tuple[int, list[
     return 0, [None] * n_cols
 
 
+# What a column's value looks like, for splitting a cell that took its
+# neighbour's value: OCR boxes and text runs merge adjacent columns when they
+# sit close ("张建国男" under 姓名 with 性别 empty).
+_DATE = r"(?:19|20)\d{2}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]\s*\d{1,2}\s*日?"
+_VALUE_SHAPES: dict[str, str] = {
+    "sex": r"[男女]",
+    "resident_id": r"\d{17}[\dXx]",
+    "valid_until": _DATE + r"(?:\s*(?:至|到|-|—|－|~|～)\s*" + _DATE + r")?",
+    "issued": _DATE,
+    "valid_from": _DATE,
+    "age": r"\d{2}",
+}
+
+
+def _split_cell(cell: Cell, shape: str, *, tail: bool) -> tuple[Cell, Cell] | None:
+    """(rest, value) when ``cell`` ends (``tail``) or starts with a value of ``shape``
+    and something else is left; only one-span cells (their offsets map back)."""
+    if len(cell.spans) != 1:
+        return None
+    sp = cell.spans[0]
+    if sp.end - sp.start != len(cell.text):
+        return None
+    m = re.fullmatch(rf"(?P<rest>.+?)\s*(?P<value>{shape})" if tail else rf"(?P<value>{shape})\s*(?P<rest>.+?)",
+                     cell.text)
+    if not m or not m["rest"].strip():
+        return None
+    rest = Cell(m["rest"], [Span(sp.line, sp.start + m.start("rest"), sp.start + m.end("rest"))])
+    value = Cell(m["value"], [Span(sp.line, sp.start + m.start("value"), sp.start + m.end("value"))])
+    return rest, value
+
+
+def split_merged_cells(grid: Grid) -> None:
+    """Give back to an empty column the value its neighbour swallowed.
+
+    In a data row where column ``i+1`` is empty and column ``i`` ends with a
+    value shaped like column ``i+1``'s (or column ``i`` is empty and ``i+1``
+    starts with one shaped like column ``i``'s), the cell is split at that
+    boundary. Shapes are strict (a sex, an ID number, a date), so a name is
+    never cut on a guess.
+    """
+    keys = grid.keys
+    for _r, row in grid.data_rows():
+        for i in range(min(len(keys), len(row)) - 1):
+            left, right = row[i], row[i + 1]
+            if left and left.text and not (right and right.text) and keys[i + 1] in _VALUE_SHAPES \
+                    and keys[i] != keys[i + 1]:
+                parts = _split_cell(left, _VALUE_SHAPES[keys[i + 1]], tail=True)
+                if parts:
+                    row[i], row[i + 1] = parts
+            elif right and right.text and not (left and left.text) and keys[i] in _VALUE_SHAPES \
+                    and keys[i] != keys[i + 1]:
+                parts = _split_cell(right, _VALUE_SHAPES[keys[i]], tail=False)
+                if parts:
+                    row[i + 1], row[i] = parts
+
+
 def ruled_grids(view: DocView) -> list[Grid]:
     grids = []
     for page in view.doc.pages:
@@ -83,7 +139,9 @@ def ruled_grids(view: DocView) -> list[Grid]:
                     row.append(Cell(ln.text, [Span(ln.id, 0, len(ln.text))]) if ln is not None else None)
                 rows.append(row)
             hdr, keys = _find_header(rows, table.n_cols)
-            grids.append(Grid(page.number, table.index, "ruled", rows, hdr, keys))
+            grid = Grid(page.number, table.index, "ruled", rows, hdr, keys)
+            split_merged_cells(grid)
+            grids.append(grid)
     return grids
 
 
@@ -192,7 +250,9 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                 last_bottom = max(s.bottom for s in row)
                 k += 1
             if len(table_rows) >= 2:
-                grids.append(Grid(page_no, index, "layout", table_rows, 1, keys))
+                grid = Grid(page_no, index, "layout", table_rows, 1, keys)
+                split_merged_cells(grid)
+                grids.append(grid)
                 index += 1
             r = k
     return grids
