@@ -29,11 +29,17 @@ class ErrorCode(StrEnum):
     OCR_MODELS_MISSING = "E113"
     PAGE_FAILED = "E114"
     EXTRACTION_FAILED = "E115"
+    COMPONENT_MISSING = "E116"
+    CONVERSION_FAILED = "E117"
+    PACKAGE_TOO_LARGE = "E118"
+    ENCRYPTED_FILE = "E119"
     # Warnings: the document is still reviewed.
     EXTENSION_MISMATCH = "W201"
     REGION_UNKNOWN = "W202"
     PAGES_SKIPPED = "W203"
     STEP_FAILED = "W204"
+    HIDDEN_CONTENT = "W205"
+    NUMBER_PRECISION = "W206"
 
 
 _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
@@ -48,7 +54,8 @@ _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "The PDF is encrypted and needs a password.",
     ),
     ErrorCode.UNSUPPORTED_TYPE: (
-        "不支持的文件类型（{detail}），请提交 PDF、图片（PNG/JPEG/TIFF）、Word（.docx）或 DXF 图纸。",
+        "不支持的文件类型（{detail}），请提交 PDF、OFD、图片（PNG/JPEG/TIFF）、Word/WPS 文字（.docx/.doc/.wps/.rtf/.odt）、"
+        "表格（.xlsx/.xlsm/.xls/.et/.ods/.csv）、DXF 图纸或压缩包（.zip/.7z/.rar）。",
         "Unsupported file type ({detail}).",
     ),
     ErrorCode.TYPE_MISMATCH: (
@@ -95,6 +102,30 @@ _MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Unknown region code ({detail}).",
     ),
     ErrorCode.PAGES_SKIPPED: ("部分页面无法处理：{detail}", "Some pages could not be processed: {detail}"),
+    ErrorCode.COMPONENT_MISSING: (
+        "服务器缺少读取此类文件所需的组件（{detail}），请联系系统管理员安装，或提交 PDF/.docx 文件。",
+        "A component needed to read this file is not installed ({detail}).",
+    ),
+    ErrorCode.CONVERSION_FAILED: (
+        "文件格式转换失败（{detail}），请另存为 .docx 或 PDF 后重新提交。",
+        "Converting the file failed ({detail}).",
+    ),
+    ErrorCode.PACKAGE_TOO_LARGE: (
+        "申请材料总量过大（{detail}），超过单个申请包上限，此文件未读取。",
+        "The package's total uncompressed size exceeds the limit ({detail}); this file was not read.",
+    ),
+    ErrorCode.ENCRYPTED_FILE: (
+        "文件已加密（{detail}），需要密码才能打开，请提交未加密的文件。",
+        "The file is encrypted ({detail}) and needs a password.",
+    ),
+    ErrorCode.HIDDEN_CONTENT: (
+        "表格中有隐藏内容（{detail}），未参与审查，请确认是否应当提交。",
+        "Hidden content was ignored ({detail}).",
+    ),
+    ErrorCode.NUMBER_PRECISION: (
+        "单元格数值超过 15 位有效数字（{detail}），身份证号等长号码可能已被表格软件改写，请以文本格式填写。",
+        "Numbers longer than 15 significant digits ({detail}); long identifiers may have been altered.",
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from .model import Document, DocumentKind, Line, Page, Word
 from .ocr import OcrCache, OcrOptions, OcrPageResult, PageImage, recognise_pages
 from .package import InputFile, Package, open_package
 from .readers.base import OcrJob, ReadOutput, sha256_hex
-from .sniff import MEDIA_TYPES, format_from_extension, kind_from_extension, sniff
+from .readers.formats import MEDIA_TYPES, format_from_extension, kind_from_extension, sniff_format
 
 
 class IngestOptions:
@@ -83,32 +83,42 @@ def _read_one(item: InputFile, index: int, limits: Limits) -> tuple[Document, li
         data = item.read()
     except InputError as exc:
         return Document(**base, status="error", error=exc.error), [], None
+    except Exception as exc:  # noqa: BLE001 - an archive backend's surprise must not stop the batch
+        error = describe(ErrorCode.CORRUPT_FILE, f"{type(exc).__name__}", type(exc).__name__)
+        return Document(**base, status="error", error=error), [], None
     base["sha256"] = sha256_hex(data)
     base["size"] = len(data)
     base["id"] = f"d{index + 1:03d}-{base['sha256'][:8]}"
     if not data:
         return Document(**base, status="error", error=describe(ErrorCode.EMPTY_FILE)), [], data
 
-    kind, fmt = sniff(data)
+    kind, fmt = sniff_format(data, item.path)
     expected = kind_from_extension(item.path)
-    if fmt == "zip" and expected == DocumentKind.DOCX:
-        # A .docx whose zip structure is broken (truncated upload): let the
-        # Word reader report it as corrupt rather than as a foreign type.
-        kind, fmt = DocumentKind.DOCX, "docx"
+    expected_fmt = format_from_extension(item.path)
+    if fmt == "zip" and expected_fmt in ("docx", "xlsx", "xlsm", "ods", "ofd"):
+        # A zip-based document whose zip structure is broken (truncated
+        # upload): let its reader report it as corrupt, not as a foreign type.
+        kind, fmt = expected, expected_fmt
+    if fmt == "ole" and expected == DocumentKind.SPREADSHEET and expected_fmt == "xls" \
+            and PurePosixPath(item.path).suffix.lower() == ".et":
+        # A WPS .et that is not BIFF inside: LibreOffice converts it.
+        kind = DocumentKind.SPREADSHEET
     base["kind"] = kind
     base["media_type"] = MEDIA_TYPES.get(fmt, "")
     suffix = PurePosixPath(item.path).suffix.lower() or "（无扩展名）"
     warnings = []
     try:
+        if fmt == "encrypted":
+            raise InputError(ErrorCode.ENCRYPTED_FILE, "Office 文件设有打开密码", "password-protected Office file")
         if kind == DocumentKind.UNKNOWN:
             if expected != DocumentKind.UNKNOWN:
                 raise InputError(ErrorCode.TYPE_MISMATCH, suffix)
             raise InputError(ErrorCode.UNSUPPORTED_TYPE, suffix, suffix.replace("（无扩展名）", "no extension"))
-        if format_from_extension(item.path) != fmt:
+        if expected_fmt != fmt and {expected_fmt, fmt} not in _SAME_FORMATS:
             warnings.append(
                 describe(ErrorCode.EXTENSION_MISMATCH, f"扩展名 {suffix}，实际为 {fmt}", f"{suffix} is {fmt}")
             )
-        output = _dispatch(kind, fmt, data, limits)
+        output = _dispatch(kind, fmt, data, limits, PurePosixPath(item.path).stem)
     except InputError as exc:
         return Document(**base, status="error",
                         error=exc.error, warnings=warnings), [], data
@@ -120,11 +130,15 @@ def _read_one(item: InputFile, index: int, limits: Limits) -> tuple[Document, li
         pages = "、".join(str(n) for n, _ in output.failed_pages)
         warnings.append(describe(ErrorCode.PAGES_SKIPPED, f"第 {pages} 页"))
     document = Document(**base, pages=output.pages,
-                        warnings=warnings + output.warnings)
+                        warnings=warnings + output.warnings, conversion=output.conversion)
     return document, output.ocr_jobs, data
 
 
-def _dispatch(kind: DocumentKind, fmt: str, data: bytes, limits: Limits) -> ReadOutput:
+# Extension and content that differ only in name: no W201 warning.
+_SAME_FORMATS = [{"xlsx", "xlsm"}, {"xls", "ole"}]
+
+
+def _dispatch(kind: DocumentKind, fmt: str, data: bytes, limits: Limits, stem: str = "Sheet1") -> ReadOutput:
     # Readers are imported on use: a package of PDFs never loads python-docx.
     if kind == DocumentKind.PDF:
         from .readers.pdf import read_pdf
@@ -134,10 +148,26 @@ def _dispatch(kind: DocumentKind, fmt: str, data: bytes, limits: Limits) -> Read
         from .readers.image import read_image
 
         return read_image(data, fmt, limits)
+    if kind == DocumentKind.DOCX and fmt in ("doc", "rtf", "odt"):
+        from .readers.legacy import read_legacy_word
+
+        return read_legacy_word(data, fmt, limits)
     if kind == DocumentKind.DOCX:
         from .readers.docx import read_docx
 
         return read_docx(data)
+    if kind == DocumentKind.SPREADSHEET and fmt == "ole":
+        from .readers.legacy import read_converted_sheet
+
+        return read_converted_sheet(data, fmt, limits, stem)
+    if kind == DocumentKind.SPREADSHEET:
+        from .readers.spreadsheet import read_spreadsheet
+
+        return read_spreadsheet(data, fmt, limits, name=stem)
+    if kind == DocumentKind.OFD:
+        from .readers.ofd import read_ofd
+
+        return read_ofd(data, limits)
     if kind == DocumentKind.DXF:
         from .readers.dxf import read_dxf
 

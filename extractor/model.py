@@ -25,6 +25,7 @@ class Source(StrEnum):
     OCR = "ocr"  # recognised from a page image
     DOCX = "docx"  # a Word file's paragraphs and tables
     DXF = "dxf"  # a CAD drawing's TEXT/MTEXT entities
+    SHEET = "sheet"  # a spreadsheet's cells (.xlsx, .xls, .et, .ods, .csv)
 
 
 class DocumentKind(StrEnum):
@@ -32,6 +33,8 @@ class DocumentKind(StrEnum):
     IMAGE = "image"
     DOCX = "docx"
     DXF = "dxf"
+    SPREADSHEET = "spreadsheet"
+    OFD = "ofd"
     UNKNOWN = "unknown"
 
 
@@ -60,6 +63,9 @@ class Line(_Model):
     block: int = 0
     table: int | None = None
     cell: tuple[int, int] | None = PydField(default=None, description="(row, column) in `table`")
+    ref: str | None = PydField(
+        default=None, description="the cell's address in its workbook (`名册!C7`), for spreadsheet lines"
+    )
 
 
 class TableCell(_Model):
@@ -67,6 +73,7 @@ class TableCell(_Model):
     col: int
     text: str
     bbox: BBox | None = None
+    ref: str | None = PydField(default=None, description="the cell's address in its workbook (`名册!C7`)")
 
 
 class Table(_Model):
@@ -115,6 +122,7 @@ class Page(_Model):
     lines: list[Line] = PydField(default_factory=list)
     tables: list[Table] = PydField(default_factory=list)
     ocr: OcrRun | None = None
+    name: str | None = PydField(None, description="the worksheet's name, for a spreadsheet page")
 
     @property
     def text(self) -> str:
@@ -125,6 +133,20 @@ class DocumentError(_Model):
     code: str
     message: str = PydField(description="Chinese message for users")
     message_en: str
+
+
+class Conversion(_Model):
+    """How a file was converted before it was read (e.g. .doc → .docx by LibreOffice).
+
+    The document's ``sha256``/``size`` stay those of the original file; the
+    converted bytes are only an intermediate and are identified here.
+    """
+
+    from_format: str = PydField(description="format of the original file (doc, wps, rtf, odt, et)")
+    to_format: str = PydField(description="format that was read (docx, xlsx)")
+    tool: str = PydField(description="converter and version, e.g. 'LibreOffice 7.4.7.2'")
+    seconds: float = 0.0
+    sha256: str = PydField("", description="sha256 of the converted bytes")
 
 
 class Evidence(_Model):
@@ -163,6 +185,9 @@ class Document(_Model):
     doc_type_confidence: float = 0.0
     pages: list[Page] = PydField(default_factory=list)
     fields: list[Field] = PydField(default_factory=list)
+    conversion: Conversion | None = PydField(
+        None, description="set when the file was converted before reading (provenance)"
+    )
 
     @property
     def text(self) -> str:

@@ -9,6 +9,9 @@ PACKAGES=(
   postgresql                             # the store's PostgreSQL tests
   chromium                               # the web app's browser tests (Playwright drives it)
   python3-venv
+  libreoffice-writer-nogui libreoffice-calc-nogui   # .doc/.wps/.rtf/.odt (and odd .et) → .docx/.xlsx, headless
+  unar                                   # RAR 1.5–5 unpacker (rarfile calls it; Debian main, free)
+  libarchive-tools                       # bsdtar: second RAR unpacker when unar fails
 )
 
 missing=()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from ..model import DocumentError, Page
+from ..model import Conversion, DocumentError, Page
 
 
 def sha256_hex(data: bytes) -> str:
@@ -28,3 +28,4 @@ class ReadOutput:
     ocr_jobs: list[OcrJob] = field(default_factory=list)
     failed_pages: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[DocumentError] = field(default_factory=list)
+    conversion: Conversion | None = None  # set when the file was converted before reading
