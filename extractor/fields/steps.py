@@ -78,6 +78,15 @@ def _id_mention(match, span: Span, *, certainty: float, hint: str | None = None)
                    step="identifiers")
 
 
+def _is_date_text(text: str) -> bool:
+    """Whether ``text`` is mostly dates ("2023年03月15日至2026年03月14日",
+    "2025.9.2"): a validity period in a number's column is no number."""
+    compact = re.sub(r"\s+", "", text)
+    dates = find_dates(compact)
+    covered = sum(d.end - d.start for d in dates)
+    return bool(dates) and covered >= 0.6 * len(compact)
+
+
 _NOT_ID_KEYS = {"cert_no", "safety_licence_no", "uscc"}
 
 
@@ -168,7 +177,7 @@ def step_keyvalue(ctx: Context) -> None:
                 ctx.add(mm)
             if not found and p.key in ("cert_no", "safety_licence_no"):
                 value = re.sub(r"\s+", "", p.value)
-                if 5 <= len(value) <= 30 and re.search(r"\d{4}", value):
+                if 5 <= len(value) <= 30 and re.search(r"\d{4}", value) and not _is_date_text(value):
                     kind = "registered_safety_engineer" if "注册" in p.label else None
                     chk = ids.check_registered_safety_engineer(value) if kind else None
                     attrs = dict(base_attrs)
@@ -307,7 +316,7 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                     if key == "cert_no" and "category" in cells:
                         mm.attributes["category"] = compact_name(cells["category"].text)
                     ctx.add(mm)
-                if not found and key == "cert_no" and len(c.text.strip()) >= 5:
+                if not found and key == "cert_no" and len(c.text.strip()) >= 5 and not _is_date_text(c.text):
                     v = re.sub(r"\s+", "", c.text)
                     a = dict(attrs, cert_type=None, valid=False, reason="format")
                     if holder:

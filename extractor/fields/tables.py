@@ -205,6 +205,15 @@ def _join(segs: list[_Seg]) -> Cell:
     return Cell(text, [Span(s.line.id, s.start, s.end) for s in segs])
 
 
+# Columns whose text may wrap onto a second line inside its cell. Not names:
+# a row holding only a name is a person whose other cells are blank.
+_WRAPPING = {"cert_no", "resident_id", "employer", "category", "title", "valid_until", "issued", "cert_class"}
+
+
+def _continues(previous: list[Cell | None], column: int, keys: list[str | None]) -> bool:
+    return column < len(keys) and keys[column] in _WRAPPING and previous[column] is not None
+
+
 def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
     """Tables rebuilt from the positions of text outside ruled tables."""
     grids: list[Grid] = []
@@ -243,8 +252,20 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                 buckets: list[list[_Seg]] = [[] for _ in header]
                 for s in row:
                     buckets[_assign(s, header)].append(s)
-                filled = sum(1 for b in buckets if b)
-                if filled < min(2, len(header)):
+                filled = [i for i, b in enumerate(buckets) if b]
+                if len(filled) == 1 and len(table_rows) >= 2 and _continues(table_rows[-1], filled[0], keys) \
+                        and top - last_bottom <= row_h:
+                    # A cell's second line (a long certificate number or
+                    # employer wrapped in its column): it belongs to the row
+                    # above, not to a row of its own, and it does not end
+                    # the table.
+                    prev = table_rows[-1][filled[0]]
+                    more = _join(buckets[filled[0]])
+                    table_rows[-1][filled[0]] = Cell(prev.text + more.text, prev.spans + more.spans)
+                    last_bottom = max(s.bottom for s in row)
+                    k += 1
+                    continue
+                if len(filled) < min(2, len(header)):
                     break
                 table_rows.append([_join(b) if b else None for b in buckets])
                 last_bottom = max(s.bottom for s in row)
