@@ -108,6 +108,10 @@ def _read_one(item: InputFile, index: int, limits: Limits) -> tuple[Document, li
     suffix = PurePosixPath(item.path).suffix.lower() or "（无扩展名）"
     warnings = []
     try:
+        if fmt == "ole" and expected_fmt in ("xls", "doc") and kind == DocumentKind.UNKNOWN:
+            # An OLE2 container that olefile cannot parse, or without the
+            # Word/Excel stream: a damaged .doc/.xls, not a foreign type.
+            raise InputError(ErrorCode.CORRUPT_FILE, "OLE 复合文档已损坏或缺少正文", "broken OLE2 container")
         if fmt == "encrypted":
             raise InputError(ErrorCode.ENCRYPTED_FILE, "Office 文件设有打开密码", "password-protected Office file")
         if kind == DocumentKind.UNKNOWN:

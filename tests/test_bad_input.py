@@ -69,7 +69,7 @@ CASES = [
     ("truncated pdf", "cut.pdf", lambda: _pdf_bytes(3)[: len(_pdf_bytes(3)) // 2], "E103"),
     ("encrypted pdf", "locked.pdf", _encrypted_pdf, "E104"),
     ("unsupported type", "notes.txt", lambda: "会议纪要\n".encode(), "E105"),
-    ("unsupported spreadsheet", "sheet.xlsx", lambda: b"PK\x03\x04" + b"\x00" * 100, "E105"),
+    ("corrupt spreadsheet", "sheet.xlsx", lambda: b"PK\x03\x04" + b"\x00" * 100, "E102"),
     ("wrong extension", "scan.pdf", lambda: "这不是PDF".encode(), "E106"),
     ("truncated jpeg", "photo.jpg", lambda: _jpeg_bytes()[:600], "E103"),
     ("corrupt docx", "plan.docx", lambda: _corrupt_docx(), "E102"),

@@ -108,7 +108,7 @@ def _read_workbook(data: bytes, fmt: str, limits: Limits) -> tuple[list[_Sheet],
                 hidden.append(meta.name)
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
-            cells = sheet.total_height * sheet.total_width
+            cells = sheet.height * sheet.width
             if cells > limits.max_sheet_cells:
                 raise InputError(
                     ErrorCode.FILE_TOO_LARGE,
