@@ -294,7 +294,9 @@ def _check_one_certificate(
     citation = _citation(_registry_name(rec.cert_type), snapshot)
     reg_ev = _registry_evidence(snapshot, cert_summary(rec, snapshot))
     ocr_note = (f"（页面编号“{shown}”按OCR易混字符/括号折算后与登记库“{rec.cert_no}”一致）"
-                if hit.how == "ocr" else "")
+                if hit.how == "ocr" else
+                f"（页面编号“{shown}”与登记库“{rec.cert_no}”为同一特种作业操作证，仅“T”字头写法不同）"
+                if hit.how == "id_form" else "")
     out: list[Finding] = []
 
     # Holder: the name and the ID number stated with the certificate.

@@ -40,10 +40,21 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_ID_FORM = re.compile(r"T?\d{17}[\dX]")
+
+
+def _other_id_form(norm: str) -> str | None:
+    """T+ID for a bare ID-shaped number, the bare ID for T+ID; None otherwise."""
+    if not _ID_FORM.fullmatch(norm):
+        return None
+    return norm[1:] if norm.startswith("T") else "T" + norm
+
+
 class CertificateHit(_M):
     record: CertificateRecord
-    how: Literal["exact", "ocr", "wildcard"] = Field(
-        description="exact number; OCR-confusion/bracket folding; unreadable characters as wildcards"
+    how: Literal["exact", "ocr", "wildcard", "id_form"] = Field(
+        description="exact number; OCR-confusion/bracket folding; unreadable characters as wildcards; "
+                    "a special-operation number written with or without its leading T"
     )
 
 
@@ -208,6 +219,16 @@ class RegistryLookup:
             rows = conn.execute(
                 select(t).where(t.c.cert_key == cert_key(norm, normalized=True), cond)
             ).mappings().all()
+            other = _other_id_form(norm)
+            if not rows and other is not None:
+                # 特种作业操作证: the number is the holder's ID number, printed
+                # with a leading T on some cards and without it on others;
+                # registries store one form. The same certificate either way.
+                rows = conn.execute(
+                    select(t).where(t.c.cert_no == other, t.c.cert_type == "special_operation", cond)
+                ).mappings().all()
+                result.hits = [CertificateHit(record=_cert_record(r), how="id_form") for r in rows]
+                return result
         exact = [r for r in rows if r["cert_no"] == norm]
         how: Literal["exact", "ocr"] = "exact" if exact else "ocr"
         result.hits = [CertificateHit(record=_cert_record(r), how=how) for r in (exact or rows)]

@@ -163,11 +163,14 @@ def test_roster_role_from_certificate_class_without_title():
     assert one(doc, "person_name", normalized="赵六").role == "project_manager"
 
 
-def test_principal_assessment_number_is_the_holders_id():
+def test_an_id_shaped_certificate_number_is_a_certificate_of_open_type():
+    """domain_sources.md §7.1: a 主要负责人 certificate's number is not the ID
+    number by rule; an ID-shaped number in the certificate column is most often
+    a special-operation card without its T. The registry record decides."""
     rows = [["姓名", "职务", "身份证号", "证书编号"], ["王五", "总经理", "110102199101010078", "110102199101010078"]]
     doc = DocBuilder().page().line("主要负责人及安全管理人员名册").table(rows).build()
     cert = one(doc, "cert_no")
-    assert cert.attributes["cert_type"] == "principal_assessment"
+    assert cert.attributes["cert_type"] is None and cert.attributes["id_form"] is True
     assert len(fields(doc, "resident_id")) == 1
 
 

@@ -65,6 +65,18 @@ def test_special_operation_number_variants(lookup, query):
     assert res.unique.record.holder_name == "王建国"
 
 
+def test_special_operation_number_without_its_t_finds_the_certificate(lookup):
+    """Cards print the number as T+ID or as the bare ID; the registry stores one form."""
+    res = lookup.certificate(ID_1)
+    assert res.unique is not None and res.unique.how == "id_form"
+    assert res.unique.record.cert_no == "T" + ID_1
+
+
+def test_an_id_shaped_number_finds_no_certificate_of_another_type(lookup):
+    # Only special-operation numbers have the two forms; nobody holds this one.
+    assert lookup.certificate("110101198001019998").hits == []
+
+
 @pytest.mark.parametrize("query", [
     "京建安A(2020)0012345", "京建安A（2020）0012345", "京建安A〔2020〕0012345", "京建安A【2020】0012345",
     "京建安A[2020]0012345", "京建安A２０２０００１２３４５", "京建安A(2O2O)OO12345", "京建安A(Z020)0012345",

@@ -72,10 +72,23 @@ def _id_mention(match, span: Span, *, certainty: float, hint: str | None = None)
         attrs["region_known"] = bool(chk.details.get("region_known", False)) if chk.valid else False
     if match.field_type == "cert_no":
         attrs["cert_type"] = match.cert_type
+        if chk.kind == "resident_id":
+            attrs["id_form"] = True  # the number is an ID number (see _id_shaped_cert_no)
         if "embedded_id" in chk.details:
             attrs["embedded_id"] = chk.details["embedded_id"]
     return Mention(match.field_type, chk.value, [span], certainty, normalized=chk.value, attributes=attrs,
                    step="identifiers")
+
+
+def _id_shaped_cert_no(match) -> None:
+    """An ID-shaped number where a certificate number belongs.
+
+    Most often a 特种作业操作证 printed without its T (the number is the
+    holder's ID); some provinces also number 主要负责人/安全生产管理人员
+    certificates so. The type is left open (the registry record, found under
+    either form, says it): calling it one or the other would be a guess.
+    """
+    match.field_type, match.cert_type = "cert_no", None
 
 
 def _is_date_text(text: str) -> bool:
@@ -167,8 +180,7 @@ def step_keyvalue(ctx: Context) -> None:
             found = find_identifiers(p.value, hint=hint)
             for m in found:
                 if p.key == "cert_no" and m.field_type == "resident_id":
-                    # 主要负责人/安全生产管理人员考核合格证: the number is the holder's ID.
-                    m.field_type, m.cert_type = "cert_no", "principal_assessment"
+                    _id_shaped_cert_no(m)
                 mm = _id_mention(m, Span(vs.line, vs.start + m.start, vs.start + m.end), certainty=0.97)
                 mm.step = "keyvalue"
                 mm.attributes.update(base_attrs)
@@ -304,7 +316,7 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                 found = find_identifiers(c.text, hint=key if key == "resident_id" else None)
                 for m in found:
                     if key == "cert_no" and m.field_type == "resident_id":
-                        m.field_type, m.cert_type = "cert_no", "principal_assessment"
+                        _id_shaped_cert_no(m)
                     sp = c.spans[0]
                     # Positions inside a joined cell map back only for one-span cells.
                     span = Span(sp.line, sp.start + m.start, sp.start + m.end) if len(c.spans) == 1 else sp
