@@ -69,7 +69,9 @@ def value_doubt(f: Field) -> str | None:
         # OCR it is more likely a misread digit.
         result = ids.check_resident_id(text)
         return None if result.valid else f"身份证号“{text}”（文字识别）本身未通过校验，可能有数字识别错误"
-    if f.type == "date":
+    if f.type == "date" and isinstance(f.normalized if f.normalized is not None else f.value, str):
+        # Extraction writes dates as ISO text; a number here is a rule
+        # author's own example data, not a misread page.
         try:
             date.fromisoformat(text)
         except ValueError:
