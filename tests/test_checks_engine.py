@@ -145,7 +145,7 @@ def test_broken_pack_is_an_error_entry_and_others_run(tmp_path, monkeypatch):
     assert [e.pack.split(" ")[0] for e in reg.load_errors] == ["shencha_pack_broken"]
     result = checks.run(build([f("resident_id", "36042619910102009X")]), Ruleset.all_rules(reg))
     assert any(e.code == "pack_load_failed" and "坏包" in e.message for e in result.errors)
-    assert any(x.rule_id == "gb11643.resident_id.v1" for x in result.findings)
+    assert any(x.rule_id == "gb11643.resident_id.v2" for x in result.findings)
 
 
 # -- rulesets ------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_ruleset_extends_overrides_and_merges_params(tmp_path):
           jgj80.fall_protection.v1:
             severity: low
             params: {toe_board_min_m: 0.2}
-          gb11643.resident_id.v1:
+          gb11643.resident_id.v2:
             enabled: false
         """)
     rs = load_ruleset(path)
@@ -246,7 +246,7 @@ def test_ruleset_extends_overrides_and_merges_params(tmp_path):
     assert e.severity == "low"
     assert e.params.toe_board_min_m == 0.2 and e.params.guard_rail_top_m == 1.2
     assert e.industries == ("construction",)  # inherited from default.yaml
-    assert not rs.entries["gb11643.resident_id.v1"].enabled
+    assert not rs.entries["gb11643.resident_id.v2"].enabled
     assert rs.rules_version != load_ruleset().rules_version
 
 
@@ -255,14 +255,14 @@ def test_bare_rule_id_selects_with_defaults_and_quoted_dates_are_read(tmp_path):
         name: small
         version: "1"
         rules:
-          gb11643.resident_id.v1:
-          gb32100.uscc.v1:
+          gb11643.resident_id.v2:
+          gb32100.uscc.v2:
             effective_from: "2020-01-01"
         """)
     rs = load_ruleset(path)
-    assert set(rs.entries) == {"gb11643.resident_id.v1", "gb32100.uscc.v1"}
-    assert rs.entries["gb11643.resident_id.v1"].severity == "high"
-    assert rs.entries["gb32100.uscc.v1"].effective_from == date(2020, 1, 1)
+    assert set(rs.entries) == {"gb11643.resident_id.v2", "gb32100.uscc.v2"}
+    assert rs.entries["gb11643.resident_id.v2"].severity == "high"
+    assert rs.entries["gb32100.uscc.v2"].effective_from == date(2020, 1, 1)
 
 
 def test_effective_dates_switch_rules_on_and_off(tmp_path):
@@ -270,18 +270,18 @@ def test_effective_dates_switch_rules_on_and_off(tmp_path):
         name: dated
         version: "1"
         rules:
-          gb11643.resident_id.v1:
+          gb11643.resident_id.v2:
             effective_until: 2026-01-01
-          gb32100.uscc.v1:
+          gb32100.uscc.v2:
             effective_from: 2026-01-01
         """)
     rs = load_ruleset(path)
     fields = [f("resident_id", "36042619910102009X"), f("uscc", "91110000600037341N")]
     before = checks.run(build(fields, as_of=date(2025, 12, 31)), rs)
     after = checks.run(build(fields, as_of=date(2026, 1, 1)), rs)
-    assert {x.rule_id for x in before.findings} == {"gb11643.resident_id.v1"}
-    assert {x.rule_id for x in after.findings} == {"gb32100.uscc.v1"}
-    assert {(s.rule_id, s.reason) for s in after.skipped} == {("gb11643.resident_id.v1", "not_effective")}
+    assert {x.rule_id for x in before.findings} == {"gb11643.resident_id.v2"}
+    assert {x.rule_id for x in after.findings} == {"gb32100.uscc.v2"}
+    assert {(s.rule_id, s.reason) for s in after.skipped} == {("gb11643.resident_id.v2", "not_effective")}
 
 
 # -- runner ----------------------------------------------------------------------------------
@@ -318,8 +318,8 @@ def test_finding_ids_are_deterministic_and_evidence_sensitive():
     a, b = checks.run(v1), checks.run(v1)
     assert [x.id for x in a.findings] == [x.id for x in b.findings]
     v2 = build([f("resident_id", "36042619910102009X", page=2)])
-    ids2 = {x.id for x in checks.run(v2).findings if x.rule_id == "gb11643.resident_id.v1"}
-    ids1 = {x.id for x in a.findings if x.rule_id == "gb11643.resident_id.v1"}
+    ids2 = {x.id for x in checks.run(v2).findings if x.rule_id == "gb11643.resident_id.v2"}
+    ids1 = {x.id for x in a.findings if x.rule_id == "gb11643.resident_id.v2"}
     assert ids1 and ids2 and ids1 != ids2
 
 
@@ -327,7 +327,7 @@ def test_findings_carry_evidence_boxes_citation_and_chinese_text():
     fld = Field(type="resident_id", value="36042619910102009X", document="roster", page=3,
                 bbox=(10.0, 20.0, 200.0, 34.0), confidence=0.97, source=Source.OCR)
     result = checks.run(build([fld]))
-    (x,) = [x for x in result.findings if x.rule_id == "gb11643.resident_id.v1"]
+    (x,) = [x for x in result.findings if x.rule_id == "gb11643.resident_id.v2"]
     assert x.verdict == "fail" and x.severity == "high" and x.category == "identifier.invalid"
     assert x.evidence[0].document == "roster" and x.evidence[0].page == 3 and x.evidence[0].bbox == (10.0, 20.0, 200.0, 34.0)
     assert x.citation.startswith("GB 11643-1999")
@@ -351,7 +351,7 @@ def test_view_from_extractor_documents():
                                  bbox=(0, 0, 1, 1), source=Source.TEXT)])
     view = ApplicationView.from_documents(ApplicationInfo(as_of=date(2026, 11, 20), industry="construction"), [doc])
     assert view.documents[0].doc_type == "business_licence" and view.documents[0].pages == 0
-    assert any(x.rule_id == "gb32100.uscc.v1" and x.verdict == "fail" for x in checks.run(view).findings)
+    assert any(x.rule_id == "gb32100.uscc.v2" and x.verdict == "fail" for x in checks.run(view).findings)
 
 
 def test_examples_catch_a_rule_reading_undeclared_field_types():
@@ -375,7 +375,7 @@ def test_finding_summaries_mask_resident_ids_and_keep_the_page_words():
     # not, while ``actual`` and the evidence keep what the page says.
     bad_id = "36042619910102009X"
     result = checks.run(build([f("resident_id", bad_id)]))
-    [finding] = [x for x in result.findings if x.rule_id == "gb11643.resident_id.v1"]
+    [finding] = [x for x in result.findings if x.rule_id == "gb11643.resident_id.v2"]
     assert bad_id not in finding.message and "360426********009X" in finding.message
     assert bad_id not in finding.suggestion
     assert finding.actual == bad_id or bad_id in (finding.evidence[0].text or "")

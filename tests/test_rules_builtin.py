@@ -30,7 +30,7 @@ def _by_rule(view, rule_id, lookup=None) -> list[Finding]:
 
 @pytest.mark.parametrize("number", ["360426199101010071", "44011320141005001x", "412723199010050012", "110102199101010078"])
 def test_valid_public_id_vectors_pass(number):
-    assert _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v1") == []
+    assert _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v2") == []
 
 
 @pytest.mark.parametrize("number, verdict", [
@@ -40,7 +40,7 @@ def test_valid_public_id_vectors_pass(number):
     ("990426199112010074", "uncertain"),
 ])
 def test_id_failures_and_region_warnings(number, verdict):
-    (x,) = _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v1")
+    (x,) = _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v2")
     assert x.verdict == verdict
     if verdict == "uncertain":
         assert x.severity == "low" and x.reason
@@ -50,13 +50,13 @@ def test_birth_date_after_application_date_fails():
     from registry_sync.testing import id_number
 
     future = id_number("110101", date(2027, 1, 1), 1)
-    (x,) = _by_rule(build([f("resident_id", future)]), "gb11643.resident_id.v1")
+    (x,) = _by_rule(build([f("resident_id", future)]), "gb11643.resident_id.v2")
     assert x.verdict == "fail" and "晚于申请日期" in x.message
 
 
 def test_uscc_with_letter_prefix_is_checked_not_rejected():
     # Y1110000MA0000000U is checksum-correct (domain_sources §1.2) though stdnum.validate rejects it.
-    out = _by_rule(build([f("uscc", "Y1110000MA0000000U")], uscc=None), "gb32100.uscc.v1")
+    out = _by_rule(build([f("uscc", "Y1110000MA0000000U")], uscc=None), "gb32100.uscc.v2")
     assert all(x.verdict != "fail" for x in out)
 
 
@@ -290,7 +290,7 @@ def test_distances_measured_on_the_drawing_are_left_to_the_drawing_rules():
         f("fire_separation_distance", 3.0, doc="s", between=["A", "B"], origin="drawing", qualifier="measured"),
     ]
     out = [x for x in checks.run(build(fields, docs={"s": "site_plan"})).findings if x.category == "standard.fire_separation"]
-    assert out and {x.rule_id for x in out} <= {"drawings.separation.v1"}
+    assert out and {x.rule_id for x in out} <= {"drawings.separation.v2"}
 
 
 @pytest.mark.parametrize("number", ["（鲁）JZ安许证字[2023]087974", "（鄂）JZ安许证字【2005】000115", "（闽）FM安许证字（2024）E01号",

@@ -86,12 +86,12 @@ def test_extractor_still_reads_unfamiliar_licence_numbers(line):
 def test_uscc_standard_authority_codes_are_not_warned_about(code):
     r = ids.check_uscc(code)
     assert r.valid and r.warnings == []
-    assert _by_rule(build([f("uscc", code, role="other")]), "gb32100.uscc.v1") == []
+    assert _by_rule(build([f("uscc", code, role="other")]), "gb32100.uscc.v2") == []
 
 
 @pytest.mark.parametrize("code", ["54110000MA01AB23X4", "55110000MA01AB23X1", "G1110000MA01AB23X2", "J1110000MA01AB23X0"])
 def test_uscc_unverified_authority_codes_warn_never_fail(code):
-    (x,) = _by_rule(build([f("uscc", code, role="other")]), "gb32100.uscc.v1")
+    (x,) = _by_rule(build([f("uscc", code, role="other")]), "gb32100.uscc.v2")
     assert x.verdict == "uncertain" and x.severity == "low" and "GB 32100" in x.reason
 
 

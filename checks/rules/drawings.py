@@ -12,7 +12,7 @@ The rules put three numbers side by side for each pair — measured,
 annotated, required (GB 50016 Tables 5.2.2, 3.4.1, 3.5.2 via
 ``checks.tables``) — and judge:
 
-* ``drawings.separation.v1`` (standard.fire_separation): the smaller of the
+* ``drawings.separation.v2`` (standard.fire_separation): the smaller of the
   measured and annotated distances below the minimum; uncertain when the
   minimum cannot be known (a label not read) or nothing can be measured (no
   scale).
@@ -188,8 +188,9 @@ class SeparationParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reduction_unstated: str = PydField(
-        "uncertain", pattern="^(uncertain|fail)$",
-        description="间距低于最小值但不低于减少25%后的数值（表注：开口≤5%且不正对）而图纸未说明时：uncertain=待核实；fail=不通过")
+        "fail", pattern="^(uncertain|fail)$",
+        description="间距低于最小值但不低于减少25%后的数值（表注：开口≤5%且不正对）而材料未主张该表注时："
+                    "fail=不通过（默认：表中数值适用，除非材料主张例外）；uncertain=待核实")
     max_considered_m: float = PydField(
         50.0, gt=0, description="标签未读全时，只对小于此距离（表中最大要求50m）的建筑对报告待核实")
 
@@ -214,7 +215,7 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
 
 
 @rule(
-    "drawings.separation.v1",
+    "drawings.separation.v2",
     category="standard.fire_separation",
     requires=["fire_separation_distance", "building", "drawing_scale"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表5.2.2、表3.4.1、表3.5.2"),
@@ -262,8 +263,15 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
             f("fire_separation_distance", 7.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "未识别建筑1"]),
         ], docs={"plan": "site_plan"}),
-        example("uncertain", "实测5.0 m，低于6 m 但不低于减少25%后的4.5 m，图纸未说明开口情况", [
+        example("fail", "实测5.0 m，低于6 m；表注（开口≤5%且不正对可减少25%）材料未主张，表中数值适用", [
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
+            f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
+            f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
+            f("fire_separation_distance", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
+        ], docs={"plan": "site_plan"}),
+        example("uncertain", "实测5.0 m，低于6 m，但图上标有防火墙，表注可能允许减小间距", [
+            f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False,
+              fire_wall_marked=True),
             f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
             f("fire_separation_distance", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
@@ -273,10 +281,10 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
 def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """图纸实测与标注的防火间距不得小于规范最小值（GB 50016 表5.2.2、3.4.1、3.5.2）。
 
-    对图纸上每对相邻建筑并列给出三个数：图上实测、图纸标注、规范要求。实测或标注中较小者低于最小值
-    （且低于表注可减少25%后的数值、图上未标注防火墙）判为不通过；介于两者之间、图上标有防火墙，
-    或因建筑标注未读全而无法确定最小值时判为待核实；图纸无法确定比例（无比例、无比例尺、DXF 无单位）
-    时只能核对标注值，并对整张图判为待核实。
+    对图纸上每对相邻建筑并列给出三个数：图上实测、图纸标注、规范要求。实测或标注中较小者低于表中
+    最小值判为不通过（表注的例外——开口≤5%且不正对、防火墙——只有材料主张时才适用，建议中列明可主张的表注）；
+    图上标有防火墙，或因建筑标注未读全而无法确定最小值时判为待核实；图纸无法确定比例（无比例、无比例尺、
+    DXF 无单位）时只能核对标注值，并对整张图判为待核实。
     """
     p = ctx.params
     for sheet in sheets(view):
@@ -327,7 +335,10 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                 yield ctx.fail(
                     f"{names}的防火间距不足：{text}（GB 50016 {table}）",
                     evidence=ev, key=f"{sheet.doc}:{pair}", expected=req, actual=f"{which} {_fmt(d)}",
-                    suggestion=f"请调整总平面布置，使{names}的防火间距不小于 {lo:g} m；如设有防火墙等可减小间距的措施，请在图中标明并提供说明。")
+                    reason=None if d < lo * 0.75 or not reducible else
+                    f"材料未主张表注（{table}注：外墙开口面积≤5%且不正对时可减少25%），按表中数值判定",
+                    suggestion=f"请调整总平面布置，使{names}的防火间距不小于 {lo:g} m；如相邻外墙为防火墙或开口面积不大于5%且不正对"
+                               f"（GB 50016 {table}注），请在图中标明并提供说明，可按表注减小间距。")
             else:
                 why = "图上标有防火墙，表注可能允许减小间距" if fire_wall else "表注（开口面积≤5%且不正对）可能允许减少25%，图纸未说明"
                 yield ctx.uncertain(f"{names}的防火间距可能不足：{text}（GB 50016 {table}）", reason=why, evidence=ev,

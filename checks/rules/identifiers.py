@@ -77,7 +77,7 @@ def _is_date(yyyymmdd: str) -> bool:
 
 
 @rule(
-    "gb11643.resident_id.v1",
+    "gb11643.resident_id.v2",
     category="identifier.invalid",
     requires=["resident_id"],
     citation=Citation(standard="GB 11643", edition="1999", clause="公民身份号码 第4、5章（校验码 ISO 7064 MOD 11-2）"),
@@ -149,7 +149,7 @@ def check_uscc(code: str) -> tuple[str, str] | None:
 
 
 @rule(
-    "gb32100.uscc.v1",
+    "gb32100.uscc.v2",
     category="identifier.invalid",
     requires=["uscc"],
     citation=Citation(standard="GB 32100", edition="2015", clause="统一社会信用代码 第4、5章（校验码 ISO 7064 MOD 31-3）"),
