@@ -2,11 +2,21 @@
 
 Passwords are stored as argon2id hashes (argon2-cffi). Permissions are
 checked here, on the server, by the service functions every page calls
-(`shencha.decisions`), so a hidden button is never the only guard.
+(`shencha.decisions`), so a hidden button is never the only guard; the
+acting account is re-read from the store on every check, so a forged or
+stale `User` object carries no power of its own.
+
+Duties are separated (GB/T 22239 level 3: 系统管理员 / 安全管理员 / 审计管理员):
+the admin manages accounts but neither decides, sees personal data nor
+reads the audit trail; granting a role that decides or sees personal data
+is a request that a supervisor approves, and nobody approves their own
+request. Logins back off per account and per address after repeated
+failures, and an unknown user name costs the same hash as a known one.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -14,7 +24,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
-from sqlalchemy import Boolean, DateTime, Integer, String, select
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry_sync.normalize import mask_ids_in_text
@@ -40,7 +51,8 @@ ROLE_LABEL = {
 
 
 class Permission(StrEnum):
-    view_cases = "view_cases"
+    view_cases = "view_cases"            # open a case (window staff: only those they reviewed)
+    view_all_cases = "view_all_cases"    # the queue: every application's case
     decide = "decide"                    # decide findings and cases
     run_review = "run_review"            # upload a package and review it
     issue_notice = "issue_notice"        # the one-time correction notice
@@ -50,20 +62,28 @@ class Permission(StrEnum):
     view_decisions = "view_decisions"    # every decision, by everyone
     view_audit = "view_audit"
     manage_accounts = "manage_accounts"
+    approve_accounts = "approve_accounts"  # the second person for a privileged role grant
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Officers verify identities against the registry, so they see full ID numbers.
-    Role.officer: frozenset({P.view_cases, P.decide, P.run_review, P.view_personal_data, P.view_rules}),
+    Role.officer: frozenset({P.view_cases, P.view_all_cases, P.decide, P.run_review, P.view_personal_data,
+                             P.view_rules}),
     # The window hands the notice to the applicant; it needs the findings, not full ID numbers.
     Role.window: frozenset({P.view_cases, P.run_review, P.issue_notice}),
     Role.rule_author: frozenset({P.view_rules, P.edit_rules}),
     Role.supervisor: frozenset(
-        {P.view_cases, P.view_personal_data, P.view_rules, P.view_decisions, P.view_audit}
+        {P.view_cases, P.view_all_cases, P.view_personal_data, P.view_rules, P.view_decisions, P.view_audit,
+         P.approve_accounts}
     ),
-    Role.admin: frozenset({P.manage_accounts, P.view_audit}),
+    # The system admin manages accounts only; its own actions are audited by the supervisor.
+    Role.admin: frozenset({P.manage_accounts}),
 }
+
+# Roles that decide cases or see full ID numbers: granting one needs a supervisor's approval.
+PRIVILEGED_ROLES = frozenset(r for r, perms in ROLE_PERMISSIONS.items()
+                             if perms & {P.decide, P.view_personal_data})
 
 
 class PermissionDenied(Exception):
@@ -77,6 +97,7 @@ class PermissionDenied(Exception):
 
 PERMISSION_LABEL = {
     P.view_cases: "查看案卷",
+    P.view_all_cases: "查看全部案卷",
     P.decide: "作出审查决定",
     P.run_review: "上传材料并审查",
     P.issue_notice: "出具一次性告知补正通知书",
@@ -86,6 +107,7 @@ PERMISSION_LABEL = {
     P.view_decisions: "查看全部决定",
     P.view_audit: "查看审计记录",
     P.manage_accounts: "管理账户",
+    P.approve_accounts: "批准角色授予",
 }
 
 
@@ -104,10 +126,27 @@ class User(BaseModel):
         return self.active and permission in ROLE_PERMISSIONS[self.role]
 
 
-def require(user: User | None, permission: Permission) -> User:
-    if user is None or not user.can(permission):
-        raise PermissionDenied(user, permission)
-    return user
+def require(store: Store, user: User | None, permission: Permission) -> User:
+    """The acting account as the store holds it now, if it may do `permission`.
+
+    The role and state come from the store, not from the object passed in:
+    a page's stale copy of a since-disabled account, or a `User` built by
+    hand with another role, is refused.
+    """
+    fresh = fresh_user(store, user.id) if user is not None else None
+    if fresh is None or fresh.username != user.username or not fresh.can(permission):
+        raise PermissionDenied(fresh or user, permission)
+    return fresh
+
+
+def fresh_user(store: Store, user_id: int) -> User | None:
+    """The account with this id as stored now (None when it does not exist)."""
+    from .decisions import ensure_tables
+
+    ensure_tables(store)
+    with store.session() as session:
+        row = session.get(UserRow, user_id)
+        return _user(row) if row is not None else None
 
 
 class UserRow(Base):
@@ -119,6 +158,40 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+
+
+class AccountRequestRow(Base):
+    """A privileged role granted by an admin, waiting for a supervisor (append-only states)."""
+
+    __tablename__ = "account_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoginThrottleRow(Base):
+    """Recent failed logins per account ("user:NAME") and per address ("addr:IP")."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AccountRequest(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    requested_by: str
+    requested_at: datetime
+    state: str
 
 
 class NewUser(BaseModel):
@@ -137,23 +210,72 @@ def _user(row: UserRow) -> User:
 
 
 def create_user(store: Store, new: NewUser, actor: User | None = None) -> User:
-    """Add an account. `actor` None means the command line (an operator with shell access)."""
+    """Add an account. `actor` None means the command line (an operator with shell access).
+
+    An admin granting a role in PRIVILEGED_ROLES creates the account
+    disabled, with a request a supervisor must approve (`decide_request`).
+    """
     from .audit import record
     from .decisions import ensure_tables
 
     ensure_tables(store)
     if actor is not None:
-        require(actor, P.manage_accounts)
+        actor = require(store, actor, P.manage_accounts)
+    needs_approval = actor is not None and new.role in PRIVILEGED_ROLES
     with store.session() as session:
         if session.scalar(select(UserRow).where(UserRow.username == new.username)) is not None:
             raise ValueError(f"用户名已存在：{new.username}")
         row = UserRow(username=new.username, display_name=new.display_name, role=new.role.value,
-                      password_hash=_hasher.hash(new.password), active=True)
+                      password_hash=_hasher.hash(new.password), active=not needs_approval)
         session.add(row)
         session.flush()
         record(session, actor.username if actor else "cli", "user_add", f"user:{new.username}",
-               {"role": new.role.value}, "")
+               {"role": new.role.value, "pending_approval": needs_approval}, "")
+        if needs_approval:
+            session.add(AccountRequestRow(username=new.username, role=new.role.value, requested_by=actor.username,
+                                          requested_at=datetime.now(UTC), state="pending"))
+            record(session, actor.username, "user_request", f"user:{new.username}", {"role": new.role.value}, "")
         return _user(row)
+
+
+def pending_requests(store: Store, actor: User) -> list[AccountRequest]:
+    """Role grants waiting for approval (supervisors decide them; admins see their own requests)."""
+    from .decisions import ensure_tables
+
+    ensure_tables(store)
+    fresh = fresh_user(store, actor.id) if actor is not None else None
+    if fresh is None or not (fresh.can(P.approve_accounts) or fresh.can(P.manage_accounts)):
+        raise PermissionDenied(fresh or actor, P.approve_accounts)
+    with store.session() as session:
+        rows = session.execute(
+            select(AccountRequestRow, UserRow).join(UserRow, UserRow.username == AccountRequestRow.username)
+            .where(AccountRequestRow.state == "pending").order_by(AccountRequestRow.id)).all()
+        return [AccountRequest(id=r.id, username=r.username, display_name=u.display_name, role=Role(r.role),
+                               requested_by=r.requested_by, requested_at=r.requested_at, state=r.state)
+                for r, u in rows]
+
+
+def decide_request(store: Store, approver: User, request_id: int, approve: bool, reason: str = "") -> None:
+    """A supervisor approves (the account is enabled) or rejects a role grant; never their own."""
+    from .audit import record
+    from .decisions import ensure_tables
+
+    ensure_tables(store)
+    approver = require(store, approver, P.approve_accounts)
+    with store.session() as session:
+        req = session.get(AccountRequestRow, request_id, with_for_update=True)
+        if req is None or req.state != "pending":
+            raise KeyError(request_id)
+        if approver.username in (req.requested_by, req.username):
+            raise PermissionDenied(approver, P.approve_accounts)
+        row = session.scalar(select(UserRow).where(UserRow.username == req.username))
+        if row is None:
+            raise KeyError(req.username)
+        req.state = "approved" if approve else "rejected"
+        req.decided_by, req.decided_at, req.reason = approver.username, datetime.now(UTC), mask_ids(reason or "")
+        row.active = approve
+        record(session, approver.username, "user_approve" if approve else "user_reject", f"user:{req.username}",
+               {"role": req.role, "requested_by": req.requested_by}, mask_ids(reason or ""))
 
 
 def set_active(store: Store, actor: User, username: str, active: bool, reason: str) -> None:
@@ -161,11 +283,18 @@ def set_active(store: Store, actor: User, username: str, active: bool, reason: s
     from .decisions import ensure_tables
 
     ensure_tables(store)
-    require(actor, P.manage_accounts)
+    actor = require(store, actor, P.manage_accounts)
+    reason = mask_ids(reason or "")  # free text: no full ID number is stored, or shown to the admin
     with store.session() as session:
         row = session.scalar(select(UserRow).where(UserRow.username == username))
         if row is None:
             raise KeyError(username)
+        if active:
+            unapproved = session.scalar(
+                select(AccountRequestRow.state).where(AccountRequestRow.username == username)
+                .order_by(AccountRequestRow.id.desc()).limit(1))
+            if unapproved in ("pending", "rejected"):
+                raise ValueError(f"账户 {username} 的角色授予尚未经监督人员批准，不能启用。")
         row.active = active
         record(session, actor.username, "user_active" if active else "user_disable", f"user:{username}", {}, reason)
 
@@ -175,30 +304,116 @@ def list_users(store: Store, actor: User | None = None) -> list[User]:
 
     ensure_tables(store)
     if actor is not None:
-        require(actor, P.manage_accounts)
+        require(store, actor, P.manage_accounts)
     with store.session() as session:
         return [_user(r) for r in session.scalars(select(UserRow).order_by(UserRow.id))]
 
 
-def authenticate(store: Store, username: str, password: str) -> User | None:
-    """The user, or None; every attempt is in the audit trail (never the password)."""
+# Back-off after repeated failures: the first few are free, then each one doubles the wait.
+FREE_FAILURES = {"user": 5, "addr": 20}  # an address may be shared (a NAT): more slack
+BASE_DELAY_S = 30.0
+MAX_DELAY_S = 15 * 60.0
+FORGET_AFTER_S = 60 * 60.0  # a failure older than this no longer counts
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this account or address: wait (message in Chinese)."""
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.wait_seconds = max(1, int(wait_seconds + 0.999))
+        super().__init__(f"登录失败次数过多，请 {self.wait_seconds} 秒后再试。")
+
+
+def _delay(kind: str, failures: int) -> float:
+    over = failures - FREE_FAILURES[kind]
+    return 0.0 if over < 0 else min(MAX_DELAY_S, BASE_DELAY_S * 2 ** over)
+
+
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    # Unknown and disabled accounts are verified against this, so the answer
+    # takes as long as for a real account and does not tell which names exist.
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("no such account: dummy password")
+    return _dummy_hash
+
+
+def _throttle_keys(username: str, address: str | None) -> list[tuple[str, str]]:
+    keys = [("user", f"user:{username.lower()}")]
+    if address:
+        keys.append(("addr", f"addr:{address}"))
+    return keys
+
+
+def _wait(store: Store, keys: list[tuple[str, str]], now: float) -> float:
+    with store.session() as session:
+        wait = 0.0
+        for kind, key in keys:
+            row = session.get(LoginThrottleRow, key)
+            if row is not None and now - row.last_failed < FORGET_AFTER_S:
+                wait = max(wait, row.last_failed + _delay(kind, row.failures) - now)
+        return wait
+
+
+def _count_failure(store: Store, keys: list[tuple[str, str]], now: float) -> None:
+    for _kind, key in keys:
+        for _attempt in range(3):
+            try:
+                with store.session() as session:
+                    row = session.get(LoginThrottleRow, key, with_for_update=True)
+                    if row is None:
+                        session.add(LoginThrottleRow(key=key, failures=1, last_failed=now))
+                    else:
+                        stale = now - row.last_failed >= FORGET_AFTER_S
+                        row.failures = 1 if stale else row.failures + 1
+                        row.last_failed = now
+                break
+            except IntegrityError:
+                continue  # another failed attempt created the row first: count again on it
+
+
+def authenticate(store: Store, username: str, password: str, address: str | None = None) -> User | None:
+    """The user, or None; every attempt is in the audit trail (never the password).
+
+    Raises `LoginThrottled` while the account or the address (the client's
+    IP, when the caller knows it) is backing off; the password is not even
+    checked then, so guessing on goes nowhere.
+    """
     from .audit import record
     from .decisions import ensure_tables
 
     ensure_tables(store)
+    keys = _throttle_keys(username, address)
+    now = time.time()
+    wait = _wait(store, keys, now)
+    if wait > 0:
+        with store.session() as session:
+            exists = session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None
+            record(session, username if exists else "?", "login_blocked",
+                   f"user:{username}" if exists else "user:?", {"wait_s": int(wait)}, "")
+        raise LoginThrottled(wait)
     with store.session() as session:
         row = session.scalar(select(UserRow).where(UserRow.username == username))
-        ok = False
-        if row is not None and row.active:
-            try:
-                ok = _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-            if ok and _hasher.check_needs_rehash(row.password_hash):
-                row.password_hash = _hasher.hash(password)
+        known = row is not None and row.active
+        try:
+            ok = _hasher.verify(row.password_hash if known else _dummy(), password) and known
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and _hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = _hasher.hash(password)
         record(session, username if row is not None else "?", "login" if ok else "login_failed",
                f"user:{username}" if row is not None else "user:?", {}, "")
-        return _user(row) if ok and row is not None else None
+        if ok:
+            reset = session.get(LoginThrottleRow, keys[0][1])
+            if reset is not None:
+                session.delete(reset)
+        user = _user(row) if ok else None
+    if user is None:
+        _count_failure(store, keys, now)
+    return user
 
 
 DEMO_ACCOUNTS: list[tuple[str, str, Role]] = [

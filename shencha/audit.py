@@ -10,20 +10,35 @@ that does not check out.
 Entries never hold personal data in clear: the detail carries ids and
 codes, and the web app masks resident ID numbers before anything is
 written here.
+
+The chain alone has no secret: someone who can write the whole database
+could edit an entry and recompute every hash, or cut the newest entries
+and move the head. So the head is anchored outside the database:
+checkpoints (sequence number, hash, time) signed with an HMAC key the
+database never holds (`SHENCHA_AUDIT_KEY`) are appended to a file
+(`SHENCHA_AUDIT_CHECKPOINTS`, by default beside the SQLite file), every
+`CHECKPOINT_EVERY` entries, after each clean verification and on
+`shencha audit checkpoint`. `verify` checks the chain against every
+checkpoint: a shorter chain is a truncation, another hash at a
+checkpointed number is a rebuild.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .store import Base, Store
+from .accounts import P, User, require
+from .store import Base, Store, default_home, private_dirs
 
 GENESIS = "0" * 64
 
@@ -41,7 +56,16 @@ ACTION_LABEL = {
     "run_rule_examples": "运行规则示例",
     "issue_notice": "出具补正通知书",
     "audit_verify": "校验审计记录",
+    "audit_checkpoint": "写入审计校验点",
+    "login_blocked": "登录受限（失败过多）",
+    "user_request": "申请授予角色",
+    "user_approve": "批准授予角色",
+    "user_reject": "驳回授予角色",
 }
+
+KEY_ENV = "SHENCHA_AUDIT_KEY"
+FILE_ENV = "SHENCHA_AUDIT_CHECKPOINTS"
+CHECKPOINT_EVERY = int(os.environ.get("SHENCHA_AUDIT_CHECKPOINT_EVERY", "20"))
 
 
 class AuditRow(Base):
@@ -132,16 +156,21 @@ def append(store: Store, actor: str, action: str, target: str, detail: dict, rea
     for attempt in range(5):
         try:
             with store.session() as session:
-                return record(session, actor, action, target, detail, reason)
+                entry = record(session, actor, action, target, detail, reason)
+            break
         except (IntegrityError, OperationalError):
             if attempt == 4:
                 raise
-    raise AssertionError("unreachable")
+    maybe_checkpoint(store)
+    return entry
 
 
-def entries(store: Store, limit: int | None = None, newest_first: bool = True) -> list[AuditEntry]:
+def entries(store: Store, actor: User | None, limit: int | None = None, newest_first: bool = True) -> list[AuditEntry]:
+    """The trail, for a user with `view_audit` (`actor` None: the command line, an operator with shell access)."""
     from .decisions import ensure_tables
 
+    if actor is not None:
+        require(store, actor, P.view_audit)
     ensure_tables(store)
     with store.session() as session:
         query = select(AuditRow).order_by(AuditRow.seq.desc() if newest_first else AuditRow.seq)
@@ -160,24 +189,138 @@ def _entry(row: AuditRow) -> AuditEntry:
                       prev_hash=row.prev_hash, hash=row.hash)
 
 
+class Checkpoint(BaseModel):
+    seq: int
+    hash: str
+    at: str
+    mac: str = ""
+
+    def payload(self) -> bytes:
+        return json.dumps([self.seq, self.hash, self.at], separators=(",", ":")).encode("utf-8")
+
+    def describe(self) -> str:
+        return f"{self.at[:19].replace('T', ' ')} 的校验点（第 {self.seq} 条，{self.hash[:12]}…）"
+
+
+def _key() -> bytes | None:
+    key = os.environ.get(KEY_ENV, "")
+    return key.encode("utf-8") if key else None
+
+
+def _mac(key: bytes, cp: Checkpoint) -> str:
+    return hmac.new(key, cp.payload(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_path(store: Store) -> Path:
+    """Where this store's checkpoints go: SHENCHA_AUDIT_CHECKPOINTS, else beside the SQLite file."""
+    if os.environ.get(FILE_ENV):
+        return Path(os.environ[FILE_ENV]).expanduser()
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).expanduser().with_suffix(".audit-checkpoints")
+    ident = hashlib.sha256(url.render_as_string(hide_password=True).encode("utf-8")).hexdigest()[:12]
+    return default_home() / f"audit-checkpoints-{ident}"
+
+
+def read_checkpoints(store: Store) -> tuple[list[Checkpoint], list[str]]:
+    """The checkpoints whose signature holds, and a problem (Chinese) for each line that does not."""
+    path, key = checkpoint_path(store), _key()
+    if key is None or not path.exists():
+        return [], []
+    good: list[Checkpoint] = []
+    problems: list[str] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            cp = Checkpoint.model_validate_json(line)
+        except ValueError:
+            problems.append(f"校验点文件第 {n} 行无法解析：校验点文件已被改动")
+            continue
+        if not hmac.compare_digest(cp.mac, _mac(key, cp)):
+            problems.append(f"校验点文件第 {n} 行签名不符：校验点已被伪造或改动（或密钥已更换）")
+            continue
+        good.append(cp)
+    return good, problems
+
+
+def write_checkpoint(store: Store, force: bool = False) -> Checkpoint | None:
+    """Append the current head, signed, to the checkpoint file (append-only, 0600).
+
+    None when no key is configured or the trail is empty; unless `force`,
+    also when the newest checkpoint already holds this head.
+    """
+    from .decisions import ensure_tables
+
+    key = _key()
+    if key is None:
+        return None
+    ensure_tables(store)
+    with store.session() as session:
+        head = session.get(AuditHead, 1)
+        if head is None:
+            return None
+        seq, digest = head.seq, head.hash
+    done, _ = read_checkpoints(store)
+    if not force and done and (done[-1].seq, done[-1].hash) == (seq, digest):
+        return done[-1]
+    cp = Checkpoint(seq=seq, hash=digest, at=datetime.now(UTC).isoformat(timespec="seconds"))
+    cp.mac = _mac(key, cp)
+    path = checkpoint_path(store)
+    private_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (cp.model_dump_json() + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return cp
+
+
+def maybe_checkpoint(store: Store) -> None:
+    """A checkpoint every CHECKPOINT_EVERY entries (nothing when no key is configured)."""
+    if _key() is None:
+        return
+    with store.session() as session:
+        head = session.get(AuditHead, 1)
+    if head is None:
+        return
+    done, _ = read_checkpoints(store)
+    if not done or head.seq - done[-1].seq >= CHECKPOINT_EVERY:
+        write_checkpoint(store)
+
+
 class VerifyResult(BaseModel):
     ok: bool
     entries: int
     problems: list[str]  # Chinese, one per broken entry; the first names where the trail was altered
     bad_seq: int | None = None
+    anchored: bool = False  # a checkpoint key is configured
+    checkpoint: Checkpoint | None = None  # the newest valid checkpoint compared
 
     def summary(self) -> str:
         if self.ok:
-            return f"审计记录完整：共 {self.entries} 条，哈希链校验通过。"
+            if not self.anchored:
+                anchor = f"（未配置 {KEY_ENV}，未对照外部校验点）"
+            elif self.checkpoint is None:
+                anchor = "（尚无外部校验点）"
+            else:
+                anchor = f"，与{self.checkpoint.describe()}一致"
+            return f"审计记录完整：共 {self.entries} 条，哈希链校验通过{anchor}。"
         return f"审计记录被改动：{self.problems[0]}" + (
             f"（另有 {len(self.problems) - 1} 处问题）" if len(self.problems) > 1 else ""
         )
 
 
-def verify(store: Store) -> VerifyResult:
-    """Walk the chain from the first entry; report every entry that does not check out."""
+def verify(store: Store, actor: User | None) -> VerifyResult:
+    """Walk the chain from the first entry and compare it with every signed checkpoint.
+
+    `actor` needs `view_audit` (None: the command line). A clean result
+    is anchored at once with a new checkpoint.
+    """
     from .decisions import ensure_tables, verify_decisions
 
+    if actor is not None:
+        require(store, actor, P.view_audit)
     ensure_tables(store)
     problems: list[str] = []
     bad: int | None = None
@@ -215,4 +358,20 @@ def verify(store: Store) -> VerifyResult:
             problem(last_seq, "最新记录标记缺失：记录表已被改动")
         for seq, text in verify_decisions(session, {r.seq: r for r in rows}):
             problem(seq, text)
-    return VerifyResult(ok=not problems, entries=len(rows), problems=problems, bad_seq=bad)
+    checkpoints, cp_problems = read_checkpoints(store)
+    for text in cp_problems:
+        problem(0, text)
+    by_seq = {r.seq: r for r in rows}
+    for cp in checkpoints:
+        row = by_seq.get(cp.seq)
+        if row is None and cp.seq > last_seq:
+            problem(last_seq + 1, f"审计记录被截断：{cp.describe()}记载至少有 {cp.seq} 条，现只有 {last_seq} 条")
+        elif row is None:
+            problem(cp.seq, f"{cp.describe()}所记的第 {cp.seq} 条已不存在：审计记录已被删改")
+        elif row.hash != cp.hash:
+            problem(cp.seq, f"审计记录已被重建：第 {cp.seq} 条的哈希与{cp.describe()}不符")
+    result = VerifyResult(ok=not problems, entries=len(rows), problems=problems, bad_seq=bad,
+                          anchored=_key() is not None, checkpoint=checkpoints[-1] if checkpoints else None)
+    if result.ok and result.anchored and rows:
+        result.checkpoint = write_checkpoint(store) or result.checkpoint
+    return result

@@ -112,24 +112,39 @@ def review(
     db: DbOption = None,
     ocr_engine: EngineOption = "rapidocr",
     workers: WorkersOption = None,
+    application_ids: Annotated[
+        list[str] | None,
+        typer.Option("--application-id", help="the application number of each PATH, in order (repeat the "
+                     "option once per PATH); the same number again adds a new version of that case. "
+                     "Without it each PATH is a new application"),
+    ] = None,
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
     from .audit import append as append_audit
     from .render import render
-    from .review import ReviewOptions, review_path
-    from .store import Store
+    from .review import ReviewOptions, check_application_id, review_path
+    from .store import Store, write_private
 
     as_of_date = _parse_date(as_of)
     formats = formats or [Format.json]
     if len(formats) > 1 and out is None:
         raise typer.BadParameter("多种格式需要配合 --out 写入文件", param_hint="--format")
+    if application_ids and len(application_ids) != len(paths):
+        raise typer.BadParameter(f"--application-id 给了 {len(application_ids)} 个，申请材料有 {len(paths)} 份：应一一对应",
+                                 param_hint="--application-id")
+    for value in application_ids or []:
+        try:
+            check_application_id(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--application-id") from None
+    ids = dict(zip(range(len(paths)), application_ids or []))
     store = Store(db)
     options = ReviewOptions(
         ingest=_ingest_options(ocr_engine, workers, progress=sys.stderr.isatty()), as_of=as_of_date
     )
     failed = 0
     outputs: list[str] = []
-    for path in paths:
+    for n, path in enumerate(paths):
         if not path.exists():
             err.print(f"[red]找不到申请材料：{path}[/red]")
             failed += 1
@@ -138,7 +153,8 @@ def review(
         # two live displays on one terminal overwrite each other.
         err.print(f"正在审查 {path} …")
         try:
-            report = review_path(path, store, options)
+            numbered = {"application_id": ids[n]} if n in ids else {}
+            report = review_path(path, store, options, **numbered)
         except Exception as exc:  # noqa: BLE001 - one package's defect must not stop the batch
             # Documents and rules contain their own failures; this is the
             # last frame, for a defect in the pipeline itself. No message
@@ -154,14 +170,14 @@ def review(
         err.print(
             f"[green]✓[/green] {path.name}：{len(report.documents)} 份文件，"
             f"{fails} 项不符合，{uncertain} 项待人工判断，{len(report.errors)} 份文件无法读取"
-            f"（案卷 {report.report_id}）"
+            f"（申请编号 {report.application.application_no}，案卷 {report.report_id}）"
         )
         for fmt in formats:
             rendered = render(report, fmt.value, store)
             if out is not None:
-                out.mkdir(parents=True, exist_ok=True)
+                # Reports hold full ID numbers: 0600 files in 0700 folders.
                 target = out / f"{Path(path).stem}-v{report.version}.{fmt.value}"
-                target.write_text(rendered, encoding="utf-8")
+                write_private(target, rendered)
                 err.print(f"  报告已写入 {target}")
             else:
                 outputs.append(rendered)
@@ -280,8 +296,17 @@ def ui(
     err.print(f"审查 Web 应用：http://127.0.0.1:{port}/")
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+               # the window's upload cap (ui/views/prereview.py), enforced by the server too
+               "--server.maxUploadSize", str(_upload_limit_mb())]
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+def _upload_limit_mb() -> int:
+    try:
+        return max(1, int(os.environ.get("SHENCHA_UPLOAD_MAX_MB", "200")))
+    except ValueError:
+        return 200
 
 
 @audit_app.command("verify")
@@ -290,7 +315,7 @@ def audit_verify(db: DbOption = None) -> None:
     from .audit import verify
     from .store import Store
 
-    result = verify(Store(db))
+    result = verify(Store(db), None)
     if result.ok:
         typer.echo(result.summary())
         return
@@ -298,6 +323,21 @@ def audit_verify(db: DbOption = None) -> None:
         err.print(f"[red]{problem}[/red]")
     typer.echo(result.summary())
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(db: DbOption = None) -> None:
+    """把审计记录的最新位置签名写入校验点文件（需设置 SHENCHA_AUDIT_KEY；可由 cron 定时执行）。"""
+    from .audit import KEY_ENV, append, checkpoint_path, write_checkpoint
+    from .store import Store
+
+    store = Store(db)
+    if not os.environ.get(KEY_ENV):
+        err.print(f"[red]未设置环境变量 {KEY_ENV}（校验点签名密钥），无法写入校验点。[/red]")
+        raise typer.Exit(1)
+    append(store, "cli", "audit_checkpoint", "audit", {})
+    cp = write_checkpoint(store)
+    typer.echo(f"已写入校验点：第 {cp.seq} 条，{cp.hash[:16]}…（{checkpoint_path(store)}）")
 
 
 @users_app.command("add")

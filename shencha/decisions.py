@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from checks.model import Finding
 from registry_sync.normalize import has_resident_id
 
-from .accounts import P, User, mask_ids, require
+from .accounts import P, PermissionDenied, User, mask_ids, require
 from .report import Report
 from .store import ApplicationRow, Base, ReportRow, Store
 
@@ -84,7 +84,8 @@ def ensure_tables(store: Store) -> None:
 
     with _ensure_lock:
         tables = [Base.metadata.tables[n] for n in
-                  ("ui_users", "audit_log", "audit_head", "finding_decisions", "case_decisions")]
+                  ("ui_users", "audit_log", "audit_head", "finding_decisions", "case_decisions",
+                   "account_requests", "login_throttle")]
         Base.metadata.create_all(store.engine, tables=tables)
         _ensured.add(store.engine)
 
@@ -203,7 +204,7 @@ def _retrying(store: Store) -> Iterator[Session]:
 
 def queue(store: Store, user: User) -> list[CaseSummary]:
     """Latest report of every application: undecided first, then by risk (high fails), then oldest."""
-    require(user, P.view_cases)
+    user = require(store, user, P.view_all_cases)
     ensure_tables(store)
     with store.session() as session:
         latest = (select(ReportRow.application_id, func.max(ReportRow.version).label("v"))
@@ -246,12 +247,13 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
     them in full leaves a `view_personal_data` entry in the audit trail
     (`log_view=False` when the same session merely re-renders the case).
     """
-    require(user, P.view_cases)
+    user = require(store, user, P.view_cases)
     ensure_tables(store)
     with store.session() as session:
         row = session.get(ReportRow, report_id)
         if row is None:
             raise KeyError(report_id)
+        _check_case_access(session, user, row)
         app = session.get(ApplicationRow, row.application_id)
         raw_json = row.report_json
         previous = session.scalars(
@@ -274,11 +276,17 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
                    {"report": f"app-{app.id}-v{row.version}"}, "打开案卷")
         report = Report.model_validate_json(raw_json if full else mask_ids(raw_json))
         latest = _latest(decisions)
+
+        def rec(r) -> DecisionRecord:
+            # An officer's reason may quote an ID number; a masked role reads it masked.
+            out = _record(r)
+            return out if full else out.model_copy(update={"reason": mask_ids(out.reason)})
+
         by_finding: dict[str, list[DecisionRecord]] = {}
         for d in decisions:
-            by_finding.setdefault(d.finding_id, []).append(_record(d))
-        prev_by_identity = {d.identity: _record(d) for d in prev_decisions.values()}
-        summary = _summary(row, app, len(report.findings), _record(case_rows[0]) if case_rows else None,
+            by_finding.setdefault(d.finding_id, []).append(rec(d))
+        prev_by_identity = {d.identity: rec(d) for d in prev_decisions.values()}
+        summary = _summary(row, app, len(report.findings), rec(case_rows[0]) if case_rows else None,
                            len(latest))
     comparison = None
     prev_identities: set[str] = set()
@@ -295,7 +303,7 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
         ident = finding_identity(f)
         states.append(FindingState(
             finding=f, identity=ident,
-            decision=_record(latest[f.id]) if f.id in latest else None,
+            decision=rec(latest[f.id]) if f.id in latest else None,
             history=by_finding.get(f.id, []),
             previous_decision=prev_by_identity.get(ident),
             change="first" if prev_json is None else ("remaining" if ident in prev_identities else "new"),
@@ -308,7 +316,31 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
                 if fld.bbox and fld.page and (fld.type == "resident_id" or has_resident_id(str(fld.value))):
                     redactions.setdefault(f"{doc.id}|{fld.page}", []).append(list(fld.bbox))
     return CaseView(summary=summary, report=report, masked=not full, findings=states,
-                    case_history=[_record(c) for c in case_rows], comparison=comparison, redactions=redactions)
+                    case_history=[rec(c) for c in case_rows], comparison=comparison, redactions=redactions)
+
+
+def _check_case_access(session: Session, user: User, row: ReportRow) -> None:
+    """Window staff open only the cases they reviewed themselves; the queue's roles open any."""
+    if user.can(P.view_all_cases):
+        return
+    from .audit import AuditRow
+
+    key = f"app-{row.application_id}-v{row.version}"
+    ran = session.scalar(select(AuditRow.seq).where(AuditRow.action == "run_review", AuditRow.actor == user.username,
+                                                     AuditRow.target == key).limit(1))
+    if ran is None:
+        raise PermissionDenied(user, P.view_all_cases)
+
+
+def check_case_access(store: Store, user: User, report_id: int) -> User:
+    """For other services (the notice): the fresh user, if it may open this report."""
+    user = require(store, user, P.view_cases)
+    with store.session() as session:
+        row = session.get(ReportRow, report_id)
+        if row is None:
+            raise KeyError(report_id)
+        _check_case_access(session, user, row)
+    return user
 
 
 def compare(old: Report, new: Report, old_report_id: int = 0, old_version: int = 0) -> Comparison:
@@ -339,7 +371,7 @@ def decide_finding(store: Store, user: User, report_id: int, finding_id: str, de
     `expected_version` is the version of the latest decision the user saw
     (0 for none); if it is no longer the latest, `DecisionConflict`.
     """
-    require(user, P.decide)
+    user = require(store, user, P.decide)
     ensure_tables(store)
     if decision not in FINDING_DECISION_LABEL:
         raise ValueError(f"未知的决定：{decision}")
@@ -363,7 +395,7 @@ def decide_finding(store: Store, user: User, report_id: int, finding_id: str, de
 def decide_case(store: Store, user: User, report_id: int, decision: CaseDecision, reason: str,
                 expected_version: int) -> DecisionRecord:
     """Decide the case (准予 / 不予 / 补正); same append-only versioning as findings."""
-    require(user, P.decide)
+    user = require(store, user, P.decide)
     ensure_tables(store)
     if decision not in CASE_DECISION_LABEL:
         raise ValueError(f"未知的决定：{decision}")
@@ -432,7 +464,7 @@ def _current(session: Session, table, report_id: int, finding_id: str | None):
 
 
 def all_decisions(store: Store, user: User, limit: int = 500) -> list[DecisionRecord]:
-    require(user, P.view_decisions)
+    user = require(store, user, P.view_decisions)
     ensure_tables(store)
     with store.session() as session:
         rows = list(session.scalars(select(FindingDecisionRow).order_by(FindingDecisionRow.id.desc()).limit(limit)))
@@ -461,29 +493,43 @@ def verify_decisions(session: Session, audit_rows: dict) -> Iterator[tuple[int, 
 
 # -- reviews, rules, notices ---------------------------------------------------------
 
-def run_review(store: Store, user: User, path: Path, options=None) -> Report:
-    """Review a package on the spot (the pre-review window) and record that it ran."""
-    from .audit import append
+def run_review(store: Store, user: User, path: Path, options=None, application_id: str | None = None,
+               source_name: str | None = None) -> Report:
+    """Review a package on the spot (the pre-review window) and record that it ran.
+
+    `application_id` is the application the submission belongs to (a new
+    one when None); `source_name` is what the report calls the package.
+    """
     from .review import ReviewOptions, review_path
 
-    require(user, P.run_review)
-    report = review_path(path, store, options or ReviewOptions())
-    append(store, user.username, "run_review", report.report_id,
-           {"findings": len(report.findings), "documents": len(report.documents)}, "")
+    user = require(store, user, P.run_review)
+    report = review_path(path, store, options or ReviewOptions(), application_id=application_id,
+                         source_name=source_name)
+    record_review_run(store, user, report)
     return report
 
 
-def report_pk(store: Store, report_key: str) -> int:
-    """ReportRow.id of "app-<id>-v<version>"."""
+def record_review_run(store: Store, user: User, report: Report) -> None:
+    """The audit entry of a review run; it is also what lets window staff open that case."""
+    from .audit import append
+
+    append(store, user.username, "run_review", report.report_id,
+           {"findings": len(report.findings), "documents": len(report.documents)}, "")
+
+
+def report_pk(store: Store, user: User, report_key: str) -> int:
+    """ReportRow.id of "app-<id>-v<version>", if the user may open it."""
     from .store import _parse_report_id
 
+    user = require(store, user, P.view_cases)
     app_id, version = _parse_report_id(report_key)
     with store.session() as session:
-        found = session.scalar(select(ReportRow.id).where(ReportRow.application_id == app_id,
-                                                           ReportRow.version == version))
-    if found is None:
-        raise KeyError(report_key)
-    return found
+        found = session.scalar(select(ReportRow).where(ReportRow.application_id == app_id,
+                                                        ReportRow.version == version))
+        if found is None:
+            raise KeyError(report_key)
+        _check_case_access(session, user, found)
+        return found.id
 
 
 class RuleStat(BaseModel):
@@ -502,7 +548,7 @@ def rule_stats(store: Store, user: User) -> dict[str, RuleStat]:
     """How often each rule fired (in the latest report of each case) and how officers decided it."""
     from .store import FindingRow
 
-    require(user, P.view_rules)
+    user = require(store, user, P.view_rules)
     ensure_tables(store)
     stats: dict[str, RuleStat] = {}
     with store.session() as session:
@@ -537,7 +583,7 @@ def run_rule_examples(store: Store, user: User, rule_id: str) -> list[ExampleOut
 
     from .audit import append
 
-    require(user, P.view_rules)
+    user = require(store, user, P.view_rules)
     spec = load_registry().get(rule_id)
     if spec is None:
         raise KeyError(rule_id)
@@ -552,5 +598,7 @@ def record_rule_change(store: Store, user: User, rule_id: str, change: str, reas
     """A rule author's change request or note (the change itself is made in the rule pack, in review)."""
     from .audit import append
 
-    require(user, P.edit_rules)
-    append(store, user.username, "rule_change", f"rule:{rule_id}", {"change": change}, _reason(reason))
+    user = require(store, user, P.edit_rules)
+    # Free text, masked on the way in: the trail is read by roles without view_personal_data.
+    append(store, user.username, "rule_change", f"rule:{rule_id}", {"change": mask_ids(change or "")},
+           mask_ids(_reason(reason)))

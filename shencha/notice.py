@@ -17,9 +17,10 @@ from pydantic import Field as PydField
 
 from checks.model import Finding
 
-from .accounts import P, User, mask_ids, require
+from .accounts import P, PermissionDenied, User, mask_ids, require
 from .labels import CATEGORY, label
 from .report import Report
+from .textsafe import visible
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 TITLE = "一次性告知补正通知书"
@@ -54,7 +55,7 @@ def _concerns(finding: Finding, report: Report) -> str:
         doc = docs.get(e.document)
         if doc is None:
             continue  # registry records are not the applicant's documents
-        where = f"《{doc.path}》" + (f"第 {e.page} 页" if e.page else "")
+        where = f"《{visible(doc.path)}》" + (f"第 {e.page} 页" if e.page else "")
         if where not in parts:
             parts.append(where)
     if parts:
@@ -64,16 +65,20 @@ def _concerns(finding: Finding, report: Report) -> str:
 
 def build_notice(report: Report, findings: list[Finding], user: User, issued_on: date | None = None,
                  notice_no: str | None = None) -> Notice:
-    """The notice for the chosen findings, in report order; resident ID numbers masked."""
-    require(user, P.issue_notice)
+    """The notice for the chosen findings, in report order; resident ID numbers masked.
+
+    Builds text only (no store): `issue_notice` is the permission-checked entry point.
+    """
+    if not user.can(P.issue_notice):
+        raise PermissionDenied(user, P.issue_notice)
     items = []
     for n, f in enumerate(findings, start=1):
         requirement = f.suggestion or "请核实并补正。"
-        items.append(NoticeItem(number=n, concerns=mask_ids(_concerns(f, report)), reason=mask_ids(f.message),
-                                requirement=mask_ids(requirement), citation=f.citation))
+        items.append(NoticeItem(number=n, concerns=mask_ids(_concerns(f, report)), reason=visible(mask_ids(f.message)),
+                                requirement=visible(mask_ids(requirement)), citation=visible(f.citation)))
     issued = issued_on or date.today()
     return Notice(
-        applicant=report.application.company_name or Path(report.application.path).name,
+        applicant=visible(report.application.company_name or Path(report.application.path).name),
         uscc=report.application.uscc,
         notice_no=notice_no or f"预审补正〔{issued.year}〕{report.report_id}",
         issued_on=issued,
@@ -181,7 +186,10 @@ def issue_notice(store, user: User, report_id: int, finding_ids: list[str],
     from .audit import append
     from .store import ReportRow
 
-    require(user, P.issue_notice)
+    from .decisions import check_case_access
+
+    user = require(store, user, P.issue_notice)
+    check_case_access(store, user, report_id)
     with store.session() as session:
         row = session.get(ReportRow, report_id)
         if row is None:

@@ -9,12 +9,15 @@ from .evidence import EvidenceImages
 from .labels import CATEGORY, DOC_TYPE, FIELD_TYPE, INDUSTRY, ROLE, SEVERITY, SOURCE, VERDICT, label
 from .report import Report
 from .store import Store
+from .textsafe import visible
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 _MAX_CROPS = 300  # keeps a report of a large package to a few MB
 
 
 def render(report: Report, fmt: str, store: Store | None = None) -> str:
+    """The report in `fmt`. Text and HTML are read by people: control and direction characters
+    in names (a right-to-left override in a file name) are shown as escapes; JSON keeps the data."""
     if fmt == "json":
         return report.model_dump_json(indent=1)
     if fmt == "text":
@@ -73,7 +76,7 @@ def render_text(report: Report) -> str:
     out.append("")
     out.append(f"版本：shencha {report.versions.shencha}；规则 {report.versions.rules or '—'}；"
                f"登记库截至 {report.versions.registry_as_of or '—'}")
-    return "\n".join(out)
+    return visible("\n".join(out), keep_newlines=True)
 
 
 _CSS = """
@@ -172,7 +175,7 @@ def render_html(report: Report, images: EvidenceImages | None) -> str:
     parts.append(f"<p class='muted'>shencha {escape(v.shencha)}；规则集 {escape(v.rules or '—')}；"
                  f"登记库截至 {escape(v.registry_as_of or '—')}；文字识别 {escape(ocr or '—')}</p>")
     parts.append("</body></html>")
-    return "\n".join(parts)
+    return visible("\n".join(parts), keep_newlines=True)
 
 
 def _row(key: str, value: str) -> str:

@@ -23,6 +23,8 @@ class _Model(BaseModel):
 
 class ReportApplication(_Model):
     id: str = ""
+    application_no: str | None = PydField(
+        None, description="the application number of the submission (platform, window, or a new one)")
     path: str
     company_name: str | None = None
     uscc: str | None = None

@@ -58,11 +58,47 @@ def read_package(
     return package, documents, ingested.blobs
 
 
+APPLICATION_ID = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.:/〔〕()（）-]{0,99}$")
+
+
+def new_application_id() -> str:
+    """A fresh application number for a submission that comes without one."""
+    import uuid
+
+    return f"N{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:12]}"
+
+
+def check_application_id(value: str) -> str:
+    value = (value or "").strip()
+    if not APPLICATION_ID.match(value):
+        raise ValueError("申请编号只能包含字母、数字、汉字和 _ . : / - 及括号，且不超过 100 个字符。")
+    return value
+
+
+def application_key(application_id: str) -> str:
+    """The store key of a submitted application number (old keys were USCCs or package names)."""
+    return f"application:{application_id}"
+
+
 def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
-                log: Callable[[str], None] | None = None) -> Report:
+                log: Callable[[str], None] | None = None, application_id: str | None = None,
+                source_name: str | None = None) -> Report:
+    """Review one package as a version of the application `application_id`.
+
+    The application comes from the submission, never from the documents:
+    without an id the package is a new application (a fresh number each
+    time), so a package claiming another company's USCC can never become
+    the next version of that company's case. `source_name` replaces the
+    package's path in the report (the window's uploads live in a temporary
+    folder whose path means nothing to a user).
+    """
     options = options or ReviewOptions()
+    application_id = check_application_id(application_id) if application_id else new_application_id()
     package, documents, blobs = read_package(path, store, options.ingest)
     application = _application(package, documents, options.as_of)
+    application.application_no = application_id
+    if source_name is not None:
+        application.path = source_name
     report = Report(
         application=application,
         documents=[ReportDocument.from_document(d) for d in documents],
@@ -72,8 +108,7 @@ def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
     )
     if options.run_checks:
         _run_checks(report, documents, store)
-    key = application.uscc or f"package:{package.name}"
-    return store.save_review(key, package.name, report, documents, blobs)
+    return store.save_review(application_key(application_id), application_id, report, documents, blobs)
 
 
 def _run_checks(report: Report, documents: list[Document], store: Store) -> None:

@@ -51,9 +51,45 @@ def default_url() -> str:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """SQLite creates the file but not its folder: make the folder."""
+    """SQLite creates the file but not its folder: make the folder (0700) and the file (0600).
+
+    The store holds full resident ID numbers: only the service account may
+    read it. Folders that already exist are left as they are (it may be /tmp).
+    """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        db = Path(url.removeprefix("sqlite:///")).expanduser()
+        private_dirs(db.parent)
+        if not db.exists():
+            # SQLite gives its -wal and -shm files the database file's mode.
+            os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(db, 0o600)
+
+
+def private_dirs(folder: Path) -> None:
+    """mkdir -p with mode 0700 for every folder it creates."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(created, 0o700)  # mkdir's mode is filtered through the umask
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a file readable by its owner only (0600), its new folders 0700."""
+    private_dirs(path.parent)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+        with os.fdopen(fd, "wb") as out:
+            fd = -1
+            out.write(payload)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _now() -> datetime:
@@ -220,16 +256,33 @@ class Store:
     def save_review(
         self, key: str, name: str, report: Report, documents: list[Document], blobs: dict[str, bytes]
     ) -> Report:
-        """Store one review run as the application's next version; return the report with its ids."""
+        """Store one review run as the application's next version; return the report with its ids.
+
+        `key` is the application's identity as the submission gives it (an
+        application number, or a new one per submission), never what the
+        documents claim. The application keeps the company it was first
+        submitted for: a later package claiming another company is flagged
+        (a high finding and a note), and the application's company stays.
+
+        The bytes of a document that could not be read (too large, wrong
+        type, truncated ...) are not stored: only its hash and error are.
+        """
+        blobs = _kept_blobs(documents, blobs)
         with self.session() as session:
             app = session.scalar(select(ApplicationRow).where(ApplicationRow.key == key))
             if app is None:
                 app = ApplicationRow(key=key, name=name)
                 session.add(app)
                 session.flush()
-            app.company_name = report.application.company_name
-            app.uscc = report.application.uscc
-            app.industry = report.application.industry
+            claimed = report.application
+            mismatch = _identity_mismatch(app, claimed.company_name, claimed.uscc)
+            if mismatch:
+                report.findings = [*report.findings, _mismatch_finding(app, claimed.company_name, claimed.uscc)]
+                claimed.notes = [*claimed.notes, mismatch]
+            else:
+                app.company_name = app.company_name or claimed.company_name
+                app.uscc = app.uscc or claimed.uscc
+            app.industry = app.industry or claimed.industry
             app.updated_at = _now()
             version = (
                 session.scalar(select(func.max(ReportRow.version)).where(ReportRow.application_id == app.id))
@@ -358,6 +411,17 @@ class Store:
                 raise KeyError(report_id)
             return Report.model_validate_json(row.report_json)
 
+    def report_row_id(self, report_key: str) -> int:
+        """ReportRow.id of "app-<id>-v<version>" (no permission check: the service layer's
+        `decisions.report_pk` is what pages call)."""
+        app_id, version = _parse_report_id(report_key)
+        with self.session() as session:
+            found = session.scalar(select(ReportRow.id).where(ReportRow.application_id == app_id,
+                                                               ReportRow.version == version))
+        if found is None:
+            raise KeyError(report_key)
+        return found
+
     def page_image_ref(self, report_id: str, document: str, page: int) -> tuple[str | None, float, str]:
         """(image sha256, image scale, original file sha256) of one page of a stored report."""
         app_id, version = _parse_report_id(report_id)
@@ -413,6 +477,59 @@ class StoreOcrCache:
                         result=json.loads(result.model_dump_json(exclude={"image"})),
                     )
                 )
+
+
+def _kept_blobs(documents: list[Document], blobs: dict[str, bytes]) -> dict[str, bytes]:
+    """The blobs worth keeping: not the original of a document that failed to read.
+
+    A file refused for its size or type (or a zip bomb's members) would
+    otherwise fill the store; a page image is kept whatever its document's
+    state, and so is an original shared with a document that was read.
+    """
+    used = {p.image_sha256 for d in documents for p in d.pages if p.image_sha256}
+    used |= {d.sha256 for d in documents if d.status != "error"}
+    failed = {d.sha256 for d in documents if d.status == "error"} - used
+    return {sha: data for sha, data in blobs.items() if sha not in failed}
+
+
+def _norm_uscc(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def _identity_mismatch(app: ApplicationRow, company: str | None, uscc: str | None) -> str | None:
+    """A Chinese note when the package claims another company than the application's; else None."""
+    if app.uscc and uscc:
+        differs = _norm_uscc(app.uscc) != _norm_uscc(uscc)
+    elif app.company_name and company:
+        differs = "".join(app.company_name.split()) != "".join(company.split())
+    else:
+        differs = False
+    if not differs:
+        return None
+    return (f"本次提交材料所称企业（{company or '未识别'}，{uscc or '代码未识别'}）与本申请登记的企业"
+            f"（{app.company_name or '未识别'}，{app.uscc or '代码未识别'}）不一致，未并入本申请的企业信息")
+
+
+IDENTITY_RULE_ID = "shencha.application_identity.v1"
+
+
+def _mismatch_finding(app: ApplicationRow, company: str | None, uscc: str | None):
+    import hashlib
+
+    from checks.model import Finding
+
+    digest = hashlib.sha1(f"{app.id}|{company}|{uscc}".encode()).hexdigest()[:16]
+    return Finding(
+        id=f"F-identity-{digest}", rule_id=IDENTITY_RULE_ID, category="consistency.conflict",
+        severity="high", verdict="fail",
+        message=(f"本次提交材料所称的申请单位（{company or '未识别'}，统一社会信用代码 {uscc or '未识别'}）"
+                 f"与本申请登记的申请单位（{app.company_name or '未识别'}，"
+                 f"统一社会信用代码 {app.uscc or '未识别'}）不一致。"),
+        citation="申请受理登记信息（申请编号对应的申请单位）",
+        expected=f"{app.company_name or ''} {app.uscc or ''}".strip(),
+        actual=f"{company or ''} {uscc or ''}".strip(),
+        suggestion="请核实材料是否属于本申请；不属于的，应以其申请单位另行提交申请。",
+    )
 
 
 def _parse_report_id(report_id: str) -> tuple[int, int]:

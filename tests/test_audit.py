@@ -21,7 +21,7 @@ def trail(store_url):
     """A store with an honest trail: a login, a view, two decisions, a review run and a rule change."""
     store = Store(store_url)
     report = synthetic_case(store)
-    rid = svc.report_pk(store, report.report_id)
+    rid = store.report_row_id(report.report_id)
     officer = login(store, "officer")
     svc.open_case(store, officer, rid)
     svc.decide_finding(store, officer, rid, report.findings[0].id, "confirm", "证书过期", 0)
@@ -45,7 +45,7 @@ def test_an_honest_trail_verifies(trail):
     result = _verify(url)
     assert result.exit_code == 0, result.output
     assert "审计记录完整" in result.output and "共 7 条" in result.output
-    assert verify(store).ok
+    assert verify(store, None).ok
 
 
 def test_an_edited_entry_is_named(trail):
@@ -54,7 +54,7 @@ def test_an_edited_entry_is_named(trail):
     result = _verify(url)
     assert result.exit_code == 1
     assert "第 4 条" in result.output and "内容已被改动" in result.output
-    assert verify(store).bad_seq == 4
+    assert verify(store, None).bad_seq == 4
 
 
 def test_an_edited_entry_with_a_recomputed_hash_is_still_caught(trail):
@@ -79,7 +79,7 @@ def test_a_deleted_entry_is_named(trail):
     result = _verify(url)
     assert result.exit_code == 1
     assert "第 5 条已被删除" in result.output
-    assert verify(store).bad_seq == 5
+    assert verify(store, None).bad_seq == 5
 
 
 def test_deleting_the_newest_entry_is_caught(trail):
@@ -107,4 +107,4 @@ def test_appending_after_verification_keeps_the_chain(trail):
     _url, store = trail
     for n in range(3):
         append(store, "supervisor", "audit_verify", "audit", {"n": n})
-    assert verify(store).ok and verify(store).entries == 10
+    assert verify(store, None).ok and verify(store, None).entries == 10

@@ -22,8 +22,9 @@ def setup(tmp_path_factory):
     findings = [finding(1), finding(2, "medium", "uncertain", page=2),
                 finding(3, rule_id="completeness.documents.v1", category="completeness.missing_document")]
     findings[2].evidence = []  # a missing document has no page to point at
-    report = synthetic_case(store, findings=findings)
-    return store, report, login(store, "window")
+    window = login(store, "window")
+    report = synthetic_case(store, findings=findings, ran_by=window)  # window staff notify on their own reviews
+    return store, report, window
 
 
 def docx_text(data: bytes) -> str:
@@ -76,10 +77,10 @@ def test_pdf_renders_in_chinese(setup):
 
 def test_issuing_is_recorded_and_only_window_staff_may(setup):
     store, report, window = setup
-    rid = report_pk(store, report.report_id)
+    rid = report_pk(store, window, report.report_id)
     notice = issue_notice(store, window, rid, [report.findings[1].id])
     assert [i.reason[:6] for i in notice.items] == ["第 2 号问题"[:6]]
-    [issued] = [e for e in entries(store) if e.action == "issue_notice"]
+    [issued] = [e for e in entries(store, None) if e.action == "issue_notice"]
     assert issued.actor == "window" and issued.detail["findings"] == [report.findings[1].id]
     officer = login(store, "officer")
     with pytest.raises(PermissionDenied):

@@ -18,9 +18,10 @@ runner = CliRunner()
 SAMPLE = FIXTURES / "packages" / "jz_jiangsu_defects"
 
 
-def _review(tmp_path: Path, package: Path, fmt: str, db: str) -> Path:
+def _review(tmp_path: Path, package: Path, fmt: str, db: str, application_id: str | None = None) -> Path:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["review", str(package), "--format", fmt, "--out", str(out), "--db", db])
+    extra = ["--application-id", application_id] if application_id else []
+    result = runner.invoke(app, ["review", str(package), "--format", fmt, "--out", str(out), "--db", db, *extra])
     assert result.exit_code == 0, result.output
     [written] = sorted(out.glob(f"*.{fmt}"))[-1:]
     return written
@@ -72,8 +73,9 @@ def test_second_review_of_unchanged_scans_does_no_ocr(tmp_path):
     for name in ("02_营业执照副本.jpg", "07_特种作业人员名册（扫描件）.jpg"):
         shutil.copy(SAMPLE / name, package / name)
     db = f"sqlite:///{tmp_path / 'shencha.db'}"
-    first = Report.model_validate_json(_review(tmp_path, package, "json", db).read_text(encoding="utf-8"))
-    second = Report.model_validate_json(_review(tmp_path, package, "json", db).read_text(encoding="utf-8"))
+    # the same application submitted twice (its number from the platform): the second is version 2
+    first = Report.model_validate_json(_review(tmp_path, package, "json", db, "JS-2026-0042").read_text(encoding="utf-8"))
+    second = Report.model_validate_json(_review(tmp_path, package, "json", db, "JS-2026-0042").read_text(encoding="utf-8"))
     first_runs = [p.ocr for d in first.documents for p in d.page_details]
     second_runs = [p.ocr for d in second.documents for p in d.page_details]
     assert all(run is not None and not run.cached for run in first_runs)

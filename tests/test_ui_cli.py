@@ -30,8 +30,8 @@ def test_users_add_list_and_seed_demo(tmp_path):
     assert "a-good-password" not in listed.output
     store = Store(url)
     assert authenticate(store, "li.ming", "a-good-password") is not None
-    assert [e.action for e in entries(store, newest_first=False)] == ["user_add", "login"]
-    assert verify(store).ok
+    assert [e.action for e in entries(store, None, newest_first=False)] == ["user_add", "login"]
+    assert verify(store, None).ok
 
 
 def test_ui_command_is_there():

@@ -77,7 +77,7 @@ def test_queue_is_refused_to_a_rule_author(store):
 
 def _case(store):
     report = synthetic_case(store)
-    return svc.report_pk(store, report.report_id), report
+    return store.report_row_id(report.report_id), report
 
 
 def test_case_page_shows_evidence_and_records_finding_and_case_decisions(store):
@@ -121,7 +121,7 @@ def test_case_page_compares_a_re_review_with_the_last_report(store):
     synthetic_case(store, findings=[finding(1), finding(2)])
     report = synthetic_case(store, findings=[finding(2), finding(3)])
     officer = login(store, "officer")
-    at = run_page("case", officer.id, case_report_id=svc.report_pk(store, report.report_id))
+    at = run_page("case", officer.id, case_report_id=store.report_row_id(report.report_id))
     assert "复审对比（与第 1 版相比）：已整改 1 项，新出现 1 项，仍存在 1 项" in at.expander[0].label
     labels = [str(o) for o in at.radio(key="finding_idx").options]
     assert any("（新）" in x for x in labels) and any("（仍存在）" in x for x in labels)
@@ -136,14 +136,14 @@ def test_supervisor_reads_cases_but_has_no_decision_buttons(store):
 
 
 def test_prereview_page_walks_findings_and_issues_the_notice(store):
-    _, report = _case(store)
     window = login(store, "window")
+    report = synthetic_case(store, ran_by=window)
     at = run_page("prereview", window.id, window_report=report.report_id)
     assert "预审完成" in texts(at) and RESIDENT_ID not in texts(at).replace("\\", "")
     at.checkbox(key=f"notice_{report.report_id}_{report.findings[1].id}").uncheck().run()
     at.button(key="window_notice_btn").click().run()
     assert "通知书已生成" in texts(at)
-    [issued] = [e for e in entries(store) if e.action == "issue_notice"]
+    [issued] = [e for e in entries(store, None) if e.action == "issue_notice"]
     assert issued.detail["findings"] == [report.findings[0].id]
     assert _download_keys(at) == {"dl_docx", "dl_pdf"}
 
@@ -181,7 +181,7 @@ def test_rules_page_lists_the_catalogue_with_dismissal_counts_and_runs_examples(
     at.text_area(key="rule_change_reason").input("多数被排除")
     at.button[-1].click().run()
     assert "已登记" in texts(at)
-    assert [e.actor for e in entries(store) if e.action == "rule_change"] == ["author"]
+    assert [e.actor for e in entries(store, None) if e.action == "rule_change"] == ["author"]
 
 
 def test_supervisor_page_shows_decisions_and_the_verification_result(store):

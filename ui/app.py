@@ -42,13 +42,13 @@ def main() -> None:
         Role.window: ["prereview"],
         Role.rule_author: ["rules"],
         Role.supervisor: ["supervisor", "queue", "case"],
-        Role.admin: ["admin", "supervisor"],
+        Role.admin: ["admin"],  # the system admin does not audit itself: the supervisor does
     }
     names = by_role[user.role]
     st.session_state["_pages"] = {n: pages[n] for n in names}
     nav = st.navigation([pages[n] for n in names])
     with st.sidebar:
-        st.markdown(f"**{user.display_name}**  \n{common.role_label(user)}")
+        st.markdown(f"**{common.md(user.display_name)}**  \n{common.role_label(user)}")
         if st.button("退出登录", key="logout"):
             common.logout()
             st.rerun()

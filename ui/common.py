@@ -16,10 +16,11 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from shencha.accounts import ROLE_LABEL, PermissionDenied, User, UserRow
+from shencha.accounts import ROLE_LABEL, PermissionDenied, User, UserRow, fresh_user
 from shencha.decisions import ensure_tables
 from shencha.evidence import EvidenceImages
 from shencha.store import Store, default_url
+from shencha.textsafe import visible
 
 PAGE_WIDTH = 900  # pixels: a whole page fits the evidence column and stays readable
 
@@ -44,13 +45,11 @@ def current_user() -> User | None:
     user_id = st.session_state.get("user_id")
     if user_id is None:
         return None
-    with store().session() as session:
-        row = session.get(UserRow, user_id)
-        if row is None or not row.active:
-            st.session_state.pop("user_id", None)
-            return None
-        return User(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
-                    active=row.active)
+    user = fresh_user(store(), user_id)
+    if user is None or not user.active:
+        st.session_state.pop("user_id", None)
+        return None
+    return user
 
 
 def login(user: User) -> None:
@@ -69,12 +68,26 @@ def user_by_name(username: str) -> User | None:
                                              role=row.role, active=row.active)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
+# Every ASCII punctuation character may be backslash-escaped in CommonMark;
+# escaping all of them leaves no link, image, autolink, HTML entity, emphasis
+# or Streamlit directive (:red[...]) to form.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def md(text: str | None) -> str:
-    """Data shown through Markdown, escaped: masked IDs (****) must not turn into bold text."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "")
+    """The one way any user-supplied string reaches Markdown (titles, text, labels, captions, messages).
+
+    Company names, file names, zip member names, reasons and messages come
+    from applicants or users: escaped, they show as typed and never become
+    a link, an image fetched from outside, or formatting (masked IDs ****
+    stay stars). Control and direction characters show as escapes.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", visible(text, keep_newlines=True))
+
+
+def plain(text: str | None) -> str:
+    """For places that show text as is (select options, code blocks, tables): only hidden characters escaped."""
+    return visible(text, keep_newlines=True)
 
 
 def role_label(user: User) -> str:
@@ -90,8 +103,28 @@ def require_login() -> User:
 
 
 def denied(exc: PermissionDenied) -> None:
-    st.error(str(exc))
+    st.error(md(str(exc)))
     st.stop()
+
+
+def client_address() -> str | None:
+    """The browser's address, for the per-address login back-off.
+
+    `shencha ui` listens on the loopback only, so a remote browser comes
+    through the reverse proxy (docs/deployment.md), which sets X-Real-IP;
+    the header is believed only from the proxies in SHENCHA_TRUSTED_PROXIES
+    (default: the loopback).
+    """
+    try:
+        peer = st.context.ip_address
+        headers = st.context.headers
+    except Exception:  # noqa: BLE001 - not available in every runtime (AppTest); then per account only
+        return None
+    trusted = {a.strip() for a in os.environ.get("SHENCHA_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if a.strip()}
+    forwarded = headers.get("X-Real-IP") if headers else None
+    if peer in trusted and forwarded:
+        return forwarded.strip()[:100]
+    return peer
 
 
 def go(page_name: str, query: dict[str, str] | None = None) -> None:

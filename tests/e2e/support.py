@@ -34,9 +34,15 @@ def finding(n: int, severity: str = "high", verdict: str = "fail", doc: str = "d
 
 
 def synthetic_case(store: Store, company: str = "江苏华建安装工程有限公司", uscc: str = "91320106217527938X",
-                   findings: list[Finding] | None = None) -> Report:
+                   findings: list[Finding] | None = None, ran_by: User | None = None,
+                   documents: list[ReportDocument] | None = None, key: str | None = None) -> Report:
+    """A stored case keyed `key` (default: the USCC, so a second call is the next version).
+
+    `ran_by`: the window staff member whose review run it was (recorded as
+    `run_review` does it), so that they may open it.
+    """
     ensure_tables(store)
-    docs = [ReportDocument(
+    docs = documents or [ReportDocument(
         id="d001", path="06_三类人员名册.pdf", sha256="0" * 64, doc_type="managers_roster", pages=2, status="ok",
         fields=[Field(type="resident_id", value=RESIDENT_ID, document="d001", page=1, bbox=(50, 50, 200, 62),
                       source="text")],
@@ -48,7 +54,12 @@ def synthetic_case(store: Store, company: str = "江苏华建安装工程有限�
         findings=findings if findings is not None else [finding(1), finding(2, "medium", "uncertain")],
         versions=Versions(shencha="test"),
     )
-    return store.save_review(uscc, company, report, [], {})
+    saved = store.save_review(key or uscc, company, report, [], {})
+    if ran_by is not None:
+        from shencha.decisions import record_review_run
+
+        record_review_run(store, ran_by, saved)
+    return saved
 
 
 def login(store: Store, username: str) -> User:

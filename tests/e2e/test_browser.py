@@ -219,7 +219,7 @@ def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_sto
     assert view.case_history[0].decision == "correction" and view.case_history[0].actor == "officer"
 
     # the 50-page case: open it once (renders and caches its page image), then time the opening
-    big_id = svc.report_pk(store, big.report_id)
+    big_id = store.report_row_id(big.report_id)
     timings = []
     for attempt in range(3):
         page.get_by_role("link", name="待办案卷").click()

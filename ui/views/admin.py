@@ -6,12 +6,14 @@ import streamlit as st
 from pydantic import ValidationError
 
 from shencha.accounts import (
+    PRIVILEGED_ROLES,
     ROLE_LABEL,
     NewUser,
     PermissionDenied,
     Role,
     create_user,
     list_users,
+    pending_requests,
     set_active,
 )
 from ui import common
@@ -26,8 +28,12 @@ def render() -> None:
     except PermissionDenied as exc:
         common.denied(exc)
         return
-    st.dataframe([{"用户名": u.username, "姓名": u.display_name, "角色": ROLE_LABEL[u.role],
-                   "状态": "启用" if u.active else "停用"} for u in users], hide_index=True, width="stretch")
+    pending = {r.username for r in pending_requests(store, user)}
+    st.dataframe([{"用户名": u.username, "姓名": common.plain(u.display_name), "角色": ROLE_LABEL[u.role],
+                   "状态": "待监督人员批准" if u.username in pending else ("启用" if u.active else "停用")}
+                  for u in users], hide_index=True, width="stretch")
+    st.caption("授予" + "、".join(ROLE_LABEL[r] for r in Role if r in PRIVILEGED_ROLES)
+               + "角色（可作出审查决定或查看完整身份证号）须经监督人员批准后账户才会启用。")
     with st.form("add_user", clear_on_submit=True):
         st.markdown("**新增账户**")
         username = st.text_input("用户名（字母、数字、._-）")
@@ -36,13 +42,16 @@ def render() -> None:
         password = st.text_input("初始密码（至少 8 位）", type="password")
         if st.form_submit_button("新增"):
             try:
-                create_user(store, NewUser(username=username, display_name=name, role=role, password=password), user)
-                st.success(f"已新增账户 {username}。")
-                st.rerun()
+                created = create_user(store, NewUser(username=username, display_name=name, role=role,
+                                                     password=password), user)
+                if created.active:
+                    st.success(common.md(f"已新增账户 {username}。"))
+                else:
+                    st.info(common.md(f"已提交账户 {username} 的角色授予申请，待监督人员批准后启用。"))
             except ValidationError:
                 st.error("用户名、姓名或密码不符合要求。")
             except (PermissionDenied, ValueError) as exc:
-                st.error(str(exc))
+                st.error(common.md(str(exc)))
     with st.form("toggle_user"):
         st.markdown("**停用 / 启用账户**")
         target = st.selectbox("账户", [u.username for u in users if u.username != user.username])
@@ -53,5 +62,7 @@ def render() -> None:
                 set_active(store, user, target, active, reason)
                 st.success("已完成。")
                 st.rerun()
-            except (PermissionDenied, KeyError) as exc:
-                st.error(str(exc))
+            except (PermissionDenied, ValueError) as exc:
+                st.error(common.md(str(exc)))
+            except KeyError:
+                st.error("找不到该账户。")

@@ -74,10 +74,12 @@ def _selected_report() -> int | None:
     key = st.query_params.get("case")
     if key and st.session_state.get("case_report_key") != key:
         try:
-            st.session_state["case_report_id"] = report_pk(common.store(), key)
+            st.session_state["case_report_id"] = report_pk(common.store(), common.current_user(), key)
             st.session_state["case_report_key"] = key
         except (KeyError, ValueError):
-            st.error(f"找不到案卷：{key}")
+            st.error(f"找不到案卷：{common.md(key)}")
+        except PermissionDenied as exc:
+            common.denied(exc)
     return st.session_state.get("case_report_id")
 
 
@@ -100,15 +102,16 @@ def render() -> None:
         return
     viewed.add(report_id)
     report = view.report
-    st.title(report.application.company_name or view.summary.name)
-    st.caption(f"案卷 {view.summary.report_key} · 第 {view.summary.version} 版 · 审查基准日 {report.application.as_of} · "
+    # The application's company (from the submission), not whatever the documents claim.
+    st.title(common.md(view.summary.company_name or report.application.company_name or view.summary.name))
+    st.caption(f"案卷 {common.md(view.summary.report_key)} · 第 {view.summary.version} 版 · 审查基准日 {report.application.as_of} · "
                f"{len(report.documents)} 份材料，共 {sum(d.pages for d in report.documents)} 页")
     if view.masked:
         st.info("按您的权限，身份证号已脱敏显示（如 110101********4514），页面图像中的身份证号已遮盖。")
     flash = st.session_state.pop("case_flash", None)
     if flash:
         kind, text = flash
-        {"success": st.success, "error": st.error, "conflict": st.warning}[kind](text)
+        {"success": st.success, "error": st.error, "conflict": st.warning}[kind](common.md(text))
     _comparison(view)
     if not view.findings:
         st.success("本次审查未发现问题。")
@@ -176,7 +179,7 @@ def _finding_detail(view: CaseView, state: FindingState, can_decide: bool) -> No
     with cols[0]:
         st.markdown("**申请材料中的值**")
         if f.actual:
-            st.code(f.actual, language=None)
+            st.code(common.plain(f.actual), language=None)
         for e in applicant_ev[:6]:
             d = docs[e.document]
             st.markdown(common.md(f"《{d.path}》第 {e.page} 页：{e.text}"))
@@ -185,7 +188,7 @@ def _finding_detail(view: CaseView, state: FindingState, can_decide: bool) -> No
     with cols[1]:
         st.markdown("**登记库记录 / 规范要求**")
         if f.expected:
-            st.code(f.expected, language=None)
+            st.code(common.plain(f.expected), language=None)
         for e in registry_ev:
             st.markdown(common.md(f"登记库：{e.text}"))
         if not f.expected and not registry_ev:
@@ -213,13 +216,13 @@ def _evidence_image(view: CaseView, f: Finding) -> None:
     choice = 0
     if len(keys) > 1:
         choice = st.selectbox("证据页面", list(range(len(keys))), key=f"evpage_{f.id}",
-                              format_func=lambda i: f"《{docs[keys[i][0]].path}》第 {keys[i][1]} 页"
+                              format_func=lambda i: f"《{common.plain(docs[keys[i][0]].path)}》第 {keys[i][1]} 页"
                                                     f"（{len(pages[keys[i]])} 处）")
     doc_id, page = keys[choice]
     data = common.page_jpeg(view.summary.report_key, doc_id, page, pages[(doc_id, page)],
                             view.redactions.get(f"{doc_id}|{page}"))
     d = docs[doc_id]
-    caption = f"《{d.path}》（{label(DOC_TYPE, d.doc_type)}）第 {page} 页 — 红框为证据位置"
+    caption = common.md(f"《{d.path}》（{label(DOC_TYPE, d.doc_type)}）第 {page} 页 — 红框为证据位置")
     if data is None:
         st.caption(caption + "（此文件无页面图像）")
     else:
@@ -230,14 +233,14 @@ def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> 
     f = state.finding
     if state.previous_decision:
         p = state.previous_decision
-        st.info(f"上一版中此问题的决定：{p.label}（{p.actor}，理由：{common.md(p.reason)}）")
+        st.info(f"上一版中此问题的决定：{p.label}（{common.md(p.actor)}，理由：{common.md(p.reason)}）")
     if state.history:
         with st.expander(f"处理记录（{len(state.history)}）", expanded=False):
             for d in reversed(state.history):
-                st.write(f"第 {d.version} 次 · {d.created_at:%Y-%m-%d %H:%M:%S} · {d.actor} · **{d.label}** · {common.md(d.reason)}")
+                st.write(f"第 {d.version} 次 · {d.created_at:%Y-%m-%d %H:%M:%S} · {common.md(d.actor)} · **{d.label}** · {common.md(d.reason)}")
     current = state.decision
     st.markdown(f"**当前决定：** {current.label if current else '未处理'}"
-                + (f"（{current.actor}：{common.md(current.reason)}）" if current else ""))
+                + (f"（{common.md(current.actor)}：{common.md(current.reason)}）" if current else ""))
     if not can_decide:
         return
     seen = current.version if current else 0
@@ -257,9 +260,9 @@ def _case_decision(view: CaseView, can_decide: bool) -> None:
     undecided = sum(s.decision is None for s in view.findings)
     current = view.case_history[0] if view.case_history else None
     if current:
-        st.markdown(f"**当前决定：{current.label}**（{current.actor}，{current.created_at:%Y-%m-%d %H:%M}，理由：{common.md(current.reason)}）")
+        st.markdown(f"**当前决定：{current.label}**（{common.md(current.actor)}，{current.created_at:%Y-%m-%d %H:%M}，理由：{common.md(current.reason)}）")
         if len(view.case_history) > 1:
-            st.caption("此前的决定：" + "；".join(f"{d.label}（{d.actor}）" for d in view.case_history[1:]))
+            st.caption("此前的决定：" + "；".join(f"{d.label}（{common.md(d.actor)}）" for d in view.case_history[1:]))
     if not can_decide:
         return
     if undecided:

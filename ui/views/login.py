@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shencha.accounts import authenticate
+from shencha.accounts import LoginThrottled, authenticate
 from ui import common
 
 
@@ -16,7 +16,11 @@ def render() -> None:
         password = st.text_input("密码", type="password", key="login_password")
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
-        user = authenticate(common.store(), username.strip(), password)
+        try:
+            user = authenticate(common.store(), username.strip(), password, common.client_address())
+        except LoginThrottled as exc:
+            st.error(str(exc))
+            return
         if user is None:
             st.error("用户名或密码错误，或账户已停用。")
             return

@@ -1,9 +1,19 @@
-"""预审窗口: upload an applicant's files, review them on the spot, produce the correction notice."""
+"""预审窗口: upload an applicant's files, review them on the spot, produce the correction notice.
+
+Uploads are capped (`SHENCHA_UPLOAD_MAX_MB`, checked before anything is
+written), copied to a private temporary folder in chunks, reviewed, and
+the folder is deleted whatever happens. A user sees codes and messages,
+never a server path or a traceback.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -15,27 +25,117 @@ from shencha.notice import issue_notice, to_docx, to_pdf
 from ui import common
 
 ACCEPTED = ["pdf", "jpg", "jpeg", "png", "tif", "tiff", "docx", "dxf", "zip", "json"]
+UPLOAD_ENV = "SHENCHA_UPLOAD_MAX_MB"
+DEFAULT_UPLOAD_MB = 200
+NAME_BYTES = 200  # well under the file systems' 255-byte limit on one name
+CHUNK = 1 << 20
+
+log = logging.getLogger(__name__)
+
+
+class UploadRefused(Exception):
+    """An upload the window does not accept (message in Chinese, for the user)."""
+
+
+def upload_limit_mb() -> int:
+    try:
+        value = int(os.environ.get(UPLOAD_ENV, DEFAULT_UPLOAD_MB))
+    except ValueError:
+        value = DEFAULT_UPLOAD_MB
+    return max(1, value)
 
 
 def _safe_name(name: str) -> str:
+    """A bare, harmless file name of at most NAME_BYTES bytes, keeping the extension."""
     # Browsers send bare names, but never trust them with a path.
-    name = Path(name).name
-    return re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name) or "file"
+    name = Path(name.replace("\\", "/")).name
+    name = re.sub(r"[\\/:*?\"<>|\x00-\x1f\x7f]", "_", name).strip(" .") or "file"
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    budget = NAME_BYTES - len(suffix.encode("utf-8"))
+    stem_bytes = stem.encode("utf-8")
+    if len(stem_bytes) > budget:
+        stem = stem_bytes[:budget].decode("utf-8", errors="ignore")
+    return (stem or "file") + suffix
 
 
-def _review(files: list) -> None:
-    user = common.current_user()
-    workdir = Path(tempfile.mkdtemp(prefix="shencha-window-"))
+def _size(f) -> int:
+    size = getattr(f, "size", None)
+    if size is None:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+    return int(size)
+
+
+def save_uploads(files: list, workdir: Path) -> tuple[Path, str]:
+    """Write the uploads under `workdir` (in chunks); return the package path and its display name.
+
+    Raises `UploadRefused` before writing anything when the files together
+    exceed the cap.
+    """
+    limit = upload_limit_mb()
+    total = sum(_size(f) for f in files)
+    if total > limit * 2**20:
+        raise UploadRefused(f"上传的材料共 {total / 2**20:.1f} MB，超过预审窗口的上限 {limit} MB。"
+                            f"请拆分后分批提交，或联系管理员调整上限（{UPLOAD_ENV}）。")
     if len(files) == 1 and files[0].name.lower().endswith(".zip"):
         target = workdir / _safe_name(files[0].name)
-        target.write_bytes(files[0].getvalue())
-    else:
-        target = workdir / "package"
-        target.mkdir()
-        for f in files:
-            (target / _safe_name(f.name)).write_bytes(f.getvalue())
-    report = run_review(common.store(), user, target)
-    st.session_state["window_report"] = report.report_id
+        _copy(files[0], target)
+        return target, _safe_name(files[0].name)
+    target = workdir / "package"
+    target.mkdir(mode=0o700)
+    used: set[str] = set()
+    for f in files:
+        name = _safe_name(f.name)
+        while name.lower() in used:  # two names that differed only in what was cut or replaced
+            name = f"{uuid.uuid4().hex[:6]}_{name}"
+        used.add(name.lower())
+        _copy(f, target / name)
+    names = [_safe_name(f.name) for f in files]
+    shown = names[0] if len(names) == 1 else f"{names[0]} 等 {len(names)} 份文件"
+    return target, shown
+
+
+def _copy(upload, target: Path) -> None:
+    upload.seek(0)
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(upload, out, CHUNK)
+
+
+def review_uploads(files: list, application_id: str | None) -> str:
+    """Review the uploaded files as one submission; return the report key. The uploads are deleted after."""
+    user = common.current_user()
+    workdir = Path(tempfile.mkdtemp(prefix="shencha-window-"))  # 0700
+    try:
+        target, shown = save_uploads(files, workdir)
+        report = run_review(common.store(), user, target, application_id=application_id or None,
+                            source_name=shown)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report.report_id
+
+
+def _run(files: list, application_id: str) -> None:
+    try:
+        report_key = review_uploads(files, application_id.strip())
+    except PermissionDenied as exc:
+        common.denied(exc)
+        return
+    except UploadRefused as exc:
+        st.error(common.md(str(exc)))
+        return
+    except ValueError as exc:  # the application number
+        st.error(common.md(str(exc)))
+        return
+    except Exception as exc:  # noqa: BLE001 - the user gets a code, the log the type; never a path or a traceback
+        ref = uuid.uuid4().hex[:8]
+        log.warning("window review failed (ref %s): %s", ref, type(exc).__name__)
+        st.error(f"预审未能完成（错误编号 E900，参考号 {ref}）。请检查材料后重试；如仍失败，请将参考号告知管理员。")
+        return
+    st.session_state["window_report"] = report_key
     st.session_state.pop("window_notice", None)
 
 
@@ -45,25 +145,36 @@ def render() -> None:
     if not user.can(P.run_review):
         common.denied(PermissionDenied(user, P.run_review))
         return
-    st.write("上传申请人的材料（可多选文件，或一个 .zip 压缩包），当场审查，并出具一次性告知补正通知书。")
-    files = st.file_uploader("申请材料", type=ACCEPTED, accept_multiple_files=True, key="window_files")
+    limit = upload_limit_mb()
+    st.write(f"上传申请人的材料（可多选文件，或一个 .zip 压缩包，合计不超过 {limit} MB），当场审查，"
+             "并出具一次性告知补正通知书。")
+    application_id = st.text_input("申请编号（补正后重新提交时填写原申请编号；新申请留空，将自动编号）",
+                                   key="window_application_id", max_chars=100)
+    files = st.file_uploader("申请材料", type=ACCEPTED, accept_multiple_files=True, key="window_files",
+                             max_upload_size=limit)
     if st.button("开始预审", type="primary", disabled=not files, key="window_run"):
         with st.spinner("正在识别和审查材料，请稍候……"):
-            try:
-                _review(files)
-            except PermissionDenied as exc:
-                common.denied(exc)
+            _run(files, application_id)
     report_key = st.session_state.get("window_report")
     if not report_key:
         return
     store = common.store()
-    rid = report_pk(store, report_key)
-    view = open_case(store, user, rid, log_view=False)
+    try:
+        rid = report_pk(store, user, report_key)
+        view = open_case(store, user, rid, log_view=False)
+    except PermissionDenied as exc:
+        common.denied(exc)
+        return
+    except (KeyError, ValueError):
+        st.error("找不到该预审案卷。")
+        return
     report = view.report
-    st.success(f"预审完成：{report.application.company_name or report.application.path}，"
-               f"{len(report.documents)} 份材料，{len(report.findings)} 项问题（案卷 {report_key}）")
+    number = report.application.application_no
+    st.success(common.md(f"预审完成：{view.summary.company_name or report.application.company_name or report.application.path}，"
+                         f"{len(report.documents)} 份材料，{len(report.findings)} 项问题"
+                         f"（{'申请编号 ' + number + '，' if number else ''}案卷 {report_key}）"))
     for e in report.errors:
-        st.warning(f"无法读取：{e.path}（{e.code}）{e.message}")
+        st.warning(common.md(f"无法读取：{e.path}（{e.code}）{e.message}"))
     docs = {d.id: d for d in report.documents}
     st.subheader("逐项核对（勾选的问题将写入补正通知书）")
     chosen: list[str] = []
@@ -92,7 +203,7 @@ def render() -> None:
     made = st.session_state.get("window_notice")
     if made:
         notice_no, docx_bytes, pdf_bytes = made
-        st.success(f"通知书已生成：{notice_no}")
+        st.success(common.md(f"通知书已生成：{notice_no}"))
         cols = st.columns(2)
         stem = f"一次性告知补正通知书-{report_key}"
         cols[0].download_button("下载 Word（.docx）", docx_bytes, file_name=f"{stem}.docx", key="dl_docx",

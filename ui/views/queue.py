@@ -31,7 +31,7 @@ def render() -> None:
         col.markdown(f"**{text}**")
     for n, c in enumerate(cases):
         cols = st.columns([4, 1, 1, 1, 1, 2, 2, 1])
-        cols[0].write(c.company_name or c.name)
+        cols[0].markdown(common.md(c.company_name or c.name))
         cols[1].write(f"第 {c.version} 版")
         cols[2].write(f"**:red[{c.n_high}]**" if c.n_high else "0")
         cols[3].write(str(c.n_fail))

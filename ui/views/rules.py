@@ -80,4 +80,4 @@ def render() -> None:
                     record_rule_change(store, user, rule_id, change, reason)
                     st.success("已登记。")
                 except (PermissionDenied, ValueError) as exc:
-                    st.error(str(exc))
+                    st.error(common.md(str(exc)))
