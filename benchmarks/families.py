@@ -125,13 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     print("\n===== summary per family =====")
     for fam, row in summary.items():
         ext, rev = str(row.get("extract_output", "")), str(row.get("review_output", ""))
+        person = re.search(r"^person_name\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)", ext, re.M)
         figures = {
             "field micro F1": _figure(ext, r"extract_micro_f1=([\d.]+)"),
-            "person_name recall": _figure(ext, r"person_name\s*\|?\s*[\d.]+\s*\|?\s*([\d.]+)"),
-            "fail recall": _figure(rev, r"recall \(fail\)[^\d]*([\d.]+)"),
-            "fail precision": _figure(rev, r"precision[^\d]*([\d.]+)"),
+            "person_name recall": float(person.group(6)) if person else None,
+            "fail recall": _figure(rev, r"recall \(fail findings\)\s+([\d.]+)"),
+            "fail precision": _figure(rev, r"precision \(fail findings\)\s+([\d.]+)"),
+            "uncertain": _figure(rev, r"uncertain findings\s+(\d+)"),
+            "fails on clean packages": _figure(rev, r"false positives on clean packages\s+(\d+)"),
         }
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items() if v is not None)
+        shown = ", ".join(f"{k} {v:g}" if v == int(v) else f"{k} {v:.3f}" for k, v in figures.items()
+                          if v is not None)
         print(f"family {fam} ({row['packages']} packages): {shown}")
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

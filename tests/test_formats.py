@@ -96,6 +96,12 @@ def test_spreadsheet_cells_keep_their_address_formulas_and_dates(documents):
     assert [ln.table for ln in page.lines[:2]] == [None, None]
 
 
+def test_fields_read_from_a_spreadsheet_carry_their_cell_address(documents):
+    fields = extract_fields(documents["名册.xlsx"]).fields
+    cells = {f.value: f.attributes.get("cell") for f in fields if f.type in ("person_name", "cert_no")}
+    assert cells["王建国"] == "管理人员!B4" and cells["苏建安A(2019)0012345"] == "管理人员!E4"
+
+
 @pytest.mark.parametrize("path", ["名册.xlsx", "名册.xls", "名册.et"])
 def test_hidden_rows_and_sheets_are_skipped_and_noted(documents, path):
     document = documents[path]

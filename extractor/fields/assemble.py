@@ -86,12 +86,14 @@ def to_fields(view: DocView, mentions: list[Mention]) -> list[Field]:
         if m.type == "date" and m.role is None and "section" not in m.attributes:
             continue  # a date whose meaning we could not tell
         page, bbox, ocr_conf, source = view.evidence(m.spans)
+        refs = [view.lines[sp.line].ref for sp in m.spans if view.lines[sp.line].ref]
+        cell = {"cell": refs[0]} if refs else {}  # a spreadsheet cell's address, beside page and bbox
         fields.append(
             Field(
                 type=m.type, value=m.value, normalized=m.normalized if m.normalized is not None else m.value,
                 role=m.role, document=view.doc.id, page=page, bbox=bbox,
                 confidence=round(max(0.0, min(1.0, m.certainty * ocr_conf)), 3), source=source,
-                attributes=dict(m.attributes) | {"step": m.step},
+                attributes=dict(m.attributes) | cell | {"step": m.step},
             )
         )
     return fields

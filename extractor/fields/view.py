@@ -49,6 +49,7 @@ class TextLine:
     char_boxes: list[BBox | None] | None = None
     char_conf: list[float] | None = None
     page_line: int | None = None  # index into page.lines, None for synthetic cell lines
+    ref: str | None = None  # a spreadsheet cell's address (名册!C7), carried into the field as evidence
 
     @property
     def text(self) -> str:
@@ -253,7 +254,7 @@ def build_view(doc: Document) -> DocView:
             tl = TextLine(
                 id=len(lines), page=page.number, raw=line.text, norm=normalize_with_map(line.text),
                 bbox=line.bbox, confidence=line.confidence, source=line.source, block=line.block,
-                table=None, cell=None, char_boxes=boxes, char_conf=conf, page_line=i,
+                table=None, cell=None, char_boxes=boxes, char_conf=conf, page_line=i, ref=line.ref,
             )
             lines.append(tl)
             page_lines.append(tl)
@@ -272,6 +273,7 @@ def build_view(doc: Document) -> DocView:
                 tl = TextLine(
                     id=len(lines), page=page.number, raw=raw, norm=normalize_with_map(raw), bbox=bbox,
                     confidence=conf, source=src, block=-1, table=table.index, cell=(cell.row, cell.col),
+                    ref=cell.ref,
                 )
                 if bbox is not None and raw:
                     # Characters share the cell box: a cell is small enough as evidence.
