@@ -194,7 +194,8 @@ def test_item2_cli_application_id_makes_versions_and_without_it_each_run_is_new(
 
 HOSTILE_COMPANY = "![pwn](https://evil.example/company.png)恶意公司"
 HOSTILE_FILE = "[点此领取](https://evil.example/file)名册.pdf"
-HOSTILE_TEXT = "见 ![x](https://evil.example/msg.png) 与 <img src=https://evil.example/h.png> :red[假警告]"
+HOSTILE_TEXT = ("见 ![x](https://evil.example/msg.png) 与 <img src=https://evil.example/h.png> :red[假警告] "
+                "https://evil.example/bare")
 
 
 def _hostile_case(store: Store, window: User) -> Report:
@@ -209,8 +210,10 @@ def _hostile_case(store: Store, window: User) -> Report:
 def _unescaped_markup(strings: list[str]) -> list[str]:
     import re
 
-    # An image or link opener, an HTML tag or a Streamlit directive not preceded by a backslash.
-    pattern = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\((?=https?)|(?<!\\)<img|(?<!\\):red(?<!\\)\[")
+    # An image or link opener, an HTML tag or a Streamlit directive not preceded by a backslash,
+    # or a bare URL that GFM would turn into a link (not broken by a word joiner).
+    pattern = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\((?=https?)|(?<!\\)<img|(?<!\\):red(?<!\\)\["
+                         r"|https?\\?:(?!\u2060)")
     return [s for s in strings if "evil.example" in s and pattern.search(s)]
 
 

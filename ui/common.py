@@ -69,7 +69,7 @@ def user_by_name(username: str) -> User | None:
 
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark;
-# escaping all of them leaves no link, image, autolink, HTML entity, emphasis
+# escaping all of them leaves no link, image, HTML tag or entity, emphasis
 # or Streamlit directive (:red[...]) to form.
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
@@ -82,7 +82,14 @@ def md(text: str | None) -> str:
     a link, an image fetched from outside, or formatting (masked IDs ****
     stay stars). Control and direction characters show as escapes.
     """
-    return _MD_SPECIAL.sub(r"\\\1", visible(text, keep_newlines=True))
+    shown = visible(text, keep_newlines=True)
+    # GFM turns bare URLs and e-mail addresses into links even when their
+    # punctuation is escaped: a word joiner (invisible) breaks the pattern.
+    shown = _AUTOLINK.sub("\\g<0>\u2060", shown)
+    return _MD_SPECIAL.sub(r"\\\1", shown)
+
+
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]):(?=/)|(?<![a-z0-9])www(?=\.)|@")
 
 
 def plain(text: str | None) -> str:
