@@ -10,11 +10,11 @@ a guess. Resident ID numbers are masked in every text written here.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
@@ -37,8 +37,10 @@ from registry_sync.normalize import (
 )
 from registry_sync.records import CertificateRecord, CertType, CompanyRecord, RecordStatus, Snapshot
 
-from .doubt import doubts, reason_for
 from .model import Finding
+
+if TYPE_CHECKING:
+    from .engine import RuleContext
 
 CERT_REGISTRY_NAMES = {
     CertType.SPECIAL_OPERATION: "特种作业操作证登记库",
@@ -90,19 +92,14 @@ def _masked(text: str | None) -> str | None:
     return None if text is None else mask_ids_in_text(text)
 
 
-def _finding_id(rule_id: str, key: str, fields: Iterable[Field]) -> str:
-    docs = ",".join(sorted({f"{f.document}:{f.page}" for f in fields}))
-    return "reg-" + hashlib.sha1(f"{rule_id}|{key}|{docs}".encode()).hexdigest()[:12]
-
-
-def _page_evidence(fields: Iterable[Field]) -> list[Evidence]:
+def _distinct(fields: Iterable[Field]) -> list[Field]:
+    """Each (document, page, box, value) once: the same words seen by two steps are one piece of evidence."""
     out, seen = [], set()
     for f in fields:
         key = (f.document, f.page, f.bbox, str(f.value))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(Evidence(document=f.document, page=f.page, bbox=f.bbox, text=str(f.value)))
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
     return out
 
 
@@ -116,24 +113,53 @@ def _citation(registry: str, snapshot: Snapshot | None) -> str:
     return f"{registry}（截至 {snapshot.as_of.isoformat()} 的快照 #{snapshot.id}）"
 
 
+@dataclass(frozen=True)
+class RegistryVerdict:
+    """What one registry comparison concluded, before it is a finding.
+
+    The comparison knows the registry; the rule (``checks.rules.registry_rules``)
+    turns each verdict into a finding through its :class:`~checks.engine.RuleContext`
+    (:meth:`emit`), so every registry finding is built once, by the engine, with
+    the rule's id, its deterministic finding id and the "fail means sure" gate.
+    ``check`` names the comparison (``cert_not_found``, ``cert_expired`` ...).
+    """
+
+    check: str
+    category: str
+    severity: str
+    verdict: str
+    key: str
+    message: str
+    citation: str
+    fields: list[Field]
+    registry: Evidence | None = None
+    expected: str | None = None
+    actual: str | None = None
+    suggestion: str = ""
+    reason: str | None = None
+
+    def emit(self, ctx: RuleContext) -> Finding:
+        evidence: list[Field | Evidence] = list(_distinct(self.fields))
+        if self.registry is not None:
+            evidence.append(self.registry)
+        kw: dict[str, Any] = dict(category=self.category, severity=self.severity, key=f"{self.check}|{self.key}",
+                                  evidence=evidence, expected=_masked(self.expected), actual=_masked(self.actual),
+                                  citation=self.citation)
+        if self.verdict == "fail":
+            return ctx.fail(self.message, suggestion=self.suggestion, **kw)
+        return ctx.uncertain(self.message, reason=self.reason or "登记库比对结果不确定", suggestion=self.suggestion, **kw)
+
+
 def _make(
     *, rule_id: str, category: str, severity: str, verdict: str, key: str, message: str,
     citation: str, fields: list[Field], registry: Evidence | None = None, expected: str | None = None,
     actual: str | None = None, suggestion: str = "", reason: str | None = None,
-) -> Finding:
-    evidence = _page_evidence(fields)
-    if registry is not None:
-        evidence.append(registry)
-    if verdict == "fail":
-        found = doubts(fields)  # fail means sure (checks/doubt.py)
-        if found:
-            verdict, reason = "uncertain", reason_for(found)
-    return Finding(
-        id=_finding_id(rule_id, key, fields), rule_id=rule_id, category=category,
-        severity=severity, verdict=verdict, message=mask_ids_in_text(message), citation=citation,
-        expected=_masked(expected), actual=_masked(actual), suggestion=mask_ids_in_text(suggestion),
-        evidence=evidence, reason=_masked(reason),
-    )
+) -> RegistryVerdict:
+    # ``rule_id`` names the comparison ("registry.cert_expired.v1" -> check "cert_expired").
+    check = rule_id.removeprefix("registry.").rsplit(".v", 1)[0]
+    return RegistryVerdict(check=check, category=category, severity=severity, verdict=verdict, key=key,
+                           message=message, citation=citation, fields=list(fields), registry=registry,
+                           expected=expected, actual=actual, suggestion=suggestion, reason=reason)
 
 
 def _text(f: Field) -> str:
@@ -214,7 +240,7 @@ def check_certificates(
     as_of: date,
     applicant_uscc: str | None = None,
     applicant_name: str | None = None,
-) -> list[Finding]:
+) -> list[RegistryVerdict]:
     """Every certificate number in the package, checked against its registry.
 
     ``as_of`` is the application date: expiry is judged on it. The applicant's
@@ -237,7 +263,7 @@ def check_certificates(
             citation="证书登记库（未同步）", fields=all_certs,
             suggestion="", reason="没有可用的证书登记库快照，请先执行 shencha registry sync。",
         )]
-    findings: list[Finding] = []
+    findings: list[RegistryVerdict] = []
     for number, cert_fields in by_number.items():
         findings.extend(_check_one_certificate(
             number, cert_fields, records, lookup, snapshot, as_of=as_of,
@@ -277,7 +303,7 @@ def _registry_name(cert_type: Any) -> str:
 def _check_one_certificate(
     number: str, cert_fields: list[Field], records, lookup: RegistryLookup, snapshot: Snapshot,
     *, as_of: date, applicant_uscc: str | None, applicant_name: str | None,
-) -> list[Finding]:
+) -> list[RegistryVerdict]:
     ctx = _context(cert_fields, records)
     shown = _text(cert_fields[0])
     res = lookup.certificate(number)
@@ -297,7 +323,7 @@ def _check_one_certificate(
                 if hit.how == "ocr" else
                 f"（页面编号“{shown}”与登记库“{rec.cert_no}”为同一特种作业操作证，仅“T”字头写法不同）"
                 if hit.how == "id_form" else "")
-    out: list[Finding] = []
+    out: list[RegistryVerdict] = []
 
     # Holder: the name and the ID number stated with the certificate.
     if ctx["name"]:
@@ -406,7 +432,7 @@ def _candidate_line(hit_or_rec) -> str:
     return f"{rec.cert_no}（{rec.holder_name}，{rec.category or '类别未登记'}）"
 
 
-def _ambiguous(number, shown, fields, hits: list[CertificateHit], ctx, snapshot, note) -> Finding:
+def _ambiguous(number, shown, fields, hits: list[CertificateHit], ctx, snapshot, note) -> RegistryVerdict:
     ranked = list(hits)
     if ctx["name"]:
         # The holder's name narrows the candidates without deciding for the reviewer.
@@ -432,7 +458,7 @@ def _ambiguous(number, shown, fields, hits: list[CertificateHit], ctx, snapshot,
     )
 
 
-def _not_found(number, shown, fields, ctx, lookup: RegistryLookup, snapshot) -> Finding:
+def _not_found(number, shown, fields, ctx, lookup: RegistryLookup, snapshot) -> RegistryVerdict:
     registry_name = _registry_name(ctx["cert_type"])
     alternatives: list[CertificateRecord] = []
     if ctx["id_no"]:
@@ -462,7 +488,7 @@ def _not_found(number, shown, fields, ctx, lookup: RegistryLookup, snapshot) -> 
 # ---------------------------------------------------------------- companies
 
 
-def check_companies(fields: list[Field], lookup: RegistryLookup, *, as_of: date) -> list[Finding]:
+def check_companies(fields: list[Field], lookup: RegistryLookup, *, as_of: date) -> list[RegistryVerdict]:
     """USCCs (and, without any USCC, the applicant's name) against the company registry."""
     snapshot = lookup.snapshot("companies")
     by_uscc: dict[str, list[Field]] = defaultdict(list)
@@ -482,7 +508,7 @@ def check_companies(fields: list[Field], lookup: RegistryLookup, *, as_of: date)
             reason="没有可用的企业登记库快照，请先执行 shencha registry sync --kind companies。",
         )]
     citation = _citation(COMPANY_REGISTRY_NAME, snapshot)
-    out: list[Finding] = []
+    out: list[RegistryVerdict] = []
     for uscc, ufields in by_uscc.items():
         related = _related_names(ufields, names)
         rec = lookup.company_by_uscc(uscc)
@@ -522,7 +548,7 @@ def _related_names(ufields: list[Field], names: list[Field]) -> list[Field]:
     return related
 
 
-def _legal_rep_findings(rec: CompanyRecord, uscc, ufields, legal_reps: list[Field], reg_ev, citation) -> list[Finding]:
+def _legal_rep_findings(rec: CompanyRecord, uscc, ufields, legal_reps: list[Field], reg_ev, citation) -> list[RegistryVerdict]:
     """The legal representative named beside the USCC (same document) against the registry's."""
     if not rec.legal_representative:
         return []
@@ -548,9 +574,9 @@ def _legal_rep_findings(rec: CompanyRecord, uscc, ufields, legal_reps: list[Fiel
 
 
 def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, citation, as_of,
-                      legal_reps: list[Field] | None = None) -> list[Finding]:
+                      legal_reps: list[Field] | None = None) -> list[RegistryVerdict]:
     reg_ev = _registry_evidence(snapshot, company_summary(rec, snapshot))
-    out: list[Finding] = []
+    out: list[RegistryVerdict] = []
     stated = {}
     for u in ufields:
         if u.attributes.get("company"):
@@ -595,7 +621,7 @@ def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, cita
     return out
 
 
-def _company_by_name(names: list[Field], lookup: RegistryLookup, snapshot, citation, as_of) -> list[Finding]:
+def _company_by_name(names: list[Field], lookup: RegistryLookup, snapshot, citation, as_of) -> list[RegistryVerdict]:
     applicant = [f for f in names if (f.role or "applicant") == "applicant"]
     if not applicant:
         return []

@@ -6,7 +6,11 @@ from datetime import date
 
 import pytest
 
-from checks.registry_checks import categories_compatible, check_certificates, check_companies
+from checks import registry_checks
+from checks.engine import NoParams, RuleContext
+from checks.registry_checks import categories_compatible
+from checks.rules.registry_rules import certificates as certificates_rule
+from checks.rules.registry_rules import companies as companies_rule
 from extractor.model import Field
 from registry_sync.lookup import RegistryLookup
 from registry_sync.rows import CERT_COLUMNS, COMPANY_COLUMNS
@@ -91,6 +95,20 @@ def row(name, *, cert_no=None, id_no=None, category="电工作业", record="r1",
     return fields
 
 
+def _emit(spec, verdicts, as_of):
+    """Findings as the registry rule builds them: through its own RuleContext."""
+    ctx = RuleContext(spec, NoParams(), spec.severity, as_of)
+    return [v.emit(ctx) for v in verdicts]
+
+
+def check_certificates(fields, lookup, *, as_of, **kw):
+    return _emit(certificates_rule, registry_checks.check_certificates(fields, lookup, as_of=as_of, **kw), as_of)
+
+
+def check_companies(fields, lookup, *, as_of):
+    return _emit(companies_rule, registry_checks.check_companies(fields, lookup, as_of=as_of), as_of)
+
+
 def check(fields, **kw):
     kw.setdefault("applicant_uscc", APPLICANT_USCC)
     kw.setdefault("applicant_name", APPLICANT)
@@ -126,7 +144,7 @@ def test_traditional_script_name_is_the_same_person(lookup):
 def test_not_found(lookup):
     fields = row("王建国", cert_no="T110101198001019998", id_no=False)  # a well-formed number nobody holds
     f = _only(check(fields, lookup=lookup), "registry.not_found")
-    assert f.verdict == "fail" and f.rule_id == "registry.cert_not_found.v1"
+    assert f.verdict == "fail" and f.rule_id == "registry.certificates.v1"
     assert "查无记录" in f.message
     assert "T110101********4513" in f.suggestion  # the holder's real number, masked
     _assert_two_sided(f, lookup.snapshot("certificates").id)
@@ -159,14 +177,14 @@ def test_one_character_ocr_name_difference_is_uncertain(lookup):
 def test_id_number_of_another_person(lookup):
     fields = row("王建国", id_no=IDS["李娜"])
     f = _only(check(fields, lookup=lookup), "registry.name_mismatch")
-    assert f.rule_id == "registry.cert_holder_id_mismatch.v1"
+    assert f.rule_id == "registry.certificates.v1"
     assert "110101********0037" in f.message and IDS["李娜"] not in f.message
     assert IDS["王建国"] not in (f.expected or "")
 
 
 def test_expired(lookup):
     f = _only(check(row("李娜"), lookup=lookup), "registry.expired")
-    assert f.rule_id == "registry.cert_expired.v1" and "2026-06-30" in f.message and "已过期" in f.message
+    assert f.rule_id == "registry.certificates.v1" and "2026-06-30" in f.message and "已过期" in f.message
     _assert_two_sided(f, lookup.snapshot("certificates").id)
     # Relative to as_of: before expiry it is fine.
     assert check_certificates(row("李娜"), lookup, as_of=date(2026, 1, 1),
@@ -175,7 +193,7 @@ def test_expired(lookup):
 
 def test_not_yet_valid(lookup):
     f = _only(check(row("张伟"), lookup=lookup), "registry.expired")
-    assert f.rule_id == "registry.cert_not_yet_valid.v1" and "尚未生效" in f.message
+    assert f.rule_id == "registry.certificates.v1" and "尚未生效" in f.message
 
 
 @pytest.mark.parametrize("name,word", [("王芳", "注销"), ("刘洋", "暂扣")])
@@ -220,7 +238,7 @@ def test_unreadable_digit_is_uncertain_with_candidates(lookup):
     fields = [F("person_name", "赵磊", role="special_operator"),
               F("cert_no", "京A01202000000?", cert_type="construction_special_operation", holder="赵磊")]
     f = _only(check(fields, lookup=lookup), "registry.not_found")
-    assert f.verdict == "uncertain" and f.rule_id == "registry.cert_ambiguous.v1"
+    assert f.verdict == "uncertain" and f.rule_id == "registry.certificates.v1"
     assert "京A012020000001" in f.message and "京A012020000007" in f.message
     assert f.message.index("赵磊") < f.message.index("赵雷")  # the stated holder ranks first
     assert "无法辨认" in f.reason
@@ -274,7 +292,7 @@ def licence_fields(uscc, name, *, doc="licence"):
 def test_company_clean_and_expired_licence(lookup):
     findings = check_companies(licence_fields(APPLICANT_USCC, APPLICANT), lookup, as_of=AS_OF)
     f = _only(findings, "registry.expired")  # the applicant's licence ran out 2026-01-01
-    assert f.rule_id == "registry.company_licence_expired.v1" and "2026-01-01" in f.message
+    assert f.rule_id == "registry.companies.v1" and "2026-01-01" in f.message
     assert "企业及安全生产许可证登记库（截至 2026-11-01 的快照 #2）" == f.citation
     assert {e.document for e in f.evidence} == {"licence", "registry:2"}
     assert check_companies(licence_fields(APPLICANT_USCC, APPLICANT), lookup, as_of=date(2025, 6, 1)) == []
@@ -311,7 +329,7 @@ def test_company_legal_representative_differs(lookup):
         F("person_name", "周建平", record=None, doc="licence", role="legal_representative")]
     findings = check_companies(fields, lookup, as_of=date(2025, 6, 1))
     f = _only(findings, "registry.name_mismatch")
-    assert f.rule_id == "registry.company_legal_rep_mismatch.v1"
+    assert f.rule_id == "registry.companies.v1"
     assert f.expected == "周建华" and f.actual == "周建平"
     ok = licence_fields(APPLICANT_USCC, APPLICANT) + [
         F("person_name", "周建華", record=None, doc="licence", role="legal_representative")]

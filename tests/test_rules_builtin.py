@@ -147,15 +147,18 @@ def test_toe_board_left_in_millimetres_is_read_as_millimetres():
 
 # -- registry ------------------------------------------------------------------------------
 
-def test_registry_rules_call_the_registry_checks_and_reissue_findings(monkeypatch):
+def test_registry_rules_build_each_finding_once_through_their_context(monkeypatch):
+    """The comparison returns verdicts; the rule alone makes findings of them (its id, citation, gate)."""
+    from checks.registry_checks import RegistryVerdict
+
     calls = {}
 
     def check_certificates(fields, lookup, *, as_of, applicant_uscc, applicant_name):
         calls["certs"] = (len(fields), lookup, as_of, applicant_uscc, applicant_name)
         cert = next(x for x in fields if x.type == "cert_no")
-        return [Finding(id="x", rule_id="registry_checks", category="registry.revoked", severity="high", verdict="fail",
-                        message="证书已注销", citation="登记库 2026-11-01", suggestion="请更换持证人员",
-                        evidence=[{"document": cert.document, "page": cert.page, "bbox": cert.bbox, "text": "T1"}])]
+        return [RegistryVerdict(check="cert_revoked", category="registry.revoked", severity="high", verdict="fail",
+                                key=str(cert.value), message="证书已注销", citation="登记库 2026-11-01",
+                                fields=[cert], suggestion="请更换持证人员")]
 
     def check_companies(fields, lookup, *, as_of):
         calls["companies"] = as_of
@@ -169,7 +172,7 @@ def test_registry_rules_call_the_registry_checks_and_reissue_findings(monkeypatc
     result = checks.run(view, lookup=lookup)
     (x,) = [x for x in result.findings if x.rule_id == "registry.certificates.v1"]
     assert x.category == "registry.revoked" and x.verdict == "fail" and x.citation == "登记库 2026-11-01"
-    assert x.id.startswith("F-")
+    assert x.id.startswith("F-") and x.evidence[0].text == "T360426199101010071"
     assert calls["certs"][1] is lookup and calls["certs"][3] == "91110000600037341L"
     assert calls["companies"] == view.as_of
     assert not [e for e in result.errors if e.rule_id.startswith("registry.")]

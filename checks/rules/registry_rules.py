@@ -1,10 +1,12 @@
 """registry.*: certificates and companies checked against the registry, through this engine.
 
-The comparison itself lives in ``checks.registry_checks`` (the registry
-issue); these thin rules call it when a lookup is present, import it lazily
-(so the engine loads without the registry stack), and re-issue its findings
-under this rule's id so ids stay deterministic and rulesets can select,
-date and disable them like any other rule.
+The comparison itself lives in ``checks.registry_checks``: it returns
+:class:`~checks.registry_checks.RegistryVerdict` objects, and these rules
+turn each into a finding through their own context — the one place a
+registry finding is built, so ids are deterministic, the "fail means sure"
+gate applies, and rulesets select, date and disable them like any other
+rule. The comparison is imported lazily (the engine loads without the
+registry stack).
 """
 
 from __future__ import annotations
@@ -23,16 +25,6 @@ REGISTRY_CATEGORIES = (
     "registry.not_found", "registry.name_mismatch", "registry.expired", "registry.revoked",
     "registry.category_mismatch", "registry.employer_mismatch",
 )
-
-
-def _reissue(ctx: RuleContext, found: list[Finding]) -> Iterator[Finding]:
-    for x in found:
-        kw: dict[str, Any] = dict(expected=x.expected, actual=x.actual, evidence=x.evidence, key=x.id,
-                                  category=x.category, severity=x.severity, citation=x.citation or None)
-        if x.verdict == "fail":
-            yield ctx.fail(x.message, suggestion=x.suggestion, **kw)
-        else:
-            yield ctx.uncertain(x.message, reason=x.reason or "登记库比对结果不确定", suggestion=x.suggestion, **kw)
 
 
 def _no_lookup(ctx: RuleContext, what: str, fields: list) -> Iterator[Finding]:
@@ -95,7 +87,7 @@ def _id_ok(fld, view: ApplicationView) -> bool:
     return problem is None or problem[0] != "error"
 
 
-def _load(name: str) -> Callable[..., list[Finding]] | None:
+def _load(name: str) -> Callable[..., list[Any]] | None:
     try:
         # Lazy: the registry stack (SQLAlchemy, rapidfuzz) is optional for the engine.
         registry_checks = importlib.import_module("checks.registry_checks")
@@ -144,9 +136,9 @@ def certificates(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     # An ID number that fails its own check is reported by gb11643.resident_id; comparing it with
     # the registry would only restate that error as "another person", so it is left out here.
     fields = [x for x in view.fields if x.type != "resident_id" or _id_ok(x, view)]
-    found = fn(fields, ctx.lookup, as_of=view.as_of, applicant_uscc=view.application.uscc,
-               applicant_name=view.application.company_name)
-    yield from _reissue(ctx, found)
+    verdicts = fn(fields, ctx.lookup, as_of=view.as_of, applicant_uscc=view.application.uscc,
+                  applicant_name=view.application.company_name)
+    yield from (v.emit(ctx) for v in verdicts)
 
 
 @rule(
@@ -197,4 +189,4 @@ def companies(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     fields = [x.model_copy(update={"attributes": {k: v for k, v in x.attributes.items() if k != "company"}})
               if x.type == "uscc" and x.attributes.get("company") and unfit(x.attributes["company"]) else x
               for x in fields]
-    yield from _reissue(ctx, fn(fields, ctx.lookup, as_of=view.as_of))
+    yield from (v.emit(ctx) for v in fn(fields, ctx.lookup, as_of=view.as_of))
