@@ -190,6 +190,25 @@ def test_item2_cli_application_id_makes_versions_and_without_it_each_run_is_new(
     assert two.exit_code == 2
 
 
+def test_item2_the_window_passes_the_application_number_so_a_resubmission_is_the_next_version(store):
+    window = login(store, "window")
+    keys = []
+    for number in ("YS-2026-0007", "YS-2026-0007", ""):
+        at = run_page("prereview", window.id)
+        at.text_input(key="window_application_id").input(number)
+        at.file_uploader(key="window_files").upload("a.pdf", TEXT_PDF.read_bytes(), "application/pdf").run()
+        at.button(key="window_run").click().run(timeout=180)
+        assert "预审完成" in page_text(at)
+        keys.append(at.session_state["window_report"])
+    assert keys[0].endswith("-v1") and keys[1] == keys[0][:-1] + "2"  # same application, next version
+    assert keys[2].endswith("-v1") and keys[2].split("-v")[0] != keys[0].split("-v")[0]  # blank: a new one
+    at = run_page("prereview", window.id)
+    at.text_input(key="window_application_id").input("../../etc")
+    at.file_uploader(key="window_files").upload("a.pdf", TEXT_PDF.read_bytes(), "application/pdf").run()
+    at.button(key="window_run").click().run()
+    assert "申请编号只能包含" in page_text(at) and len(store.reports()) == 3
+
+
 # -- 3. Markdown injection: every page, a hostile package ----------------------------------------
 
 HOSTILE_COMPANY = "![pwn](https://evil.example/company.png)恶意公司"

@@ -22,6 +22,7 @@ from shencha.accounts import P, PermissionDenied
 from shencha.decisions import open_case, report_pk, run_review
 from shencha.labels import CATEGORY, SEVERITY, VERDICT, label
 from shencha.notice import issue_notice, to_docx, to_pdf
+from shencha.review import check_application_id
 from ui import common
 
 ACCEPTED = ["pdf", "jpg", "jpeg", "png", "tif", "tiff", "docx", "dxf", "zip", "json"]
@@ -119,15 +120,19 @@ def review_uploads(files: list, application_id: str | None) -> str:
 
 
 def _run(files: list, application_id: str) -> None:
+    application_id = application_id.strip()
+    if application_id:
+        try:
+            check_application_id(application_id)
+        except ValueError as exc:
+            st.error(common.md(str(exc)))
+            return
     try:
-        report_key = review_uploads(files, application_id.strip())
+        report_key = review_uploads(files, application_id)
     except PermissionDenied as exc:
         common.denied(exc)
         return
     except UploadRefused as exc:
-        st.error(common.md(str(exc)))
-        return
-    except ValueError as exc:  # the application number
         st.error(common.md(str(exc)))
         return
     except Exception as exc:  # noqa: BLE001 - the user gets a code, the log the type; never a path or a traceback
