@@ -101,13 +101,24 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
 
 
 def _in_table(bounds: tuple[float, float, float, float], meta: Page) -> bool:
+    """Whether an outline is a cell of a table the reader found (a schedule listing
+    "1#办公楼 | 民用 | 二级"), not a building drawn on the plan.
+
+    An outline is a cell when it coincides with one of a table's cells. Lying
+    inside a table is not enough: a drawing's border and title block often
+    read as one big "table" whose frame encloses every building on the sheet.
+    """
     x0, y0, x1, y1 = bounds
+    tol = 2.0
     for t in meta.tables:
-        if t.bbox is None or t.n_rows * t.n_cols < 4:
+        if t.n_rows * t.n_cols < 4:
             continue
-        tx0, ty0, tx1, ty1 = t.bbox
-        if x0 >= tx0 - 1 and y0 >= ty0 - 1 and x1 <= tx1 + 1 and y1 <= ty1 + 1:
-            return True
+        for cell in t.cells:
+            if cell.bbox is None:
+                continue
+            cx0, cy0, cx1, cy1 = cell.bbox
+            if abs(x0 - cx0) <= tol and abs(y0 - cy0) <= tol and abs(x1 - cx1) <= tol and abs(y1 - cy1) <= tol:
+                return True
     return False
 
 

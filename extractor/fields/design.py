@@ -59,6 +59,9 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 # A measure written before what it measures: "1.2m高防护栏杆", "180mm高挡脚板".
 _AFTER = re.compile(r"^\s*(?:高|宽|的)?\s*(?P<kw>防护栏杆|护身栏杆|挡脚板|疏散门|疏散走道|疏散楼梯|安全出口)")
+# Words that make a height after them a regime's threshold ("搭设高度未超过50m，不需组织专家论证").
+# Commitments the plan makes ("不低于1.2m" for a rail) are values, so comparisons are not listed.
+_THRESHOLD_BEFORE = re.compile(r"(?:未超过|超过|未达到|达到)\s*$")
 _SUBORDINATE = re.compile(r"中栏杆|中杆|下杆|下栏杆|中间设|扫地杆")
 _WIDTH_WORD = re.compile(r"宽|净宽|宽度")
 
@@ -124,6 +127,8 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
                     kind, _ = _kind_for(clause)
             if sent[ms.end:ms.end + 1] in ("厚", "长", "深") or sent[ms.end:ms.end + 2] in ("以上", "以下"):
                 continue  # a thickness or a threshold, not the height asked for
+            if kind in ("scaffold_height", "building_height") and _THRESHOLD_BEFORE.search(sent[max(0, ms.start - 4):ms.start]):
+                continue  # "搭设高度未超过50m": a regime's threshold quoted, not the design value
             if kind is None:
                 continue
             if kind in ("guard_rail_height", "toe_board_height") and not after and _SUBORDINATE.search(left):

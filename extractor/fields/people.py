@@ -50,7 +50,21 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
     if any(w in name for w in ("公司", "单位", "部门", "项目", "负责", "安全", "管理", "签字", "盖章", "姓名", "股份",
                                "机构", "银行", "集团", "有限", "中心", "政府", "委员", "协会")):
         return False
-    return labelled or has_surname(name) or "·" in name
+    if "·" in name:
+        return True
+    if _VERB_TAIL.search(name) and len(name) >= 3:
+        return False  # "应落实", "孟负责": a word after a title or surname, not a given name
+    if labelled:
+        # A label vouches for rare surnames, but a two-character word under 姓名
+        # (a header row "姓名 分工") is no name without a surname.
+        return len(name) > 2 or has_surname(name)
+    return has_surname(name)
+
+
+# Verbs of duty that follow a title in these documents ("项目负责人应落实…"):
+# a "name" ending in one is a title's sentence, not a person.
+_VERB_TAIL = re.compile("(?:落实|负责|组织|督促|检查|制定|执行|实施|监督|管理|参加|开展|建立|保证|确保|做好|贯彻|协助|"
+                        "审批|签订|编制|审核|批准|履行|承担|配合|参与|主持|分管|领导)$")
 
 
 # Words that are roles, column headers or form words, never part of a name.
@@ -314,6 +328,10 @@ _ORG_LEAD = re.compile(r"^(?:兹证明|证明|兹有|我公司|本公司|我单�
 
 
 _ORG_BREAK = set("与和及为向对在由将把从被给、")
+_PROVINCE_NAMES = ("北京|天津|上海|重庆|河北|山西|内蒙古|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|"
+                   "广东|广西|海南|四川|贵州|云南|西藏|陕西|甘肃|青海|宁夏|新疆")
+_PLACE_AFTER_WORD = re.compile(r"[经由后并在对向与和及的]"
+                               rf"(?P<place>(?:{_PROVINCE_NAMES})(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区))")
 _ORG_TYPE_WORDS = re.compile(r"^(?:其他|一人|国有独资|自然人独资|自然人投资|法人独资|外商独资|中外合资|港澳台)")
 
 
@@ -335,6 +353,11 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         lead = _ORG_LEAD.match(text[start:m.start()])
         if lead:
             start += lead.end()
+        # "安装后经山东省特种设备检验研究院…": a clause runs into the name; a
+        # province after a function word is where the name begins.
+        place = _PLACE_AFTER_WORD.search(text, start, m.start())
+        if place:
+            start = place.start("place")
         name = text[start:end]
         if m.start() - start < 2 or len(name) > 40 or name.startswith("("):
             continue
