@@ -174,6 +174,15 @@ def test_an_id_shaped_certificate_number_is_a_certificate_of_open_type():
     assert len(fields(doc, "resident_id")) == 1
 
 
+def test_an_id_shaped_number_beside_a_work_category_is_a_special_operation_certificate():
+    rows = [["姓名", "作业类别", "身份证号", "操作证号"],
+            ["王五", "低压电工作业", "110102199101010078", "110102199101010078"]]
+    doc = DocBuilder().page().line("特种作业人员名册").table(rows).build()
+    cert = one(doc, "cert_no")
+    assert cert.value == "110102199101010078"  # as printed
+    assert cert.normalized == "T110102199101010078" and cert.attributes["cert_type"] == "special_operation"
+
+
 # --------------------------------------------------------------------------- names in prose and roles
 
 

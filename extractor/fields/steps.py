@@ -91,6 +91,14 @@ def _id_shaped_cert_no(match) -> None:
     match.field_type, match.cert_type = "cert_no", None
 
 
+def _as_special_operation(mention: Mention) -> None:
+    """An ID-shaped number in a special-operation context (a work-category
+    column, an 操作证 header, a special-operations roster) is a 特种作业操作证:
+    the value stays as printed, the normalised form is the canonical T + ID."""
+    mention.normalized = "T" + str(mention.value)
+    mention.attributes["cert_type"] = "special_operation"
+
+
 def _is_date_text(text: str) -> bool:
     """Whether ``text`` is mostly dates ("2023年03月15日至2026年03月14日",
     "2025.9.2"): a validity period in a number's column is no number."""
@@ -184,6 +192,9 @@ def step_keyvalue(ctx: Context) -> None:
                 mm = _id_mention(m, Span(vs.line, vs.start + m.start, vs.start + m.end), certainty=0.97)
                 mm.step = "keyvalue"
                 mm.attributes.update(base_attrs)
+                if mm.attributes.get("id_form") and (
+                        re.search(r"操作|特种", p.label) or ctx.doc_type == "special_operations_roster"):
+                    _as_special_operation(mm)
                 if m.field_type == "uscc":
                     mm.role = "applicant" if applicant_doc else "other"
                 ctx.add(mm)
@@ -327,6 +338,10 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                         mm.attributes["holder"] = holder
                     if key == "cert_no" and "category" in cells:
                         mm.attributes["category"] = compact_name(cells["category"].text)
+                    if mm.attributes.get("id_form") and (
+                            "category" in cells or ctx.doc_type == "special_operations_roster"
+                            or re.search(r"操作|特种", header_texts[keys.index("cert_no")])):
+                        _as_special_operation(mm)
                     ctx.add(mm)
                 if not found and key == "cert_no" and len(c.text.strip()) >= 5 and not _is_date_text(c.text):
                     v = re.sub(r"\s+", "", c.text)
