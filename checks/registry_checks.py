@@ -10,6 +10,8 @@ a guess. Resident ID numbers are masked in every text written here.
 
 from __future__ import annotations
 
+import re
+
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -198,19 +200,40 @@ def company_summary(rec: CompanyRecord, snapshot: Snapshot) -> str:
     return "｜".join(parts)
 
 
+# "危险化学品安全作业—加氢工艺作业": a category and its operation item, joined by a
+# dash of any width (OCR reads a long dash as 一 after 作业).
+_CATEGORY_JOIN = re.compile(r"(?<=作业)\s*[—–\-―一－~～:：/]\s*|\s*[—–―－]\s*")
+
+
+def _category_parts(category: str) -> list[str]:
+    return [p for p in _CATEGORY_JOIN.split(category) if p.strip()]
+
+
 def categories_compatible(declared: str, registered: str) -> bool:
-    """Same work: equal, one names the other's parent category, or one contains the other."""
+    """Same work: equal, one names the other's parent category, or one contains the other.
+
+    Both sides may be written "category—item" with any dash, or only the item;
+    the most specific parts are compared, and a part cut short by OCR
+    ("化工自动" for 化工自动化控制仪表作业) still counts as the same work.
+    """
 
     def norm(c: str) -> str:
         n = normalize_category(c).removeprefix("建筑")
         return CATEGORY_ALIASES.get(n, n)
 
-    a, b = norm(declared), norm(registered)
-    if not a or not b:
-        return True
-    if a == b or a in b or b in a:
-        return True
-    return CATEGORY_PARENT.get(a) == b or CATEGORY_PARENT.get(b) == a
+    def same(a: str, b: str) -> bool:
+        if not a or not b:
+            return True
+        if a == b or a in b or b in a:
+            return True
+        return CATEGORY_PARENT.get(a) == b or CATEGORY_PARENT.get(b) == a
+
+    a_parts = [norm(p) for p in _category_parts(declared)] or [norm(declared)]
+    b_parts = [norm(p) for p in _category_parts(registered)] or [norm(registered)]
+    # The item (last part) decides when both name one; else any part naming the same work.
+    if len(a_parts) > 1 and len(b_parts) > 1:
+        return same(a_parts[-1], b_parts[-1])
+    return any(same(x, y) for x in a_parts for y in b_parts)
 
 
 def _records(fields: list[Field]) -> dict[tuple[str, Any], list[Field]]:

@@ -334,3 +334,14 @@ def test_company_legal_representative_differs(lookup):
     ok = licence_fields(APPLICANT_USCC, APPLICANT) + [
         F("person_name", "周建華", record=None, doc="licence", role="legal_representative")]
     assert check_companies(ok, lookup, as_of=date(2025, 6, 1)) == []
+
+
+@pytest.mark.parametrize("declared,registered,same", [
+    ("危险化学品安全作业-加氢工艺作业", "危险化学品安全作业—加氢工艺作业", True),   # dash widths
+    ("危险化学品安全作业一化工自动", "危险化学品安全作业—化工自动化控制仪表作业", True),  # OCR: — as 一, cut short
+    ("低压电工作业", "电工作业—低压电工作业", True),                                 # the item alone
+    ("危险化学品安全作业—加氢工艺作业", "危险化学品安全作业—氯化工艺作业", False),    # same category, other item
+    ("金属非金属矿山提升机操作作业", "电工作业—低压电工作业", False),
+])
+def test_category_and_item_written_with_any_dash_compare_by_the_item(declared, registered, same):
+    assert categories_compatible(declared, registered) is same
