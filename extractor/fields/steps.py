@@ -166,6 +166,11 @@ def step_keyvalue(ctx: Context) -> None:
                     for row in g.rows for cell in row if cell for sp in cell.spans}
     ctx.pairs = find_pairs(ctx.view, roster_tables=roster, roster_lines=roster_lines)
     records = _records_by_page(ctx.pairs)
+    # Records that describe a company (its USCC, its legal representative): a
+    # number there of no personal certificate's format is the company's own
+    # certificate (资质证书, 采矿许可证), not one a person holds.
+    company_records = {records[i] for i, p in enumerate(ctx.pairs)
+                       if i in records and p.key in ("uscc", "legal_representative")}
     applicant_doc = ctx.doc_type in APPLICANT_DOCS
     for i, p in enumerate(ctx.pairs):
         if not p.key and p.value and p.value_spans:
@@ -199,6 +204,8 @@ def step_keyvalue(ctx: Context) -> None:
                     mm.role = "applicant" if applicant_doc else "other"
                 ctx.add(mm)
             if not found and p.key in ("cert_no", "safety_licence_no"):
+                if p.key == "cert_no" and rec in company_records:
+                    continue
                 value = re.sub(r"\s+", "", p.value)
                 if 5 <= len(value) <= 30 and re.search(r"\d{4}", value) and not _is_date_text(value):
                     kind = "registered_safety_engineer" if "注册" in p.label else None
