@@ -82,3 +82,19 @@ def test_blind_families_are_present_with_ground_truth(family):
     for case in cases:
         truth = json.loads(case.read_text(encoding="utf-8"))
         assert (family / truth["package"]).exists(), truth["package"]
+
+
+# --------------------------------------------------------------- class 8: a certificate tied to the wrong person
+
+
+def test_letter_spaced_labels_on_scanned_certificate_cards_keep_each_number_with_its_holder():
+    """"姓      名：马博辉" reaches OCR as "姓" and "名：马博辉": without the label the
+    card's number joined the previous card's person (a false conflict)."""
+    documents, _ = _read(B / "bb01_wuxi_hengtai" / "08_三类人员考核合格证书.pdf")
+    fields = documents[0].fields
+    records: dict[str, dict[str, str]] = {}
+    for f in fields:
+        if f.type in ("person_name", "cert_no") and f.attributes.get("record"):
+            records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
+    pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
+    assert pairs["苏建安B(2025)1988378"] == "马博辉" and pairs["苏建安B(2025)0820702"] == "孟杰"

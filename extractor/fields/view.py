@@ -12,11 +12,12 @@ spans of lines. :mod:`extractor.fields.assemble` turns mentions into Fields.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import BBox, Document, Line, Source
-from ..normalize import Normalized, normalize_with_map
+from ..normalize import Normalized, is_han, normalize_with_map
 
 
 def union(boxes: list[BBox]) -> BBox | None:
@@ -189,6 +190,54 @@ def _degenerate(table, lines: list[Line]) -> bool:
     return max(per_cell.values(), default=0) > 8
 
 
+def _join_spaced_labels(page_lines: list[TextLine], lines: list[TextLine]) -> list[TextLine]:
+    """Labels set with wide letter-spacing ("姓      名：钱国栋", "性    别：男") reach
+    us from OCR as two boxes, "姓" and "名：钱国栋", which no label matches.
+    Join a lone Han character with the box to its right on the same row when
+    together they start with a known label and a colon; the joined line takes
+    the place of the first of the two, so records keep their order."""
+    from .lexicon import LABELS  # a data table; imported here to keep view free of the steps' vocabulary
+
+    labels = {v for variants in LABELS.values() for v in variants}
+    singles = [ln for ln in page_lines if ln.bbox is not None and ln.table is None
+               and len(ln.raw.strip()) == 1 and is_han(ln.raw.strip())]
+    if not singles:
+        return page_lines
+    out = list(page_lines)
+    used: set[int] = set()
+    for single in singles:
+        sx0, sy0, sx1, sy1 = single.bbox  # type: ignore[misc]
+        h = max(sy1 - sy0, 1.0)
+        best: TextLine | None = None
+        for ln in page_lines:
+            if ln is single or ln.id in used or ln.bbox is None or ln.table is not None:
+                continue
+            x0, y0, x1, y1 = ln.bbox
+            overlap = min(sy1, y1) - max(sy0, y0)
+            m = re.match(r"^\s*([\u4e00-\u9fff]{1,3})\s*[:：]", ln.raw)
+            if overlap < 0.5 * min(h, y1 - y0) or not (0 <= x0 - sx1 <= 8 * h) or not m:
+                continue
+            if single.raw.strip() + m.group(1) in labels and (best is None or x0 < best.bbox[0]):  # type: ignore[index]
+                best = ln
+        if best is None or single.id in used:
+            continue
+        raw = single.raw.strip() + best.raw.lstrip()
+        right_boxes = best.char_boxes[len(best.raw) - len(best.raw.lstrip()):] if best.char_boxes else \
+            [best.bbox] * len(best.raw.lstrip())
+        right_conf = best.char_conf[len(best.raw) - len(best.raw.lstrip()):] if best.char_conf else \
+            [best.confidence] * len(best.raw.lstrip())
+        tl = TextLine(id=len(lines), page=single.page, raw=raw, norm=normalize_with_map(raw),
+                      bbox=union([single.bbox, best.bbox]), confidence=min(single.confidence, best.confidence),
+                      source=best.source, block=best.block, char_boxes=[single.bbox] + list(right_boxes),
+                      char_conf=[single.confidence] + list(right_conf))
+        lines.append(tl)
+        at = min(out.index(single), out.index(best))
+        out = [x for x in out if x is not single and x is not best]
+        out.insert(at, tl)
+        used.update((single.id, best.id))
+    return out
+
+
 def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[TextLine]:
     """Text written top to bottom on drawings ("防/火/间/距/1/2/./0/m") comes
     as one-character lines stacked at the same x: join each stack into one
@@ -259,6 +308,7 @@ def build_view(doc: Document) -> DocView:
             lines.append(tl)
             page_lines.append(tl)
         page_lines = _join_vertical(page_lines, lines)
+        page_lines = _join_spaced_labels(page_lines, lines)
         for table in page.tables:
             if table.index not in real_tables:
                 continue
