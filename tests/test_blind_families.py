@@ -98,3 +98,15 @@ def test_letter_spaced_labels_on_scanned_certificate_cards_keep_each_number_with
             records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
     pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
     assert pairs["苏建安B(2025)1988378"] == "马博辉" and pairs["苏建安B(2025)0820702"] == "孟杰"
+
+
+# --------------------------------------------------------------- class 3: rosters under other header wording
+
+
+@pytest.mark.parametrize("path,name", [
+    ("bb07_huizhou_huayue/15_生产安全事故应急预案.pdf", "钱杰伟"),   # 应急职务 | 姓名 | 本单位职务
+    ("bb03_chengdu_jincheng/11_安全教育培训记录.pdf", "冉东升"),     # … | 授课人
+])
+def test_people_in_tables_with_other_header_wording_are_found(path, name):
+    documents, _ = _read(B / path)
+    assert name in _values(documents, "person_name")

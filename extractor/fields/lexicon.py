@@ -250,4 +250,17 @@ def header_key(text: str) -> str | None:
             if len(v) >= 2 and t.startswith(v) and re.match(r"^(?:\(.*|/.*|号码?|\d+位?|\*)$", rest) and (
                     best is None or len(v) > best[0]):
                 best = (len(v), key)
-    return best[1] if best else None
+    if best:
+        return best[1]
+    # "应急职务", "本单位职务", "持证人员姓名": a qualifier before a person's column.
+    for key in _SUFFIX_KEYS:
+        for v in HEADERS[key]:
+            rest = t[:len(t) - len(v)]
+            if len(v) >= 2 and t.endswith(v) and 1 <= len(rest) <= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", rest):
+                return key
+    return None
+
+
+# Columns a qualifier may precede; not the generic ones ("名称", "单位") that
+# other words end in ("企业名称" is no building).
+_SUFFIX_KEYS = ("name", "title", "resident_id", "cert_no", "category", "sex")
