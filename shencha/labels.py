@@ -47,6 +47,7 @@ FIELD_TYPE = {
     "date": "日期",
     "building": "建筑物",
     "fire_separation_distance": "防火间距",
+    "measured_separation": "图上实测间距",
     "evacuation_width": "疏散宽度",
     "building_height": "建筑高度",
     "scaffold_height": "脚手架搭设高度",

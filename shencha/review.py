@@ -49,7 +49,7 @@ def read_package(
             except Exception as exc:  # noqa: BLE001 - the text reader's fields still stand
                 document.warnings.append(describe(ErrorCode.STEP_FAILED, f"图纸测量（{type(exc).__name__}）"))
                 continue
-            if any(f.type == "fire_separation_distance" for f in measured):
+            if any(f.type in ("fire_separation_distance", "measured_separation") for f in measured):
                 # The analysis pairs each annotation with its two outlines;
                 # the text reader's guess at the same annotation would be
                 # judged a second time, with a weaker pairing.

@@ -88,7 +88,7 @@ def sheets(view: ApplicationView) -> list[DrawingSheet]:
     for b in view.fields_of("building"):
         if b.attributes.get("origin") == ORIGIN:
             sheet(b.document).buildings.setdefault(_key(value_of(b)), b)
-    for d in view.fields_of("fire_separation_distance"):
+    for d in view.fields_of("fire_separation_distance", "measured_separation"):
         if d.attributes.get("origin") != ORIGIN:
             continue
         pair = _pair(d.attributes.get("between"))
@@ -217,7 +217,7 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
 @rule(
     "drawings.separation.v2",
     category="standard.fire_separation",
-    requires=["fire_separation_distance", "building", "drawing_scale"],
+    requires=["fire_separation_distance", "measured_separation", "building", "drawing_scale"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表5.2.2、表3.4.1、表3.5.2"),
     severity="high",
     params=SeparationParams,
@@ -235,21 +235,21 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
-            f("fire_separation_distance", 4.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
+            f("measured_separation", 4.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
             f("fire_separation_distance", 4.0, doc="plan", origin=ORIGIN, qualifier="annotated", between=["1#办公楼", "2#宿舍楼"]),
         ], docs={"plan": "site_plan"}),
         example("fail", "标注9.0 m 满足，但图上实测仅3.5 m（丙类厂房与丁类仓库应≥10 m）", [
             f("building", "3#厂房", doc="plan", origin=ORIGIN, kind="factory", use_class="丙", fire_grade=2, high_rise=False),
             f("building", "4#仓库", doc="plan", origin=ORIGIN, kind="warehouse", use_class="丁", fire_grade=2, high_rise=False),
             f("drawing_scale", 1.0, doc="plan", origin=ORIGIN, method="insunits"),
-            f("fire_separation_distance", 3.5, doc="plan", origin=ORIGIN, qualifier="measured", between=["3#厂房", "4#仓库"]),
+            f("measured_separation", 3.5, doc="plan", origin=ORIGIN, qualifier="measured", between=["3#厂房", "4#仓库"]),
             f("fire_separation_distance", 10.0, doc="plan", origin=ORIGIN, qualifier="annotated", between=["3#厂房", "4#仓库"]),
         ], docs={"plan": "site_plan"}),
         example("pass", "实测9.0 m，标注9.0 m，两座二级多层民用建筑应≥6 m", [
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="ratio"),
-            f("fire_separation_distance", 9.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
+            f("measured_separation", 9.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
             f("fire_separation_distance", 9.0, doc="plan", origin=ORIGIN, qualifier="annotated", between=["2#宿舍楼", "1#办公楼"]),
         ], docs={"plan": "site_plan"}),
         example("uncertain", "图纸无比例、无比例尺，无法测量建筑间距", [
@@ -261,20 +261,20 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("building", "未识别建筑1", doc="plan", origin=ORIGIN, label_complete=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
-            f("fire_separation_distance", 7.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "未识别建筑1"]),
+            f("measured_separation", 7.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "未识别建筑1"]),
         ], docs={"plan": "site_plan"}),
         example("fail", "实测5.0 m，低于6 m；表注（开口≤5%且不正对可减少25%）材料未主张，表中数值适用", [
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
-            f("fire_separation_distance", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
+            f("measured_separation", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
         ], docs={"plan": "site_plan"}),
         example("uncertain", "实测5.0 m，低于6 m，但图上标有防火墙，表注可能允许减小间距", [
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False,
               fire_wall_marked=True),
             f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False),
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
-            f("fire_separation_distance", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
+            f("measured_separation", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
         ], docs={"plan": "site_plan"}),
     ],
 )
@@ -375,7 +375,7 @@ def _pair_fields(doc: str, a: float | None, m: float | None, *, ann_text: str | 
 @rule(
     "drawings.annotation_consistency.v1",
     category="consistency.conflict",
-    requires=["fire_separation_distance", "drawing_scale", "building"],
+    requires=["fire_separation_distance", "measured_separation", "drawing_scale", "building"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表3.4.1 注（防火间距按相邻外墙的最近水平距离计算）"),
     severity="high",
     params=ConsistencyParams,

@@ -8,8 +8,9 @@ For vector PDFs (PDFium path and text objects), DXF files (ezdxf) and scans
 (OpenCV outlines + OCR text) it recovers building outlines and their labels,
 the drawing scale, distance annotations, and the shortest distance between
 each pair of neighbouring outlines (STRtree), and returns them as a
-``DrawingAnalysis`` with ``building``, ``fire_separation_distance``
-(``qualifier``: ``measured`` | ``annotated``) and ``drawing_scale`` fields.
+``DrawingAnalysis`` with ``building``, ``fire_separation_distance`` (what the
+drawing states: ``qualifier: annotated``), ``measured_separation`` (what was
+measured: ``qualifier: measured``) and ``drawing_scale`` fields.
 """
 
 from __future__ import annotations

@@ -44,7 +44,10 @@ def to_fields(document_id: str, result: DrawingAnalysis) -> list[Field]:
             if m.distance_m is None:
                 continue  # scale unknown: the drawing_scale field says so; no number to report
             out.append(Field(
-                type="fire_separation_distance", value=round(m.distance_m, 2), normalized=round(m.distance_m, 2),
+                # What shencha measured, apart from what the drawing states
+                # (``fire_separation_distance``, annotated): a measurement
+                # is evidence for the checks, not a design parameter.
+                type="measured_separation", value=round(m.distance_m, 2), normalized=round(m.distance_m, 2),
                 document=document_id, page=page.page, bbox=_box(m.segment, pad),
                 confidence=_MEASURE_CONFIDENCE[method], source=source,
                 attributes={"origin": ORIGIN, "qualifier": "measured", "between": list(m.between),

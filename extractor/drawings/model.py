@@ -115,6 +115,6 @@ class DrawingAnalysis(_Model):
     document: str
     method: Literal["vector_pdf", "dxf", "raster", "none"]
     pages: list[DrawingPage] = PydField(default_factory=list)
-    fields: list[Field] = PydField(default_factory=list, description="building, fire_separation_distance, drawing_scale")
+    fields: list[Field] = PydField(default_factory=list, description="building, fire_separation_distance (annotated), measured_separation, drawing_scale")
     seconds: float = 0.0
     notes: list[str] = PydField(default_factory=list)
