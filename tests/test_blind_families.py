@@ -110,3 +110,33 @@ def test_letter_spaced_labels_on_scanned_certificate_cards_keep_each_number_with
 def test_people_in_tables_with_other_header_wording_are_found(path, name):
     documents, _ = _read(B / path)
     assert name in _values(documents, "person_name")
+
+
+def _annotated(path: Path) -> dict[frozenset, float]:
+    [document], blobs = _read(path)
+    return {frozenset(f.attributes["between"]): float(f.value) for f in analyse(document, blobs[document.sha256]).fields
+            if f.type == "fire_separation_distance" and f.attributes.get("between")}
+
+
+def test_callout_labels_unitless_dimensions_and_a_wrong_stated_scale():
+    """Labels outside their outlines (leader lines), dimensions without a unit,
+    a dashed site boundary around everything, and a sheet not drawn at the
+    scale it states: every annotated pair is still read, and measured with the
+    scale the dimensions imply (not reported as twenty mismatches)."""
+    plan = B / "bb03_chengdu_jincheng" / "17_平面布置图.pdf"
+    annotated = _annotated(plan)
+    assert annotated[frozenset({"宿舍楼", "食堂"})] == 10.0 and annotated[frozenset({"办公用房", "1#仓库"})] == 18.0
+    [document], blobs = _read(plan)
+    fields = analyse(document, blobs[document.sha256]).fields
+    [scale] = [f for f in fields if f.type == "drawing_scale"]
+    assert scale.attributes["method"] == "annotations" and "不符" in scale.attributes["note"]
+    measured = {frozenset(f.attributes["between"]): float(f.value) for f in fields if f.type == "measured_separation"}
+    assert abs(measured[frozenset({"宿舍楼", "食堂"})] - 10.0) < 0.1
+
+
+@pytest.mark.parametrize("path,pair,value", [
+    ("bb07_huizhou_huayue/16_总平面布置图.pdf", {"甲类车间", "乙类车间"}, 16.0),      # class + kind as the name
+    ("bb08_zibo_xinyuan/16_厂区平面布置图.pdf", {"甲类生产车间", "成品仓库"}, 15.0),  # millimetre dimensions
+])
+def test_buildings_named_by_class_and_dimensions_in_millimetres(path, pair, value):
+    assert _annotated(B / path)[frozenset(pair)] == value

@@ -91,6 +91,19 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
     else:
         gap = options.unscaled_gap_fraction * page_diag
     measurements = neighbours(buildings, gap, scale.metres_per_unit)
+    factor = _consistent_scale_error(annotations, measurements)
+    if factor is not None and scale.metres_per_unit:
+        # Every dimension disagrees with the stated scale by the same factor: the
+        # sheet was drawn (or printed) at another scale than it says, and the
+        # dimensions are the applicant's statement. Measure with the scale they
+        # imply, and say so; one dimension off alone would be a wrong dimension.
+        scale = scale.model_copy(update={
+            "metres_per_unit": scale.metres_per_unit / factor, "method": "annotations",
+            "note": f"图上标注比例（{scale.text or scale.method}）与尺寸标注不符：各尺寸标注与按该比例量得的距离一致相差"
+                    f" {factor:.2f} 倍，已按尺寸标注推算比例测量",
+        })
+        gap = options.max_gap_m / scale.metres_per_unit
+        measurements = neighbours(buildings, gap, scale.metres_per_unit)
     notes = list(notes or [])
     if not scale.metres_per_unit and len(buildings) >= 2:
         notes.append(scale.note or "比例未知，无法测量距离")
@@ -99,6 +112,22 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
         notes.append("以下建筑的标注未能完整读取（名称、类别、耐火等级或层数）：" + "、".join(str(n) for n in unread))
     return DrawingPage(page=number, unit=unit, scale=scale, buildings=buildings, annotations=annotations,
                        measurements=measurements, notes=notes)
+
+
+def _consistent_scale_error(annotations: list[Annotation], measurements: list[Measurement]) -> float | None:
+    """measured / annotated when at least two dimensioned pairs agree on it within 2 %
+    and it is more than 5 % from 1; else None."""
+    measured = {frozenset(m.between): m.distance_m for m in measurements if m.distance_m}
+    ratios = [measured[frozenset(a.between)] / a.value_m for a in annotations
+              if a.between and a.paired_by in ("dimension_line", "dimension_entity") and a.value_m > 0
+              and frozenset(a.between) in measured]
+    if len(ratios) < 2:
+        return None
+    lo, hi = min(ratios), max(ratios)
+    mid = sorted(ratios)[len(ratios) // 2]
+    if hi / lo > 1.02 or abs(mid - 1) <= 0.05:
+        return None
+    return mid
 
 
 def _in_table(bounds: tuple[float, float, float, float], meta: Page) -> bool:
@@ -166,7 +195,7 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                         # A ruled table listing "1#办公楼 | 民用 | 二级" is not a drawing: its cells
                         # hold building names but are not outlines (the reader found the tables).
                         vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)]
-                    buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height)
+                    buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height, leaders=vp.segments)
                     name_buildings(buildings)
                     scale = find_scale(bar_rows(vp.rects), vp.texts, INCH_M / 72.0, "pt")
                     annotations = pair_annotations(vp.texts, buildings, vp.segments, near_tol=1.5) if buildings else []

@@ -59,15 +59,21 @@ def clean_polygon(points: Sequence[Point], min_area: float) -> Polygon | None:
     return poly
 
 
-def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_area: float) -> list[Building]:
+def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_area: float,
+                    leaders: list[tuple[Point, Point]] | None = None) -> list[Building]:
     """A building is the smallest candidate outline around a text that names a building.
 
     Frames, title blocks and scale bars are closed shapes too, but they either
-    hold no building name or are not the smallest shape around it.
+    hold no building name or are not the smallest shape around it. An outline
+    that holds two or more other outlines (a site boundary, a fence) is a
+    container, not a building. A label set outside its building (a callout,
+    often with a leader line) is given to the outline its leader reaches, or
+    else to the one outline right beside it.
     """
     cands = [c for c in candidates if c.polygon.area < 0.5 * page_area]
     if not cands:
         return []
+    cands = _without_containers(cands)
     tree = STRtree([c.polygon for c in cands])
     inside: dict[int, list[TextItem]] = {}
     if texts:
@@ -79,6 +85,15 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
                 smallest[t_i] = c_i
         for t_i in sorted(smallest):
             inside.setdefault(smallest[t_i], []).append(texts[t_i])
+        labelled = {i for i, items in inside.items()
+                    if any(building_name(t.text) or looks_like_label(t.text) for t in items)}
+        for t_i, t in enumerate(texts):
+            if t_i in smallest or not (building_name(t.text) or looks_like_label(t.text)):
+                continue
+            target = _callout_target(t, cands, tree, leaders or [], labelled)
+            if target is not None:
+                inside.setdefault(target, []).append(t)
+                labelled.add(target)
     buildings: list[Building] = []
     named_styles: set[tuple] = set()
     unnamed: list[tuple[int, list[TextItem]]] = []
@@ -105,6 +120,39 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
                 continue  # a part drawn inside a labelled building (a courtyard, a wing)
             buildings.append(_building(c, []))
     return buildings
+
+
+def _without_containers(cands: list[Candidate]) -> list[Candidate]:
+    """Drop outlines that enclose two or more other outlines (site boundaries, fences)."""
+    tree = STRtree([c.polygon for c in cands])
+    points = [c.polygon.representative_point() for c in cands]
+    inner, outer = tree.query(points, predicate="within")
+    held: dict[int, int] = {}
+    for i, o in zip(inner.tolist(), outer.tolist()):
+        if i != o and cands[i].polygon.area < cands[o].polygon.area:
+            held[o] = held.get(o, 0) + 1
+    return [c for k, c in enumerate(cands) if held.get(k, 0) < 2]
+
+
+def _callout_target(t: TextItem, cands: list[Candidate], tree: STRtree, leaders: list[tuple[Point, Point]],
+                    labelled: set[int]) -> int | None:
+    """The outline a label outside every outline belongs to: the one a leader line
+    from the label reaches; else the single unlabelled outline right beside it."""
+    h = t.height
+    box = shapely.box(*t.bbox)
+    for p, q in leaders:
+        for near, far in ((p, q), (q, p)):
+            if box.distance(ShPoint(near)) > 1.5 * h:
+                continue
+            hits = tree.query(ShPoint(far).buffer(1.5))
+            hits = [i for i in hits.tolist() if i not in labelled]
+            if len(hits) == 1:
+                return hits[0]
+    nearby = sorted((cands[i].polygon.distance(box), i) for i in tree.query(box.buffer(2 * h)).tolist()
+                    if i not in labelled)
+    if len(nearby) == 1 or (len(nearby) > 1 and nearby[1][0] > 3 * max(nearby[0][0], 0.5 * h)):
+        return nearby[0][1] if nearby else None
+    return None
 
 
 def _building(c: Candidate, items: list[TextItem]) -> Building:
@@ -241,6 +289,9 @@ def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) 
     return upv / factor, span + ("km" if unit_km else "m")
 
 
+_BARE_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,2})|\d{3,6})$")
+
+
 def pair_annotations(
     texts: list[TextItem], buildings: list[Building], dims: list[tuple[Point, Point]],
     near_tol: float, plain_by_position: bool = False,
@@ -270,8 +321,15 @@ def pair_annotations(
     out: list[Annotation] = []
     for t in texts:
         v = separation_value(t.text)
-        if v is None:
+        bare = v is None and _BARE_NUMBER.match(t.text.strip())
+        if v is None and not bare:
             continue
+        if bare:
+            # "10.00" with no unit: a dimension's value only when a dimension line
+            # carries it (checked below); drawings give site sizes in metres, and
+            # CAD dimensions of 100 and more are millimetres.
+            v = float(bare.group(1))
+            v = v / 1000 if v >= 100 else v
         keyword = is_keyword_annotation(t.text)
         c = ShPoint(*t.centre)
         ann = Annotation(text=norm(t.text), value_m=v, bbox=t.bbox, confidence=t.confidence)
@@ -283,6 +341,8 @@ def pair_annotations(
                 best = (d, pair)
         if best is not None:
             ann.between, ann.paired_by = list(best[1]), "dimension_line"
+        elif bare:
+            continue  # a bare number away from any dimension line is no distance
         elif (keyword or plain_by_position) and tree is not None and len(polys) >= 2:
             idx = tree.query(c.buffer(max(near_tol * 40, 30 * t.height)))
             cand = sorted((polys[i].distance(c), i) for i in idx.tolist())[:6]

@@ -38,7 +38,16 @@ def _cn_int(s: str) -> int | None:
 def building_name(text: str) -> str | None:
     """The building named in a label line (reuses the field extractor's building grammar)."""
     hits = buildings_in(norm(text).replace(" ", ""))
-    return hits[0][2] if hits else None
+    if hits:
+        return hits[0][2]
+    # On a drawing a class and a kind name the building ("甲类车间 单层 二级");
+    # in prose the same words are a category (the field grammar skips them).
+    first = norm(text).split()[0] if norm(text).split() else ""
+    m = _CLASS_NAMED.match(first)
+    return m.group(0) if m else None
+
+
+_CLASS_NAMED = re.compile(r"^(?:[0-9A-Za-z]+#?)?[甲乙丙丁戊]类[\u4e00-\u9fff]{0,4}?(?:车间|厂房|仓库|库房|库|罐区|装置)$")
 
 
 def parse_label(lines: list[str]) -> dict:

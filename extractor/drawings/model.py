@@ -16,7 +16,7 @@ from pydantic import Field as PydField
 from ..model import BBox, Field
 
 Point = tuple[float, float]
-ScaleMethod = Literal["scale_bar", "ratio", "ratio_dpi", "insunits", "none"]
+ScaleMethod = Literal["scale_bar", "ratio", "ratio_dpi", "insunits", "annotations", "none"]
 
 
 class _Model(BaseModel):
