@@ -140,3 +140,11 @@ def test_callout_labels_unitless_dimensions_and_a_wrong_stated_scale():
 ])
 def test_buildings_named_by_class_and_dimensions_in_millimetres(path, pair, value):
     assert _annotated(B / path)[frozenset(pair)] == value
+
+
+# --------------------------------------------------------------- plan measures broken over a line
+
+
+def test_a_measure_broken_over_a_line_end_is_found():
+    documents, _ = _read(B / "bb04_jinan_tiancheng" / "15_脚手架专项施工方案.pdf")
+    assert "dense_mesh_net" in _values(documents, "safety_measure")  # "…满挂密" / "目式安全立网…"

@@ -697,12 +697,16 @@ def step_design(ctx: Context) -> None:
 # --------------------------------------------------------------------------- plans
 
 
+_WRAP = 10  # characters on each side of a line break searched for a broken measure
+
+
 def step_plans(ctx: Context) -> None:
     if ctx.doc_type != "scaffold_plan":
         return
     seen_sections: set[str] = set()
     seen_measures: set[str] = set()
     section = None
+    prose = None  # the last line of running text, for words broken over a line end
     for ln in ctx.view.flow():
         if not ln.text:
             continue
@@ -725,6 +729,19 @@ def step_plans(ctx: Context) -> None:
                 seen_measures.add(key)
                 ctx.add(Mention("safety_measure", key, [Span(ln.id, s, e)], 0.9, normalized=key,
                                 attributes={"text": ln.text[:120]}, step="plans"))
+        if prose is not None:
+            # A measure's words broken over two lines ("…满挂密" / "目式安全立网…"),
+            # perhaps with a running header read in between: look across the break.
+            tail = prose.text[-_WRAP:]
+            for key, s, e in plans.measures_in(tail + ln.text[:_WRAP]):
+                if key not in seen_measures and s < len(tail) < e:
+                    seen_measures.add(key)
+                    spans = [Span(prose.id, len(prose.text) - len(tail) + s, len(prose.text)),
+                             Span(ln.id, 0, e - len(tail))]
+                    ctx.add(Mention("safety_measure", key, spans, 0.85, normalized=key,
+                                    attributes={"text": (tail + ln.text)[:120]}, step="plans"))
+        if len(ln.text) >= 12:
+            prose = ln
 
 
 __all__ = [
