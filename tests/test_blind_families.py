@@ -148,3 +148,18 @@ def test_buildings_named_by_class_and_dimensions_in_millimetres(path, pair, valu
 def test_a_measure_broken_over_a_line_end_is_found():
     documents, _ = _read(B / "bb04_jinan_tiancheng" / "15_脚手架专项施工方案.pdf")
     assert "dense_mesh_net" in _values(documents, "safety_measure")  # "…满挂密" / "目式安全立网…"
+
+
+# --------------------------------------------------------------- class 5 and checklists: document types
+
+
+@pytest.mark.parametrize("path,doc_type", [
+    # two columns run together in reading order; the title is the page's biggest line
+    ("bb03_chengdu_jincheng/04_安全生产责任制.pdf", "responsibility_system"),
+    ("bb08_zibo_xinyuan/03_全员安全生产责任制.pdf", "responsibility_system"),
+    # a scanned table read column by column: the title comes late in reading order
+    ("bb03_chengdu_jincheng/09_特种作业人员名册（扫描件）.pdf", "special_operations_roster"),
+])
+def test_document_type_comes_from_the_title_wherever_reading_order_puts_it(path, doc_type):
+    [document], _ = _read(B / path)
+    assert document.doc_type == doc_type

@@ -65,9 +65,18 @@ _COMPILED = {
 }
 
 
-def classify(lines: list[str]) -> tuple[str, float, dict[str, float]]:
-    """(doc_type, confidence, scores) from the document's normalised lines."""
-    head = [ln.strip() for ln in lines[:6] if ln.strip()]
+# Sentence punctuation: a line holding it is running text, not a title ("…》、《职业病危").
+_NOT_A_TITLE = re.compile(r"[、，,。；;]|》.*《")
+
+
+def classify(lines: list[str], titles: list[str] | None = None) -> tuple[str, float, dict[str, float]]:
+    """(doc_type, confidence, scores) from the document's normalised lines.
+
+    ``titles``: lines set larger than the text (the caller knows the layout);
+    they count as the first lines of the head.
+    """
+    head = [ln.strip() for ln in list(titles or []) + lines[:6] if ln.strip() and not _NOT_A_TITLE.search(ln)]
+    head = list(dict.fromkeys(head))[:8]
     body = "\n".join(lines[:400])
     scores: dict[str, float] = {}
     for t, (title_rx, body_rx) in _COMPILED.items():

@@ -48,8 +48,25 @@ APPLICANT_DOCS = {"business_licence", "application_form", "safety_organisation",
 def step_doctype(ctx: Context) -> None:
     lines = [ln.text for ln in ctx.view.lines if ln.page == ctx.view.lines[0].page] if ctx.view.lines else []
     rest = [ln.text for ln in ctx.view.lines[len(lines):]]
-    t, conf, scores = doctype.classify(lines + rest)
+    t, conf, scores = doctype.classify(lines + rest, titles=_title_lines(ctx.view))
     ctx.doc_type, ctx.doc_type_confidence, ctx.doc_type_scores = t, conf, scores
+
+
+def _title_lines(view: DocView, limit: int = 3) -> list[str]:
+    """The first page's largest short lines, top first: a title is set bigger than
+    the text, wherever reading order puts it (a scanned table read column by
+    column, a two-column page whose columns ran together)."""
+    if not view.lines:
+        return []
+    first = view.lines[0].page
+    boxed = [ln for ln in view.lines if ln.page == first and ln.table is None and ln.bbox is not None and ln.text]
+    if len(boxed) < 3:
+        return []
+    heights = sorted(ln.bbox[3] - ln.bbox[1] for ln in boxed)  # type: ignore[index]
+    median = heights[len(heights) // 2]
+    big = [ln for ln in boxed if ln.bbox[3] - ln.bbox[1] >= 1.25 * median and len(ln.text) <= 30]  # type: ignore[index]
+    big.sort(key=lambda ln: (-(ln.bbox[3] - ln.bbox[1]), ln.bbox[1]))  # type: ignore[index]
+    return [ln.text for ln in big[:limit]]
 
 
 # --------------------------------------------------------------------------- identifiers
