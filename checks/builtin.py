@@ -25,6 +25,7 @@ BUILTIN_RULES = (
     consistency.cert_dates,
     completeness.documents,
     completeness.roster_cert_no,
+    completeness.roster_id_no,
     completeness.responsibility_principal,
     fire_separation.civil_separation,
     fire_separation.factory_separation,

@@ -223,6 +223,67 @@ def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]
 
 
 @rule(
+    "completeness.roster_id_no.v1",
+    category="completeness.missing_field",
+    requires=["person_name", "resident_id"],
+    citation=Citation(standard="《特种作业人员安全技术培训考核管理规定》", edition="原安监总局令第30号",
+                      clause="特种作业人员名册须列明身份证号（持证上岗核验以身份证号为准）"),
+    severity="medium",
+    facts=[Fact(statement="特种作业人员名册：姓名、性别、身份证号、作业类别、证书编号、有效期",
+                source="shared/domain.md 'What a package holds'", confidence="M")],
+    examples=[
+        example("fail", "名册中其他行都有身份证号，一行没有", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+            f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
+            f("person_name", "孙八", role="special_operator", record=2, doc="r"),
+            f("cert_no", "晋A012008000001", cert_type="construction_special_operation", record=2, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
+        example("pass", "每行都有身份证号", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+            f("cert_no", "T360426199101010071", cert_type="special_operation", record=1, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
+        example("uncertain", "行内无身份证号，但名册中另有未关联到人员的身份证号", [
+            f("person_name", "钱七", role="special_operator", record=1, doc="r"),
+            f("resident_id", "360426199101010071", record=1, doc="r"),
+            f("person_name", "孙八", role="special_operator", record=2, doc="r"),
+            f("cert_no", "晋A012008000001", cert_type="construction_special_operation", record=2, doc="r"),
+            f("resident_id", "110101198001014513", record=9, doc="r"),
+        ], docs={"r": "special_operations_roster"}),
+    ],
+)
+def roster_id_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
+    """特种作业人员名册中每一行都须有身份证号。
+
+    只在名册多数行载有身份证号时逐行核对（整张名册无身份证号栏另由人工判断）；名册中另有未关联到
+    人员的身份证号时判为待核实（表格行识别不完整）。
+    """
+    for d in view.documents_of("special_operations_roster"):
+        if d.status == "error":
+            continue
+        recs = [r for r in view.records() if r.document == d.id and _is_row(r)]
+        with_id = [r for r in recs if r.first("resident_id") is not None]
+        if len(recs) < 2 or len(with_id) * 2 < len(recs):
+            continue  # no ID column to speak of: not a row's omission
+        orphans = [x for x in view.fields_in(d.id, "resident_id")
+                   if (rec := view.record_of(x)) is None or rec.first("person_name") is None]
+        for r in recs:
+            if r.first("resident_id") is not None:
+                continue
+            name = r.first("person_name")
+            if orphans:
+                yield ctx.uncertain(f"名册 {d.path or d.id} 中人员 {value_of(name)} 的行内未识别到身份证号",
+                                    reason=f"名册中另有 {len(orphans)} 个身份证号未能关联到人员，可能属于该行",
+                                    evidence=r.fields + orphans[:3], key=f"{d.id}:{r.key}",
+                                    suggestion=f"请核对 {value_of(name)} 的身份证号是否已填写。")
+                continue
+            yield ctx.fail(f"特种作业人员名册 {d.path or d.id} 中人员 {value_of(name)} 未填写身份证号", evidence=r.fields,
+                           key=f"{d.id}:{r.key}", expected="身份证号", actual="空",
+                           suggestion=f"请补填 {value_of(name)} 的身份证号并附身份证复印件。")
+
+
+@rule(
     "completeness.responsibility_principal.v1",
     category="completeness.missing_field",
     requires=["person_name"],
