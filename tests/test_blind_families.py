@@ -163,3 +163,10 @@ def test_a_measure_broken_over_a_line_end_is_found():
 def test_document_type_comes_from_the_title_wherever_reading_order_puts_it(path, doc_type):
     [document], _ = _read(B / path)
     assert document.doc_type == doc_type
+
+
+def test_two_labelled_widths_run_together_each_keep_their_own_keyword():
+    """"房间疏散门净宽1.00m疏散走道净宽1.80m": the door's 1.00 m is no corridor width."""
+    [document], _ = _read(B / "bb09_chuxiong_jinding" / "17_办公楼疏散平面图.pdf")
+    widths = {(f.attributes["element"], float(f.value)) for f in document.fields if f.type == "evacuation_width"}
+    assert ("door", 1.0) in widths and ("corridor", 1.8) in widths and ("corridor", 1.0) not in widths

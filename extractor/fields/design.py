@@ -116,6 +116,10 @@ def design_hits(text: str, *, scaffold_doc: bool = False) -> list[DesignHit]:
             if prev_end_was and (between in ("≥", ">=", "≤", "<=", ">", "<", "大于", "小于", "超过") or (
                     not between and sent[ms.start] in "≥>≤<")):
                 continue  # "45m≥24m": a threshold quoted after the value
+            if after and _kind_for(left)[0] is not None and re.search(r"(?:净宽|宽度|宽|高度|高|为|[:：=])\s*$", left):
+                # "房间疏散门净宽1.00m疏散走道净宽1.80m": the keyword before the
+                # value, with its 净宽, claims it; the next keyword opens the next pair.
+                after = None
             if after:
                 kind, _ = _kind_for(after["kw"])
                 if _SUBORDINATE.search(sent[ms.end:ms.end + 6]):
