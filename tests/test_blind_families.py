@@ -170,3 +170,14 @@ def test_two_labelled_widths_run_together_each_keep_their_own_keyword():
     [document], _ = _read(B / "bb09_chuxiong_jinding" / "17_办公楼疏散平面图.pdf")
     widths = {(f.attributes["element"], float(f.value)) for f in document.fields if f.type == "evacuation_width"}
     assert ("door", 1.0) in widths and ("corridor", 1.8) in widths and ("corridor", 1.0) not in widths
+
+
+def test_a_name_label_whose_first_character_ocr_lost_still_opens_the_card():
+    """"名：戴洪国" (the lone "姓" not detected at all) is still a name label."""
+    documents, _ = _read(B / "bb05_wuhan_chutian" / "10_特种作业操作资格证书.pdf")
+    records: dict[str, dict[str, str]] = {}
+    for f in documents[0].fields:
+        if f.type in ("person_name", "cert_no") and f.attributes.get("record"):
+            records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
+    pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
+    assert pairs["鄂A022025006171"] == "戴洪国" and pairs["鄂A012024005111"] == "姜锋鹏"

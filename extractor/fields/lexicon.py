@@ -16,7 +16,8 @@ import yaml
 # Canonical label key -> the ways applicants write it. Longer variants first
 # within a key does not matter: matching tries all and keeps the longest.
 LABELS: dict[str, tuple[str, ...]] = {
-    "name": ("姓名", "名字", "持证人姓名", "持证人", "人员姓名", "姓名(签字)", "姓名(签名)"),
+    # "名": what is left of a letter-spaced "姓      名：" when OCR loses the lone "姓".
+    "name": ("姓名", "名字", "持证人姓名", "持证人", "人员姓名", "姓名(签字)", "姓名(签名)", "名"),
     "legal_representative": ("法定代表人", "法人代表", "法定代表人姓名", "法定代表人(负责人)", "法人"),
     "principal": ("主要负责人", "企业负责人", "企业主要负责人", "单位负责人"),
     "other_person": ("技术负责人", "设备管理负责人", "设备负责人", "总工程师", "技术总监"),
