@@ -105,7 +105,7 @@ def sheets(view: ApplicationView) -> list[DrawingSheet]:
 
 # -- the required minimum, from the standard's tables ------------------------------------------------
 
-def _profile(b: Field | None) -> tuple[dict | None, list[str]]:
+def _profile(b: Field | None, assume_hr: bool | None = None) -> tuple[dict | None, list[str]]:
     if b is None:
         return None, ["建筑未识别"]
     a = b.attributes
@@ -115,13 +115,27 @@ def _profile(b: Field | None) -> tuple[dict | None, list[str]]:
         missing.append("使用性质/火灾危险性类别")
     if a.get("fire_grade") not in (1, 2, 3, 4):
         missing.append("耐火等级")
-    if a.get("high_rise") is None:
+    hr = a.get("high_rise") if a.get("high_rise") is not None else assume_hr
+    if hr is None:
         missing.append("高层/多层")
     if missing:
         return None, missing
     hc = a.get("high_rise_class")
-    return {"kind": kind, "cls": a["use_class"], "grade": int(a["fire_grade"]), "hr": bool(a["high_rise"]),
+    return {"kind": kind, "cls": a["use_class"], "grade": int(a["fire_grade"]), "hr": bool(hr),
             "hr_class": int(hc) if hc in (1, 2, "1", "2") else None}, []
+
+
+def _profiles(b: Field | None) -> tuple[list[dict] | None, list[str], bool]:
+    """The building's table profile; when only 高层/多层 is unstated, both
+    readings (the finding is sure when the distance fails or passes under
+    both). Third value: whether 高层/多层 was assumed."""
+    prof, missing = _profile(b)
+    if prof is not None:
+        return [prof], [], False
+    if missing == ["高层/多层"]:
+        both = [_profile(b, assume_hr=hr)[0] for hr in (False, True)]
+        return [x for x in both if x is not None], [], True
+    return None, missing, False
 
 
 def _factory_key(p: dict) -> str | None:
@@ -269,6 +283,18 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
             f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
             f("measured_separation", 5.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#办公楼", "2#宿舍楼"]),
         ], docs={"plan": "site_plan"}),
+        example("fail", "丙类仓库未注明层数：实测10.0 m，无论单多层（≥12 m）还是高层（≥15 m）都不足", [
+            f("building", "1#仓库", doc="plan", origin=ORIGIN, kind="warehouse", use_class="丙", fire_grade=1),
+            f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=3, high_rise=False),
+            f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
+            f("measured_separation", 10.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#仓库", "2#宿舍楼"]),
+        ], docs={"plan": "site_plan"}),
+        example("uncertain", "丙类仓库未注明层数：实测13.0 m，按单多层满足（≥12 m），按高层不足（≥15 m）", [
+            f("building", "1#仓库", doc="plan", origin=ORIGIN, kind="warehouse", use_class="丙", fire_grade=1),
+            f("building", "2#宿舍楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=3, high_rise=False),
+            f("drawing_scale", 0.176, doc="plan", origin=ORIGIN, method="scale_bar"),
+            f("measured_separation", 13.0, doc="plan", origin=ORIGIN, qualifier="measured", between=["1#仓库", "2#宿舍楼"]),
+        ], docs={"plan": "site_plan"}),
         example("uncertain", "实测5.0 m，低于6 m，但图上标有防火墙，表注可能允许减小间距", [
             f("building", "1#办公楼", doc="plan", origin=ORIGIN, kind="civil", use_class="民用", fire_grade=2, high_rise=False,
               fire_wall_marked=True),
@@ -302,11 +328,11 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
             if not values:
                 continue
             d = min(values)
-            pa, miss_a = _profile(sheet.buildings.get(pair[0]))
-            pb, miss_b = _profile(sheet.buildings.get(pair[1]))
+            pas, miss_a, hr_a = _profiles(sheet.buildings.get(pair[0]))
+            pbs, miss_b, hr_b = _profiles(sheet.buildings.get(pair[1]))
             ev = _evidence(sheet, pair, m_fld, *[a for a, _ in anns])
             names = _names(pair, sheet)
-            if pa is None or pb is None:
+            if pas is None or pbs is None:
                 if d >= p.max_considered_m:
                     continue
                 missing = [f"{pair[0]}：{'、'.join(miss_a)}"] if miss_a else []
@@ -316,7 +342,11 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                     reason="建筑标注未读全（" + "；".join(missing) + "）", evidence=ev, key=f"{sheet.doc}:{pair}:label",
                     actual=_fmt(d), suggestion=f"请在总平面图上清楚标注{names}的名称、使用性质（火灾危险性类别）、耐火等级和层数/高度。")
                 continue
-            mins, table, reducible = required(pa, pb)
+            options = [required(x, y) for x in pas for y in pbs]
+            mins = [m for r in options for m in r[0]]
+            table = options[0][1]
+            reducible = all(r[2] for r in options)
+            hr_unstated = [n for n, flag in ((pair[0], hr_a), (pair[1], hr_b)) if flag]
             if not mins:
                 yield ctx.uncertain(f"{names}：{_side_by_side(measured, [v for _, v in anns], '未涵盖')}",
                                     reason=f"该建筑组合的间距要求（{table}）本规则未涵盖", evidence=ev,
@@ -324,7 +354,9 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                                     suggestion="请人工核对该建筑组合的防火间距要求。")
                 continue
             lo, hi = min(mins), max(mins)
-            req = f"≥ {lo:g} m" if lo == hi else f"≥ {lo:g}–{hi:g} m（视高层民用建筑类别）"
+            req = f"≥ {lo:g} m" if lo == hi else (
+                f"≥ {lo:g}–{hi:g} m（视{'、'.join(hr_unstated)}是否为高层建筑）" if hr_unstated
+                else f"≥ {lo:g}–{hi:g} m（视高层民用建筑类别）")
             if d >= hi:
                 continue
             floor = lo * 0.75 if (reducible and p.reduction_unstated == "uncertain") else lo
@@ -340,10 +372,21 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                     suggestion=f"请调整总平面布置，使{names}的防火间距不小于 {lo:g} m；如相邻外墙为防火墙或开口面积不大于5%且不正对"
                                f"（GB 50016 {table}注），请在图中标明并提供说明，可按表注减小间距。")
             else:
-                why = "图上标有防火墙，表注可能允许减小间距" if fire_wall else "表注（开口面积≤5%且不正对）可能允许减少25%，图纸未说明"
+                if fire_wall:
+                    why, ask = "图上标有防火墙，表注可能允许减小间距", f"请说明{names}相邻外墙的防火墙、门窗洞口做法，或调整间距不小于 {hi:g} m。"
+                elif d >= lo and hr_unstated:
+                    why = (f"图纸未载明{'、'.join(hr_unstated)}是否为高层建筑（建筑高度>24 m）：按单、多层须≥{lo:g} m（已满足），"
+                           f"按高层须≥{hi:g} m")
+                    ask = f"请在总平面图上标注{'、'.join(hr_unstated)}的层数或建筑高度。"
+                elif d >= lo:
+                    why = "高层民用建筑的类别（一类/二类）未载明，最小值取决于类别"
+                    ask = f"请标注{names}中高层建筑的类别（一类/二类）及建筑高度。"
+                else:
+                    why = "表注（开口面积≤5%且不正对）可能允许减少25%，图纸未说明"
+                    ask = f"请说明{names}相邻外墙的防火墙、门窗洞口做法，或调整间距不小于 {lo:g} m。"
                 yield ctx.uncertain(f"{names}的防火间距可能不足：{text}（GB 50016 {table}）", reason=why, evidence=ev,
                                     key=f"{sheet.doc}:{pair}", expected=req, actual=f"{which} {_fmt(d)}",
-                                    suggestion=f"请说明{names}相邻外墙的防火墙、门窗洞口做法，或调整间距不小于 {lo:g} m。")
+                                    suggestion=ask)
 
 
 # -- rule 2: annotated vs measured --------------------------------------------------------------------

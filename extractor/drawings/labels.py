@@ -10,6 +10,8 @@ from ..fields.design import buildings_in
 _GRADE = re.compile(r"(?:耐火等级\s*(?:为|:)?\s*)?(?P<g>[一二三四1234])\s*级(?!防火)")
 _CLASS = re.compile(r"(?P<c>[甲乙丙丁戊])\s*类")
 _CIVIL = re.compile(r"民用|住宅|公共建筑")
+# Building names that are civil buildings whatever else the label says (no 甲..戊 class given).
+_CIVIL_NAME = re.compile(r"宿舍|办公|住宅|食堂|综合楼|教学|门卫|商业|酒店|公寓|会议|值班|用房|活动房|医院|学校|宾馆|餐厅")
 _STOREYS = re.compile(r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:层|F\b)")
 _HEIGHT = re.compile(r"(?:H|h|高度?)\s*[=＝:：]?\s*(?P<h>\d+(?:\.\d+)?)\s*(?:m|米)")
 _RATIO = re.compile(r"(?:比\s*例\s*[:：]?\s*)?1\s*[:：∶/]\s*(?P<n>[1-9]\d{1,5})(?!\d)")
@@ -64,7 +66,8 @@ def parse_label(lines: list[str]) -> dict:
         out["use_class"] = m["c"]
         name = out["name"] or ""
         out["kind"] = "warehouse" if re.search("仓库|库房|储罐|库$", name) else "factory"
-    elif _CIVIL.search(text):
+    elif _CIVIL.search(text) or _CIVIL_NAME.search(out["name"] or ""):
+        # No 甲..戊 class: a dormitory, an office, a canteen is a civil building.
         out["use_class"], out["kind"] = "民用", "civil"
     g = _GRADE.search(text)
     if g:
