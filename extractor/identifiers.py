@@ -55,6 +55,7 @@ Reason = Literal[
     "birth_date",
     "region_unknown",
     "region_incomplete",
+    "region_dated",
     "authority_letter",
     "authority_pair",
     "org_code_check",
@@ -111,33 +112,42 @@ def _compact(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _birth_place(region: str, birth: str) -> dict[str, str] | None:
-    """stdnum's region look-up (slow: a table scan), once per region and date.
+    """The region code's entry in stdnum's table (``province``, ``prefecture``, ``county``).
 
-    Returns the region's entry (``province``, ``prefecture``, ``county``),
-    an entry without ``county`` when stdnum knows the province but not the
-    rest of the code, or None when stdnum does not know the code at all (or
-    listed no county under it in the birth year).
+    Returns the entry, an entry without ``county`` when stdnum knows the
+    province but not the rest of the code, or None when it does not know the
+    code at all. ``birth`` is unused on purpose: stdnum also asks whether the
+    county existed in the birth year, but an ID takes the code of the place
+    where it was first issued (often years after birth, 1985 for the first
+    cards), so a code created after the birth year is normal.
 
     Upstream defect (python-stdnum, ``stdnum/cn/ric.py``): ``get_birth_place``
     reads ``info['county']`` unguarded, so a code whose province the table
     lists but whose county it does not (e.g. Jiangsu's 320219, 320819) raises
     ``KeyError('county')`` instead of ``InvalidComponent``; ``ric.is_valid``
-    and ``ric.validate`` raise it too. Such IDs are real
-    (an ID keeps its region code for life), so we read the table ourselves
-    in that case. See docs/ingestion.md "Identifiers and python-stdnum".
+    and ``ric.validate`` raise it too. We read stdnum's table (``numdb``)
+    ourselves. See docs/ingestion.md "Identifiers and python-stdnum".
     """
-    number = region + birth + "0000"
-    try:
-        return _ric.get_birth_place(number)
-    except ValidationError:
-        return None
-    except KeyError:
-        from stdnum import numdb
+    from stdnum import numdb
 
-        results = numdb.get("cn/loc").info(region)
-        info = {k: v for _part, props in results for k, v in props.items()}
-        info.pop("county", None)
-        return info or None
+    results = numdb.get("cn/loc").info(region)
+    info = {k: v for _part, props in results for k, v in props.items()}
+    if not info:
+        return None
+    if "county" in info:
+        # "[1983-2015]崇安区,[2016-]梁溪区": the names the code has had, with their
+        # years. stdnum rejects a code not in use in the birth year; we only note it.
+        year = int(birth[:4])
+        entries = info["county"].split(",")
+        in_use = False
+        for entry in entries:
+            m = re.match(r"^\[(\d*)-(\d*)\]", entry)
+            if not m or ((not m[1] or year >= int(m[1])) and (not m[2] or year <= int(m[2]))):
+                in_use = True
+        info["county"] = re.sub(r"\[[^\]]*\]", "", entries[-1])
+        if not in_use:
+            info["dated"] = "1"
+    return info
 
 
 # What stdnum.cn.ric raises for each of our reasons (its checks run in the same order).
@@ -193,6 +203,10 @@ def check_resident_id(text: str, as_of: _dt.date | None = None) -> IdCheck:
     if place is not None:
         details["province"] = place.get("province")
         details["region_known"] = True
+        if place.get("dated"):
+            # The code existed, but not in the birth year: normal for a card
+            # first issued years after birth (stdnum calls it InvalidComponent).
+            warnings.append("region_dated")
         if "county" not in place:
             # The province is known, the county code is not in stdnum's
             # table: the number may well be valid (retired codes stay in
@@ -203,7 +217,7 @@ def check_resident_id(text: str, as_of: _dt.date | None = None) -> IdCheck:
         details["region_known"] = False
     details["sex"] = "男" if int(number[16]) % 2 else "女"
     return IdCheck(**base, value=number, valid=True, warnings=warnings,
-                   stdnum_error=_RIC_STDNUM["region_unknown"] if "region_unknown" in warnings
+                   stdnum_error=_RIC_STDNUM["region_unknown"] if {"region_unknown", "region_dated"} & set(warnings)
                    else ("KeyError" if "region_incomplete" in warnings else None),
                    details=details)
 

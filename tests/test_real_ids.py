@@ -113,7 +113,7 @@ def test_no_resident_id_check_raises(region, born, seq):
     number = _with_check_digit(f"{region}{born:%Y%m%d}{seq:03d}")
     result = ids.check_resident_id(number)
     assert result.valid, (number, result.reason)
-    assert set(result.warnings) <= {"region_unknown", "region_incomplete"}
+    assert set(result.warnings) <= {"region_unknown", "region_incomplete", "region_dated"}
     id_rules.check_resident_id(number, date(2026, 11, 20))
     ids.repair_ocr("resident_id", number.replace("0", "O", 1))
     ids.check_special_operation("T" + number, holder_id=number)

@@ -36,14 +36,23 @@ def test_valid_public_id_vectors_pass(number):
 @pytest.mark.parametrize("number, verdict", [
     ("360426199113010079", "fail"),   # month 13
     ("36042619910102009X", "fail"),   # wrong check character
-    ("110224198001010029", "uncertain"),  # real 大兴县 code stdnum rejects for 1980: a warning only
-    ("990426199112010074", "uncertain"),
+    ("110102910101007", "uncertain"),  # 15-digit legacy number
 ])
-def test_id_failures_and_region_warnings(number, verdict):
+def test_id_failures_and_legacy_warnings(number, verdict):
     (x,) = _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v2")
     assert x.verdict == verdict
     if verdict == "uncertain":
         assert x.severity == "low" and x.reason
+
+
+@pytest.mark.parametrize("number", [
+    "110224198001010029",  # real 大兴县 code stdnum rejects for 1980 (the card was issued later)
+    "990426199112010074",  # a code stdnum does not list
+    "320219198001011230",  # a county stdnum's table lacks (its KeyError)
+])
+def test_region_questions_are_field_warnings_not_findings(number):
+    """An officer cannot answer "is this region code real?": no finding, the field carries it."""
+    assert _by_rule(build([f("resident_id", number)]), "gb11643.resident_id.v2") == []
 
 
 def test_birth_date_after_application_date_fails():

@@ -42,10 +42,10 @@ _RID_ERRORS = {
 def check_resident_id(number: str, as_of: _dt.date) -> tuple[str, str] | None:
     """(kind, Chinese reason) of the first problem, or None. kind is 'error' or 'warning'.
 
-    An unknown region code is a warning: stdnum's region table rejects some
-    real numbers (codes issued before a county existed in the table, 81/82/83
-    residence permits), per domain_sources.md §1.1. A code the table lists
-    only down to its prefecture (``region_incomplete``) is no problem at all.
+    Region codes raise no problem: stdnum's region table rejects some real
+    numbers (codes issued before a county existed in the table, 81/82/83
+    residence permits), per domain_sources.md §1.1; the field carries the
+    warning instead.
     """
     result = ids.check_resident_id(number, as_of)
     if result.details.get("legacy"):
@@ -62,9 +62,9 @@ def check_resident_id(number: str, as_of: _dt.date) -> tuple[str, str] | None:
         template = _RID_ERRORS.get(result.reason or "format", _RID_ERRORS["format"])
         return "error", template.format(check=ric.calc_check_digit(result.value) if len(result.value) == 18 else "?",
                                         birth=result.value[6:14])
-    if "region_unknown" in result.warnings:
-        return "warning", (f"地址码 {result.value[:6]} 未在行政区划表中找到（可能为历史代码或港澳台居住证），"
-                           "请人工核对")
+    # Region codes are not judged: stdnum's table misses real codes, and an ID
+    # keeps the code of the place it was first issued. The field carries the
+    # warning (region_unknown / region_dated / region_incomplete), no finding.
     return None
 
 
@@ -90,15 +90,16 @@ def _is_date(yyyymmdd: str) -> bool:
     examples=[
         example("fail", "校验位错误", [f("resident_id", "36042619910102009X")]),
         example("pass", "有效号码（含全角数字与空格）", [f("resident_id", "３６０４２６ 199101010071")]),
-        example("uncertain", "地址码未收录（港澳台居住证等）", [f("resident_id", "990426199112010074")]),
+        example("pass", "地址码未收录（港澳台居住证等）：字段带提示，不单独报告", [f("resident_id", "990426199112010074")]),
+        example("uncertain", "15位旧式身份证号码", [f("resident_id", "110102910101007")]),
         example("uncertain", "低置信度识别的号码校验失败", [f("resident_id", "36042619910102009X", confidence=0.5)]),
     ],
 )
 def resident_id(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """居民身份证号码格式、出生日期与校验位核验。
 
-    校验位或出生日期错误判为不通过；地址码未收录、15位旧号码只作“待核实”提示；
-    低置信度识别结果校验失败时判为“待核实”。
+    校验位或出生日期错误判为不通过；15位旧号码判为“待核实”；地址码未收录只在字段上提示，
+    不单独报告（身份证号沿用首次签发地的代码，行政区划表并不完整）；低置信度识别结果校验失败时判为“待核实”。
     """
     for fld in view.fields_of("resident_id"):
         number = ident(fld)
