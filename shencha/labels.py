@@ -33,6 +33,11 @@ DOC_TYPE = {
     "application_form": "申请书",
     "safety_investment": "安全投入证明",
     "safety_organisation": "安全机构设置文件",
+    "machinery_inspection": "起重机械检验检测合格证明",
+    "occupational_health": "职业危害防治措施",
+    "safety_assessment": "安全评价报告",
+    "major_hazards": "重大危险源辨识与监控措施",
+    "major_works_measures": "危大工程预防监控措施",
     "other": "其他",
 }
 

@@ -102,14 +102,16 @@ def test_same_value_in_one_document_only_is_not_a_cross_document_conflict():
 def test_checklist_is_per_industry():
     docs = {"a": "application_form", "b": "business_licence", "c": "responsibility_system", "d": "safety_investment",
             "e": "safety_organisation", "f": "managers_roster", "g": "special_operations_roster",
-            "h": "training_record", "i": "insurance", "j": "emergency_plan"}
-    for industry in ("construction", "hazardous_chemicals", "non_coal_mine"):
-        out = _by_rule(build(docs=docs, industry=industry), "completeness.documents.v1")
-        assert [x.verdict for x in out] == ["uncertain"], industry  # only the "check these by hand" note
-    chem = _by_rule(build(docs=docs, industry="hazardous_chemicals"), "completeness.documents.v1")
-    assert "安全评价报告" in chem[0].message
+            "h": "training_record", "i": "insurance", "j": "emergency_plan", "k": "occupational_health"}
+    construction = _by_rule(build(docs=docs | {"l": "machinery_inspection", "m": "scaffold_plan"},
+                                  industry="construction"), "completeness.documents.v2")
+    assert construction == []
+    chem = _by_rule(build(docs=docs, industry="hazardous_chemicals"), "completeness.documents.v2")
+    # The safety assessment is required of every non-construction applicant; major hazards only of some.
+    assert [(x.verdict, "安全评价报告" in x.message) for x in chem if x.verdict == "fail"] == [("fail", True)]
+    assert [x.verdict for x in chem if "重大危险源" in x.message] == ["uncertain"]
     docs.pop("g")
-    out = _by_rule(build(docs=docs, industry="non_coal_mine"), "completeness.documents.v1")
+    out = _by_rule(build(docs=docs, industry="non_coal_mine"), "completeness.documents.v2")
     assert any(x.verdict == "fail" and "特种作业" in x.message and "第六条" in x.citation for x in out)
 
 

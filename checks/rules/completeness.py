@@ -22,8 +22,10 @@ CHECKLISTS = Path(__file__).resolve().parent.parent / "tables" / "checklists.yam
 _ALL_CONSTRUCTION = {
     "app": "application_form", "bl": "business_licence", "rs": "responsibility_system", "si": "safety_investment",
     "so": "safety_organisation", "mr": "managers_roster", "sr": "special_operations_roster", "tr": "training_record",
-    "in": "insurance", "ep": "emergency_plan",
+    "in": "insurance", "ep": "emergency_plan", "mi": "machinery_inspection", "oh": "occupational_health",
+    "sp": "scaffold_plan",
 }
+_ALL_HAZCHEM = {k: v for k, v in _ALL_CONSTRUCTION.items() if k not in ("mi", "sp")} | {"sa": "safety_assessment"}
 
 
 class ChecklistItem(BaseModel):
@@ -35,6 +37,7 @@ class ChecklistItem(BaseModel):
     basis: str
     confidence: Confidence
     recognised: bool = True
+    when: str | None = None  # the condition under which the item is required ("有重大危险源的"), Chinese
 
 
 class Checklist(BaseModel):
@@ -69,7 +72,7 @@ class DocumentsParams(BaseModel):
 
 
 @rule(
-    "completeness.documents.v1",
+    "completeness.documents.v2",
     category="completeness.missing_document",
     requires=[],
     citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
@@ -89,7 +92,10 @@ class DocumentsParams(BaseModel):
         example("uncertain", "缺少的材料可能在无法读取的文件中",
                 docs={**{k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"}, "bad": "other"},
                 errors=["bad"], params={"ask_unrecognised": False}),
-        example("uncertain", "清单中有系统不能识别的材料，提示人工核对", docs=_ALL_CONSTRUCTION),
+        example("uncertain", "危险化学品企业未见重大危险源材料：仅有重大危险源的须提交，须说明是否适用",
+                docs=_ALL_HAZCHEM, industry="hazardous_chemicals"),
+        example("pass", "危险化学品企业材料齐全（含重大危险源辨识与监控措施）",
+                docs=_ALL_HAZCHEM | {"mh": "major_hazards"}, industry="hazardous_chemicals"),
         example("uncertain", "缺少的材料可能是一份未能确定类型的文件",
                 docs={k: v for k, v in _ALL_CONSTRUCTION.items() if k != "in"}, params={"ask_unrecognised": False},
                 low_confidence_docs=["x"]),
@@ -99,7 +105,8 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """按行业的申请材料清单核对材料是否齐全。
 
     清单为数据（checks/tables/checklists.yaml）。缺少的材料若可能在无法读取的文件中，判为待核实；
-    系统尚不能识别的材料类别（如安全评价报告）合并为一条待核实提示。
+    仅在一定条件下须提交的材料（如有重大危险源的）缺少时判为待核实（低），请申请人说明是否适用；
+    系统尚不能识别的材料类别合并为一条待核实提示。
     """
     lists = load_checklists().checklists
     checklist = lists.get(view.industry or "", lists["default"])
@@ -115,6 +122,13 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
         if present.intersection(item.doc_types):
             continue
         cite = f"{checklist.basis} {item.basis}"
+        if item.when:
+            # Required only for some applicants: its absence is a question.
+            yield ctx.uncertain(f"未见“{item.title}”（{item.when}须提交）",
+                                reason=f"该项仅{item.when}须提交，材料中未说明是否适用", key=item.key, citation=cite,
+                                severity="low", expected=item.title, actual="未识别到",
+                                suggestion=f"如{item.when.removesuffix('的')}，请补充提交“{item.title}”；否则请书面说明不适用。")
+            continue
         if unreadable:
             paths = "、".join(d.path or d.id for d in unreadable)
             yield ctx.uncertain(f"未识别到“{item.title}”",

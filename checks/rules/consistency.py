@@ -22,7 +22,9 @@ DOC_NAMES = {
     "managers_roster": "管理人员名册", "special_operations_roster": "特种作业人员名册", "certificate": "证书",
     "safety_organisation": "安全机构设置文件", "training_record": "培训记录", "insurance": "工伤保险证明",
     "emergency_plan": "应急预案", "scaffold_plan": "脚手架专项方案", "site_plan": "总平面图",
-    "evacuation_plan": "疏散图", "safety_investment": "安全投入证明", "other": "其他材料",
+    "evacuation_plan": "疏散图", "safety_investment": "安全投入证明", "machinery_inspection": "起重机械检验证明",
+    "occupational_health": "职业危害防治措施", "safety_assessment": "安全评价报告", "major_hazards": "重大危险源材料",
+    "major_works_measures": "危大工程监控措施", "other": "其他材料",
 }
 
 

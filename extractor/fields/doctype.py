@@ -13,7 +13,9 @@ import re
 DOC_TYPES = (
     "business_licence", "responsibility_system", "managers_roster", "special_operations_roster",
     "certificate", "scaffold_plan", "site_plan", "evacuation_plan", "emergency_plan", "training_record",
-    "insurance", "application_form", "safety_investment", "safety_organisation", "other",
+    "insurance", "application_form", "safety_investment", "safety_organisation",
+    "machinery_inspection", "occupational_health", "safety_assessment", "major_hazards", "major_works_measures",
+    "other",
 )
 
 # type -> (title cues, body cues); each cue is a regex.
@@ -52,13 +54,37 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
-# Documents a package holds that none of the types above describe; their
-# titles must outweigh the body words they share with the others.
-CUES["other"] = (
-    ("评价报告", "安全现状评价", "检测报告", "职业病", "职业危害", "危险源辨识", "许可证副本", "许可证\\(副本\\)", "检验.{0,4}汇总表",
-     "检验检测合格", "^安全生产许可证$"),
-    ("评价机构", "评价结论", "评价组", "职业病危害", "重大危险源", "检验检测机构"),
+# Checklist documents whose titles must outweigh the body words they share
+# with the others ("职业病" and "应急" appear in every responsibility system).
+CUES["machinery_inspection"] = (
+    ("起重机械.{0,12}(?:合格|检验|检测)", "检验.{0,4}汇总表", "检验检测合格", "设备.{0,6}检验", "(?:检验|检测)合格证明"),
+    ("塔式起重机", "施工升降机", "起重机械", "检验合格", "检测合格", "使用登记", "检验检测机构"),
 )
+CUES["occupational_health"] = (
+    ("职业病", "职业危害", "职业健康", "劳动防护用品"),
+    ("职业病危害", "劳动防护用品", "职业健康检查", "危害因素", "防尘", "防噪"),
+)
+CUES["safety_assessment"] = (
+    ("评价报告", "安全现状评价", "安全评价", "验收评价"),
+    ("评价机构", "评价结论", "评价组", "评价报告", "评价依据"),
+)
+CUES["major_hazards"] = (
+    ("重大危险源", "危险源辨识"),
+    ("重大危险源", "临界量", "辨识", "监控措施", "危险化学品重大危险源"),
+)
+CUES["major_works_measures"] = (
+    ("危险性较大", "危大工程", "事故易发部位"),
+    ("危险性较大", "危大工程", "监控措施", "专项施工方案"),
+)
+# Documents a package holds that none of the types above describe.
+CUES["other"] = (
+    ("检测报告", "许可证副本", "许可证\\(副本\\)", "^安全生产许可证$"),
+    (),
+)
+
+# Types whose title alone decides: their bodies share words with everything.
+_STRONG_TITLES = {"other", "machinery_inspection", "occupational_health", "safety_assessment", "major_hazards",
+                  "major_works_measures"}
 
 _COMPILED = {
     t: ([re.compile(c) for c in title], [re.compile(c) for c in body]) for t, (title, body) in CUES.items()
@@ -87,7 +113,7 @@ def classify(lines: list[str], titles: list[str] | None = None) -> tuple[str, fl
                 continue
             for rx in title_rx:
                 if rx.search(ln):
-                    s += (12.0 if t == "other" else 6.0) / (1 + 0.3 * rank)
+                    s += (12.0 if t in _STRONG_TITLES else 6.0) / (1 + 0.3 * rank)
         for rx in body_rx:
             n = len(rx.findall(body))
             if n:
