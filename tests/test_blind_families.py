@@ -181,3 +181,16 @@ def test_a_name_label_whose_first_character_ocr_lost_still_opens_the_card():
             records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
     pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
     assert pairs["鄂A022025006171"] == "戴洪国" and pairs["鄂A012024005111"] == "姜锋鹏"
+
+
+def test_cards_whose_number_comes_before_the_name_keep_number_and_holder_together():
+    """Each card: "证  号：T…" above "姓  名：…"; OCR boxes the first characters
+    as one tall "证姓". A second 证号 starts the next card's record."""
+    documents, _ = _read(B / "bb07_huizhou_huayue" / "09_特种作业操作证复印件.pdf")
+    records: dict[str, dict[str, str]] = {}
+    for f in documents[0].fields:
+        if f.type in ("person_name", "cert_no") and f.page == 1:
+            assert f.attributes.get("record"), f  # every number and name is in a card's record
+            records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
+    pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
+    assert pairs["T350583198407076299"] == "李峰伟" and pairs["T440582198012276726"] == "宋琴娜"

@@ -46,8 +46,9 @@ APPLICANT_DOCS = {"business_licence", "application_form", "safety_organisation",
 
 
 def step_doctype(ctx: Context) -> None:
-    lines = [ln.text for ln in ctx.view.lines if ln.page == ctx.view.lines[0].page] if ctx.view.lines else []
-    rest = [ln.text for ln in ctx.view.lines[len(lines):]]
+    reading = ctx.view.reading()
+    lines = [ln.text for ln in reading if ln.page == reading[0].page] if reading else []
+    rest = [ln.text for ln in reading[len(lines):]]
     t, conf, scores = doctype.classify(lines + rest, titles=_title_lines(ctx.view))
     ctx.doc_type, ctx.doc_type_confidence, ctx.doc_type_scores = t, conf, scores
 
@@ -56,10 +57,11 @@ def _title_lines(view: DocView, limit: int = 3) -> list[str]:
     """The first page's largest short lines, top first: a title is set bigger than
     the text, wherever reading order puts it (a scanned table read column by
     column, a two-column page whose columns ran together)."""
-    if not view.lines:
+    reading = view.reading()
+    if not reading:
         return []
-    first = view.lines[0].page
-    boxed = [ln for ln in view.lines if ln.page == first and ln.table is None and ln.bbox is not None and ln.text]
+    first = reading[0].page
+    boxed = [ln for ln in reading if ln.page == first and ln.table is None and ln.bbox is not None and ln.text]
     if len(boxed) < 3:
         return []
     heights = sorted(ln.bbox[3] - ln.bbox[1] for ln in boxed)  # type: ignore[index]
@@ -138,7 +140,7 @@ def step_identifiers(ctx: Context) -> None:
                                      and "身份" not in p.label):
             for sp in p.value_spans:
                 other_values.setdefault(sp.line, []).append((sp.start, sp.end))
-    for ln in ctx.view.lines:
+    for ln in ctx.view.reading():
         if not ln.text:
             continue
         for m in find_identifiers(ln.text):
@@ -151,21 +153,37 @@ def step_identifiers(ctx: Context) -> None:
 # --------------------------------------------------------------------------- key–value
 
 
+# Keys a record holds once: when one comes again, the next record has begun
+# (certificate cards repeated down a page, whatever line each card starts with).
+_ONCE_PER_RECORD = {"cert_no", "resident_id", "sex"}
+
+
 def _records_by_page(pairs: list[Pair]) -> dict[int, str]:
-    """Pair index -> record id: a record opens at a person's name and takes
-    the pairs after it; pairs before the first name join that name."""
+    """Pair index -> record id.
+
+    A record opens at a person's name when the current one already names
+    someone, and at a key it already holds (a second 证号, 身份证号 or 性别:
+    the next card of a page of cards, even when each card puts its number
+    above its name). Pairs before the first name join that name's record. Pages
+    without a name have no records.
+    """
     out: dict[int, str] = {}
     by_page: dict[int, list[int]] = {}
     for i, p in enumerate(pairs):
         by_page.setdefault(p.page, []).append(i)
     for page, idx in by_page.items():
-        names = [i for i in idx if pairs[i].key in _PERSON_KEYS and pairs[i].value]
-        if not names:
+        if not any(pairs[i].key in _PERSON_KEYS and pairs[i].value for i in idx):
             continue
+        n, held, named = 0, set(), False
         for i in idx:
-            prev = [n for n in names if n <= i]
-            owner = prev[-1] if prev else names[0]
-            out[i] = f"kv{page}.{names.index(owner)}"
+            key = pairs[i].key
+            is_name = key in _PERSON_KEYS and bool(pairs[i].value)
+            if held and ((is_name and named) or (key in _ONCE_PER_RECORD and key in held)):
+                n, held, named = n + 1, set(), False
+            if key:
+                held.add(key)
+            named = named or is_name
+            out[i] = f"kv{page}.{n}"
     return out
 
 

@@ -148,9 +148,15 @@ class DocView:
     def line(self, line_id: int) -> TextLine:
         return self.lines[line_id]
 
+    def reading(self) -> list[TextLine]:
+        """The lines on the pages, page by page in reading order. ``lines`` also
+        keeps the pieces that were joined into others (evidence still points at
+        them by id); reading them again would read their text twice."""
+        return [ln for page in sorted(self.by_page) for ln in self.by_page[page]]
+
     def flow(self) -> list[TextLine]:
         """Lines outside tables, in reading order (prose and key–value text)."""
-        return [ln for ln in self.lines if ln.table is None]
+        return [ln for ln in self.reading() if ln.table is None]
 
     def evidence(self, spans: list[Span]) -> tuple[int | None, BBox | None, float, Source]:
         """Page, bbox, OCR confidence and source of the characters in ``spans``."""
@@ -192,50 +198,68 @@ def _degenerate(table, lines: list[Line]) -> bool:
 
 def _join_spaced_labels(page_lines: list[TextLine], lines: list[TextLine]) -> list[TextLine]:
     """Labels set with wide letter-spacing ("姓      名：钱国栋", "性    别：男") reach
-    us from OCR as two boxes, "姓" and "名：钱国栋", which no label matches.
-    Join a lone Han character with the box to its right on the same row when
+    us from OCR as two boxes, "姓" and "名：钱国栋", which no label matches; a
+    column of such first characters may even come as one tall box ("证姓").
+    Join each first character with the box to its right on the same row when
     together they start with a known label and a colon; the joined line takes
     the place of the first of the two, so records keep their order."""
     from .lexicon import LABELS  # a data table; imported here to keep view free of the steps' vocabulary
 
     labels = {v for variants in LABELS.values() for v in variants}
-    singles = [ln for ln in page_lines if ln.bbox is not None and ln.table is None
-               and len(ln.raw.strip()) == 1 and is_han(ln.raw.strip())]
-    if not singles:
+    # (character, its box, the line it comes from)
+    heads: list[tuple[str, tuple[float, float, float, float], TextLine]] = []
+    for ln in page_lines:
+        raw = ln.raw.strip()
+        if ln.bbox is None or ln.table is not None or not raw or not all(is_han(c) for c in raw):
+            continue
+        x0, y0, x1, y1 = ln.bbox
+        if len(raw) == 1:
+            heads.append((raw, ln.bbox, ln))
+        elif len(raw) in (2, 3) and (y1 - y0) >= 1.5 * (x1 - x0):
+            # Characters stacked in one tall box: give each its slice of the box.
+            step = (y1 - y0) / len(raw)
+            heads += [(c, (x0, y0 + k * step, x1, y0 + (k + 1) * step), ln) for k, c in enumerate(raw)]
+    if not heads:
         return page_lines
-    out = list(page_lines)
-    used: set[int] = set()
-    for single in singles:
-        sx0, sy0, sx1, sy1 = single.bbox  # type: ignore[misc]
+    joins: list[tuple[tuple[str, tuple[float, float, float, float], TextLine], TextLine]] = []
+    taken: set[int] = set()
+    for head in heads:
+        ch, (sx0, sy0, sx1, sy1), src = head
         h = max(sy1 - sy0, 1.0)
         best: TextLine | None = None
         for ln in page_lines:
-            if ln is single or ln.id in used or ln.bbox is None or ln.table is not None:
+            if ln is src or ln.id in taken or ln.bbox is None or ln.table is not None:
                 continue
             x0, y0, x1, y1 = ln.bbox
             overlap = min(sy1, y1) - max(sy0, y0)
             m = re.match(r"^\s*([\u4e00-\u9fff]{1,3})\s*[:：]", ln.raw)
             if overlap < 0.5 * min(h, y1 - y0) or not (0 <= x0 - sx1 <= 8 * h) or not m:
                 continue
-            if single.raw.strip() + m.group(1) in labels and (best is None or x0 < best.bbox[0]):  # type: ignore[index]
+            if ch + m.group(1) in labels and (best is None or x0 < best.bbox[0]):  # type: ignore[index]
                 best = ln
-        if best is None or single.id in used:
+        if best is not None:
+            joins.append((head, best))
+            taken.add(best.id)
+    # A tall box is replaced only when every character in it found its label.
+    whole = {id(src) for _c, _b, src in heads if sum(1 for (_, _, s), _r in joins if s is src) ==
+             len(src.raw.strip())}
+    out = list(page_lines)
+    for (ch, box, src), right in joins:
+        if id(src) not in whole:
             continue
-        raw = single.raw.strip() + best.raw.lstrip()
-        right_boxes = best.char_boxes[len(best.raw) - len(best.raw.lstrip()):] if best.char_boxes else \
-            [best.bbox] * len(best.raw.lstrip())
-        right_conf = best.char_conf[len(best.raw) - len(best.raw.lstrip()):] if best.char_conf else \
-            [best.confidence] * len(best.raw.lstrip())
-        tl = TextLine(id=len(lines), page=single.page, raw=raw, norm=normalize_with_map(raw),
-                      bbox=union([single.bbox, best.bbox]), confidence=min(single.confidence, best.confidence),
-                      source=best.source, block=best.block, char_boxes=[single.bbox] + list(right_boxes),
-                      char_conf=[single.confidence] + list(right_conf))
+        raw = ch + right.raw.lstrip()
+        cut = len(right.raw) - len(right.raw.lstrip())
+        right_boxes = right.char_boxes[cut:] if right.char_boxes else [right.bbox] * len(right.raw.lstrip())
+        right_conf = right.char_conf[cut:] if right.char_conf else [right.confidence] * len(right.raw.lstrip())
+        tl = TextLine(id=len(lines), page=right.page, raw=raw, norm=normalize_with_map(raw),
+                      bbox=union([box, right.bbox]), confidence=min(src.confidence, right.confidence),
+                      source=right.source, block=right.block, char_boxes=[box] + list(right_boxes),
+                      char_conf=[src.confidence] + list(right_conf))
         lines.append(tl)
-        at = min(out.index(single), out.index(best))
-        out = [x for x in out if x is not single and x is not best]
-        out.insert(at, tl)
-        used.update((single.id, best.id))
-    return out
+        at = out.index(right)
+        out[at] = tl
+    gone = {id(src) for _c, _b, src in heads if id(src) in whole}
+    return [x for x in out if id(x) not in gone]
 
 
 def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[TextLine]:
@@ -307,8 +331,8 @@ def build_view(doc: Document) -> DocView:
             )
             lines.append(tl)
             page_lines.append(tl)
-        page_lines = _join_vertical(page_lines, lines)
         page_lines = _join_spaced_labels(page_lines, lines)
+        page_lines = _join_vertical(page_lines, lines)
         for table in page.tables:
             if table.index not in real_tables:
                 continue
