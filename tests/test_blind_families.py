@@ -194,3 +194,10 @@ def test_cards_whose_number_comes_before_the_name_keep_number_and_holder_togethe
             records.setdefault(f.attributes["record"], {})[f.type] = str(f.normalized)
     pairs = {r.get("cert_no"): r.get("person_name") for r in records.values()}
     assert pairs["T350583198407076299"] == "李峰伟" and pairs["T440582198012276726"] == "宋琴娜"
+
+
+def test_a_company_licence_number_is_not_a_persons_certificate():
+    """采矿许可证 / 资质证书 numbers fit no personal format and name no holder."""
+    for path in ("bb10_binyang_hongda/18_采矿许可证.jpg", "bb01_wuxi_hengtai/03_建筑业企业资质证书.jpg"):
+        documents, _ = _read(B / path)
+        assert _values(documents, "cert_no") == set(), path

@@ -239,7 +239,9 @@ def step_keyvalue(ctx: Context) -> None:
                     mm.role = "applicant" if applicant_doc else "other"
                 ctx.add(mm)
             if not found and p.key in ("cert_no", "safety_licence_no"):
-                if p.key == "cert_no" and rec in company_records:
+                if p.key == "cert_no" and (rec is None or rec in company_records):
+                    # No person on the page, or a company's record: a number of no
+                    # personal certificate's format is the company's own licence.
                     continue
                 value = re.sub(r"\s+", "", p.value)
                 if 5 <= len(value) <= 30 and re.search(r"\d{4}", value) and not _is_date_text(value):
