@@ -100,6 +100,7 @@ def glyphs_to_lines(glyphs: Sequence[Glyph], source: Source) -> list[Line]:
         else:
             rows.append([g])
             row_centre, row_height = centre, g.height
+    rows = [part for row in rows for part in _split_overprinted(row)]
 
     lines: list[Line | None] = []
     for row in rows:
@@ -116,6 +117,31 @@ def glyphs_to_lines(glyphs: Sequence[Glyph], source: Source) -> list[Line]:
         if segment:
             lines.append(_make_line(segment, source))
     return [line for line in lines if line is not None]
+
+
+def _split_overprinted(row: list[Glyph], depth: int = 0) -> list[list[Glyph]]:
+    """A row where glyphs share their place (a signature block or a stamp's text
+    printed over the body) holds two lines: split it at the widest gap between
+    glyph centres, so neither line's text is interleaved with the other's."""
+    ordered = sorted(row, key=lambda g: g.x0)
+    if depth >= 2 or not any(_overprints(a, b) for a, b in zip(ordered, ordered[1:])):
+        return [row]
+    by_centre = sorted(row, key=lambda g: (g.top + g.bottom) / 2)
+    gaps = [((b.top + b.bottom) - (a.top + a.bottom)) / 2 for a, b in zip(by_centre, by_centre[1:])]
+    cut = max(range(len(gaps)), key=lambda i: gaps[i])
+    if gaps[cut] <= 0.05 * max(g.height for g in row):
+        return [row]  # the same line printed twice (bold by overprinting): dedupe_glyphs' business
+    upper, lower = by_centre[:cut + 1], by_centre[cut + 1:]
+    return _split_overprinted(upper, depth + 1) + _split_overprinted(lower, depth + 1)
+
+
+def _overprints(a: Glyph, b: Glyph) -> bool:
+    """Two letters or characters sharing most of their width (one printed over
+    the other). Punctuation is kerned into its neighbours and never counts."""
+    if not (a.text.isalnum() and b.text.isalnum()) or a.text == b.text:
+        return False
+    overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+    return overlap > 0.5 * max(min(a.x1 - a.x0, b.x1 - b.x0), 0.1)
 
 
 def _make_line(glyphs: list[Glyph], source: Source) -> Line | None:

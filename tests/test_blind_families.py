@@ -201,3 +201,14 @@ def test_a_company_licence_number_is_not_a_persons_certificate():
     for path in ("bb10_binyang_hongda/18_采矿许可证.jpg", "bb01_wuxi_hengtai/03_建筑业企业资质证书.jpg"):
         documents, _ = _read(B / path)
         assert _values(documents, "cert_no") == set(), path
+
+
+def test_a_signature_block_printed_over_the_text_is_read_as_its_own_line():
+    """The body line and a signature overprinted across it used to interleave
+    character by character ("安主全要生负产责第人一…"): the principal's name in
+    the signature was lost and a clean responsibility system failed (class 5)."""
+    [document], _ = _read(B / "bb03_chengdu_jincheng" / "04_安全生产责任制.pdf")
+    texts = [ln.text for p in document.pages for ln in p.lines]
+    assert any(t.startswith("主要负责人（签字）：诸葛明远") for t in texts)
+    principals = {f.value for f in document.fields if f.type == "person_name" and f.role == "principal"}
+    assert "诸葛明远" in principals

@@ -300,7 +300,7 @@ def roster_id_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "completeness.responsibility_principal.v1",
     category="completeness.missing_field",
-    requires=["person_name"],
+    requires=["person_name", "duty_statement"],
     citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
                       clause="第六条（一）：建立、健全安全生产责任制"),
     severity="high",
@@ -313,11 +313,18 @@ def roster_id_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                 docs={"rs": "responsibility_system"}),
         example("pass", "责任制写明主要负责人", [f("person_name", "周九", role="principal", doc="rs", title="总经理")],
                 docs={"rs": "responsibility_system"}),
+        example("pass", "责任制未写姓名，但规定董事长为第一责任人、对安全生产全面负责",
+                [f("duty_statement", "principal", role="principal", doc="rs", text="董事长兼总经理是本单位安全生产第一责任人")],
+                docs={"rs": "responsibility_system"}),
         example("uncertain", "责任制文件无法读取", docs={"rs": "responsibility_system"}, errors=["rs"]),
     ],
 )
 def responsibility_principal(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
-    """安全生产责任制须点名主要负责人（或以法定代表人为第一责任人）。"""
+    """安全生产责任制须明确主要负责人（第一责任人）及其安全生产职责。
+
+    写明主要负责人姓名，或写明“主要负责人/董事长/总经理……为第一责任人、全面负责”等职责条款（未写姓名），
+    均视为已明确；两者皆无时判为不通过。
+    """
     for d in view.documents_of("responsibility_system"):
         if d.status == "error":
             yield ctx.uncertain(f"安全生产责任制 {d.path or d.id} 无法读取，无法核对是否明确主要负责人",
@@ -325,7 +332,10 @@ def responsibility_principal(view: ApplicationView, ctx: RuleContext) -> Iterato
                                 suggestion="请提供清晰可读的安全生产责任制文件。")
             continue
         named = [x for x in view.fields_in(d.id, "person_name") if x.role in ("principal", "legal_representative")]
-        if not named:
+        # The law asks for the principal's duties, not a name: "董事长兼总经理是本单位
+        # 安全生产第一责任人，对…全面负责" establishes them as well.
+        stated = [x for x in view.fields_in(d.id, "duty_statement") if x.role == "principal"]
+        if not named and not stated:
             yield ctx.fail(f"安全生产责任制 {d.path or d.id} 未明确主要负责人（第一责任人）", key=d.id,
                            evidence=[Evidence(document=d.id, text=d.path or d.id)],
                            expected="写明主要负责人姓名及其安全生产职责", actual="未载明",

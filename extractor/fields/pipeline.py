@@ -83,6 +83,7 @@ _STEPS = [
     ("shencha_prose_names", steps.step_prose_names, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_design", steps.step_design, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_plans", steps.step_plans, ["doc._.shencha"], ["doc._.shencha"]),
+    ("shencha_duties", steps.step_duties, ["doc._.shencha"], ["doc._.shencha"]),
     ("shencha_roles", steps.step_roles, ["doc._.shencha"], ["doc._.shencha"]),
 ]
 

@@ -734,6 +734,26 @@ def step_design(ctx: Context) -> None:
 # --------------------------------------------------------------------------- plans
 
 
+# A responsibility system states the principal's duties in words like these,
+# with or without naming the person (the law asks for the duties).
+_PRINCIPAL_DUTY = re.compile(r"(?:主要负责人|第一责任人|法定代表人|董事长|总经理|厂长|矿长)[^。；;]{0,30}?"
+                             r"(?:第一责任人|全面负责|负全面责任|负总责|安全生产职责)")
+
+
+def step_duties(ctx: Context) -> None:
+    """``duty_statement`` fields: where a responsibility system states the
+    principal's responsibility for safety (主要负责人…全面负责, 董事长为第一责任人)."""
+    if ctx.doc_type != "responsibility_system":
+        return
+    for para in paragraphs(ctx.view):  # the words may wrap onto the next line
+        m = _PRINCIPAL_DUTY.search(para.text)
+        if m:
+            ctx.add(Mention("duty_statement", "principal", para.spans(m.start(), m.end()), 0.9,
+                            normalized="principal", role="principal", attributes={"text": m.group()},
+                            step="duties"))
+            return
+
+
 _WRAP = 10  # characters on each side of a line break searched for a broken measure
 
 
@@ -789,6 +809,7 @@ __all__ = [
     "step_doctype",
     "step_identifiers",
     "step_keyvalue",
+    "step_duties",
     "step_plans",
     "step_prose_names",
     "step_roles",
