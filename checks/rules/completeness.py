@@ -298,7 +298,7 @@ def roster_id_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @rule(
-    "completeness.responsibility_principal.v1",
+    "completeness.responsibility_principal.v2",
     category="completeness.missing_field",
     requires=["person_name", "duty_statement"],
     citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
