@@ -79,7 +79,7 @@ ROLE = {
 
 SEVERITY = {"high": "高", "medium": "中", "low": "低"}
 VERDICT = {"fail": "不符合", "uncertain": "待人工判断"}
-SOURCE = {"text": "文本层", "ocr": "文字识别", "docx": "Word", "dxf": "CAD 图纸"}
+SOURCE = {"text": "文本层", "ocr": "文字识别", "docx": "Word", "dxf": "CAD 图纸", "sheet": "电子表格"}
 INDUSTRY = {
     "construction": "建筑施工",
     "hazardous_chemicals": "危险化学品",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from extractor.readers.formats import FORMATS
 from shencha.accounts import P, PermissionDenied
 from shencha.decisions import open_case, report_pk, run_review
 from shencha.labels import CATEGORY, SEVERITY, VERDICT, label
@@ -25,7 +26,8 @@ from shencha.notice import issue_notice, to_docx, to_pdf
 from shencha.review import check_application_id
 from ui import common
 
-ACCEPTED = ["pdf", "jpg", "jpeg", "png", "tif", "tiff", "docx", "dxf", "zip", "json"]
+# Every format the readers take (extractor/readers/formats.py), plus application.json.
+ACCEPTED = sorted({ext.lstrip(".") for ext in FORMATS} | {"jpg", "jpeg", "png", "tif", "tiff", "json"})
 UPLOAD_ENV = "SHENCHA_UPLOAD_MAX_MB"
 DEFAULT_UPLOAD_MB = 200
 NAME_BYTES = 200  # well under the file systems' 255-byte limit on one name
