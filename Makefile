@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Where the sample run keeps its store and reports (see README "Where the data goes").
 export SHENCHA_HOME ?= $(CURDIR)/var
+# The sample packages; each keeps its application number, so running the demo again adds versions.
+DEMO_PACKAGES := $(sort $(wildcard fixtures/packages/*))
 
 .PHONY: help setup system demo test bench clean
 
@@ -26,7 +28,8 @@ setup: system $(BIN)/shencha
 demo: setup
 	$(BIN)/shencha registry sync fixtures/registry/certificates.csv --kind certificates --as-of 2026-11-01
 	$(BIN)/shencha registry sync fixtures/registry/companies.csv --kind companies --as-of 2026-11-01
-	$(BIN)/shencha review fixtures/packages/* --format html --format json --out $(SHENCHA_HOME)/reports
+	$(BIN)/shencha review $(DEMO_PACKAGES) $(foreach p,$(DEMO_PACKAGES),--application-id demo-$(notdir $(p))) \
+		--format html --format json --out $(SHENCHA_HOME)/reports
 	$(BIN)/shencha users seed-demo
 	@echo "Reports: $(SHENCHA_HOME)/reports  Store: $(SHENCHA_HOME)/shencha.db"
 	@echo "Web app: $(BIN)/shencha ui   (demo accounts: docs/ui.md)"
