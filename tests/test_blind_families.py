@@ -212,3 +212,11 @@ def test_a_signature_block_printed_over_the_text_is_read_as_its_own_line():
     assert any(t.startswith("主要负责人（签字）：诸葛明远") for t in texts)
     principals = {f.value for f in document.fields if f.type == "person_name" and f.role == "principal"}
     assert "诸葛明远" in principals
+
+
+def test_the_applicants_name_written_differently_stays_the_applicants_for_the_consistency_check():
+    """无锡恒泰建筑工程有限公司 in one document, 建设 on the licence (class 8): the variant
+    used to become "another company" and the conflict was never reported."""
+    documents, _ = _read(B / "bb01_wuxi_hengtai")
+    roles = {(f.value, f.role) for d in documents for f in d.fields if f.type == "company_name"}
+    assert ("无锡恒泰建筑工程有限公司", "applicant") in roles

@@ -6,6 +6,15 @@ from ..model import Document, Field
 from .run import extract_fields
 
 
+def _variant_of(name: str, applicant: str) -> bool:
+    """The applicant's name written differently (one or two characters), not another company."""
+    from rapidfuzz.distance import Levenshtein
+
+    if abs(len(name) - len(applicant)) > 2:
+        return False
+    return 0 < Levenshtein.distance(name, applicant) <= 2 and name[:2] == applicant[:2]
+
+
 def _applicant(docs: list[Document]) -> tuple[str | None, str | None]:
     """The applicant's name and USCC: the business licence says it best,
     then the application form (each found on its own: a seal may hide one)."""
@@ -61,7 +70,11 @@ def extract_package(docs: list[Document], *, use_ner: bool = True) -> list[Docum
             if f.type == "company_name" and name and f.normalized == name and f.role != "applicant":
                 f = f.model_copy(update={"role": "applicant"})
             elif f.type == "company_name" and name and f.role == "applicant" and f.normalized != name \
-                    and d.doc_type not in ("business_licence", "application_form"):
+                    and d.doc_type not in ("business_licence", "application_form") \
+                    and not _variant_of(str(f.normalized), str(name)):
+                # Another company named where the applicant usually is (an inspection
+                # body, a client); a near-identical name is the applicant's own name
+                # written differently, which the consistency check must see.
                 f = f.model_copy(update={"role": "other"})
             if f.type == "person_name" and f.attributes.get("role_source") == "title" and f.role == "principal" \
                     and stated.get(str(f.normalized)) == {"legal_representative"}:
