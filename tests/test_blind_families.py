@@ -220,3 +220,13 @@ def test_the_applicants_name_written_differently_stays_the_applicants_for_the_co
     documents, _ = _read(B / "bb01_wuxi_hengtai")
     roles = {(f.value, f.role) for d in documents for f in d.fields if f.type == "company_name"}
     assert ("无锡恒泰建筑工程有限公司", "applicant") in roles
+
+
+def test_a_scale_contradicted_by_every_dimension_is_detected_even_for_far_pairs():
+    """bb07's 1:1000 sheet is drawn at about 1:360: the far pairs are beyond the
+    neighbour search at the stated scale, so all dimensioned pairs are compared."""
+    [document], blobs = _read(B / "bb07_huizhou_huayue" / "16_总平面布置图.pdf")
+    fields = analyse(document, blobs[document.sha256]).fields
+    assert [f.attributes["method"] for f in fields if f.type == "drawing_scale"] == ["annotations"]
+    measured = {frozenset(f.attributes["between"]): float(f.value) for f in fields if f.type == "measured_separation"}
+    assert abs(measured[frozenset({"甲类车间", "乙类车间"})] - 16.0) < 0.2

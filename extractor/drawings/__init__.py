@@ -91,7 +91,7 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
     else:
         gap = options.unscaled_gap_fraction * page_diag
     measurements = neighbours(buildings, gap, scale.metres_per_unit)
-    factor = _consistent_scale_error(annotations, measurements)
+    factor = _consistent_scale_error(annotations, _annotated_distances(buildings, annotations, scale.metres_per_unit))
     if factor is not None and scale.metres_per_unit:
         # Every dimension disagrees with the stated scale by the same factor: the
         # sheet was drawn (or printed) at another scale than it says, and the
@@ -114,10 +114,24 @@ def _finish(number: int, unit: str, scale: Scale, buildings: list[Building], ann
                        measurements=measurements, notes=notes)
 
 
-def _consistent_scale_error(annotations: list[Annotation], measurements: list[Measurement]) -> float | None:
+def _annotated_distances(buildings: list[Building], annotations: list[Annotation],
+                         metres_per_unit: float | None) -> dict[frozenset, float]:
+    """The drawn distance (at the stated scale) of every dimensioned pair, near or far."""
+    from shapely.geometry import Polygon
+
+    if not metres_per_unit:
+        return {}
+    polys = {b.name: Polygon(b.polygon) for b in buildings if b.name}
+    out: dict[frozenset, float] = {}
+    for a in annotations:
+        if a.between and len(a.between) == 2 and all(n in polys for n in a.between):
+            out[frozenset(a.between)] = polys[a.between[0]].distance(polys[a.between[1]]) * metres_per_unit
+    return out
+
+
+def _consistent_scale_error(annotations: list[Annotation], measured: dict[frozenset, float]) -> float | None:
     """measured / annotated when at least two dimensioned pairs agree on it within 2 %
     and it is more than 5 % from 1; else None."""
-    measured = {frozenset(m.between): m.distance_m for m in measurements if m.distance_m}
     ratios = [measured[frozenset(a.between)] / a.value_m for a in annotations
               if a.between and a.paired_by in ("dimension_line", "dimension_entity") and a.value_m > 0
               and frozenset(a.between) in measured]
