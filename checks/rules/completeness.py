@@ -214,26 +214,34 @@ def roster_cert_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]
                                 reason="表格内容未能识别", key=f"empty:{d.id}",
                                 suggestion="请提供清晰的名册（建议提交可复制文字的电子版）。")
             continue
-        # Certificate numbers the table reader could not attach to a person (a row split in two).
-        orphans = [c for c in view.fields_in(d.id, "cert_no")
-                   if str(value_of(c)).strip() and ((rec := view.record_of(c)) is None or rec.first("person_name") is None)]
-        for r in recs:
-            certs = [c for c in r.all("cert_no") if str(value_of(c)).strip()]
-            if certs:
-                continue
-            name = r.first("person_name")
-            rid = r.first("resident_id")
-            if any(_belongs(c, name, rid) for c in orphans):
-                continue
-            if orphans:
-                yield ctx.uncertain(f"名册 {d.path or d.id} 中人员 {value_of(name)} 的行内未识别到证书编号",
-                                    reason=f"名册中另有 {len(orphans)} 个证书编号未能关联到人员，可能属于该行（表格行识别不完整）",
-                                    evidence=r.fields + orphans[:3], key=f"{d.id}:{r.key}",
-                                    suggestion=f"请核对 {value_of(name)} 的证书编号是否已填写。")
-                continue
-            yield ctx.fail(f"名册 {d.path or d.id} 中人员 {value_of(name)} 未填写证书编号", evidence=r.fields,
-                           key=f"{d.id}:{r.key}", expected="证书编号", actual="空",
-                           suggestion=f"请补填 {value_of(name)} 的证书编号并附证书复印件；无证人员不得从事相应岗位。")
+        yield from _rows_without(
+            view, ctx, d, recs, "cert_no", "证书编号", belongs=_belongs,
+            demand=lambda who: f"请补填 {who} 的证书编号并附证书复印件；无证人员不得从事相应岗位。",
+            message=lambda who: f"名册 {d.path or d.id} 中人员 {who} 未填写证书编号",
+            split="（表格行识别不完整）")
+
+
+def _rows_without(view: ApplicationView, ctx: RuleContext, d, recs: list, ftype: str, what: str, *,
+                  demand, message, belongs=None, split: str = "") -> Iterator[Finding]:
+    """A roster row lacking ``ftype``: a fail, or uncertain when a value of that type
+    on the roster is attached to nobody (the table reader may have split the row)."""
+    orphans = [x for x in view.fields_in(d.id, ftype)
+               if str(value_of(x)).strip() and ((rec := view.record_of(x)) is None or rec.first("person_name") is None)]
+    for r in recs:
+        if any(str(value_of(x)).strip() for x in r.all(ftype)):
+            continue
+        name = r.first("person_name")
+        if belongs is not None and any(belongs(x, name, r.first("resident_id")) for x in orphans):
+            continue
+        who = value_of(name)
+        if orphans:
+            yield ctx.uncertain(f"名册 {d.path or d.id} 中人员 {who} 的行内未识别到{what}",
+                                reason=f"名册中另有 {len(orphans)} 个{what}未能关联到人员，可能属于该行{split}",
+                                evidence=r.fields + orphans[:3], key=f"{d.id}:{r.key}",
+                                suggestion=f"请核对 {who} 的{what}是否已填写。")
+            continue
+        yield ctx.fail(message(who), evidence=r.fields, key=f"{d.id}:{r.key}", expected=what, actual="空",
+                       suggestion=demand(who))
 
 
 @rule(
@@ -280,21 +288,10 @@ def roster_id_no(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
         with_id = [r for r in recs if r.first("resident_id") is not None]
         if len(recs) < 2 or len(with_id) * 2 < len(recs):
             continue  # no ID column to speak of: not a row's omission
-        orphans = [x for x in view.fields_in(d.id, "resident_id")
-                   if (rec := view.record_of(x)) is None or rec.first("person_name") is None]
-        for r in recs:
-            if r.first("resident_id") is not None:
-                continue
-            name = r.first("person_name")
-            if orphans:
-                yield ctx.uncertain(f"名册 {d.path or d.id} 中人员 {value_of(name)} 的行内未识别到身份证号",
-                                    reason=f"名册中另有 {len(orphans)} 个身份证号未能关联到人员，可能属于该行",
-                                    evidence=r.fields + orphans[:3], key=f"{d.id}:{r.key}",
-                                    suggestion=f"请核对 {value_of(name)} 的身份证号是否已填写。")
-                continue
-            yield ctx.fail(f"特种作业人员名册 {d.path or d.id} 中人员 {value_of(name)} 未填写身份证号", evidence=r.fields,
-                           key=f"{d.id}:{r.key}", expected="身份证号", actual="空",
-                           suggestion=f"请补填 {value_of(name)} 的身份证号并附身份证复印件。")
+        yield from _rows_without(
+            view, ctx, d, recs, "resident_id", "身份证号",
+            demand=lambda who: f"请补填 {who} 的身份证号并附身份证复印件。",
+            message=lambda who: f"特种作业人员名册 {d.path or d.id} 中人员 {who} 未填写身份证号")
 
 
 @rule(
