@@ -205,6 +205,9 @@ def company_summary(rec: CompanyRecord, snapshot: Snapshot) -> str:
 _CATEGORY_JOIN = re.compile(r"(?<=作业)\s*[—–\-―一－~～:：/]\s*|\s*[—–―－]\s*")
 
 
+_CLASS_LETTER = re.compile(r"[ABC][123]?类?")
+
+
 def _category_parts(category: str) -> list[str]:
     return [p for p in _CATEGORY_JOIN.split(category) if p.strip()]
 
@@ -226,8 +229,14 @@ def categories_compatible(declared: str, registered: str) -> bool:
             return True
         if a == b or a in b or b in a:
             return True
+        # "金属非金属矿山安全(作业)" names the category; an item of it starts with its prefix.
+        for x, y in ((a, b), (b, a)):
+            if x.endswith("安全") and len(x) > 4 and y.startswith(x[:-2]):
+                return True
         return CATEGORY_PARENT.get(a) == b or CATEGORY_PARENT.get(b) == a
 
+    if _CLASS_LETTER.fullmatch(declared.strip()):
+        return True  # "A", "C2": a certificate class, which the number itself carries
     a_parts = [norm(p) for p in _category_parts(declared)] or [norm(declared)]
     b_parts = [norm(p) for p in _category_parts(registered)] or [norm(registered)]
     # The item (last part) decides when both name one; else any part naming the same work.

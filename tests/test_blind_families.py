@@ -230,3 +230,24 @@ def test_a_scale_contradicted_by_every_dimension_is_detected_even_for_far_pairs(
     assert [f.attributes["method"] for f in fields if f.type == "drawing_scale"] == ["annotations"]
     measured = {frozenset(f.attributes["between"]): float(f.value) for f in fields if f.type == "measured_separation"}
     assert abs(measured[frozenset({"甲类车间", "乙类车间"})] - 16.0) < 0.2
+
+
+# --------------------------------------------------------------- family C (measured once blind, then fixed by class)
+
+
+def test_a_certificate_class_under_a_category_header_is_no_work_category():
+    """类别 A / B / C1 on a managers roster: compared as a work category it failed
+    every A/B/C certificate against the registry's 企业主要负责人 / 项目负责人."""
+    documents, _ = _read(C / "blind_c01" / "三类人员名册.pdf")
+    assert _values(documents, "operation_category") == set()
+    from checks.registry_checks import categories_compatible
+
+    assert categories_compatible("C2", "专职安全生产管理人员(土建类)")
+    assert categories_compatible("金属非金属矿山安全", "金属非金属矿山排水作业")  # the category names no item
+
+
+def test_a_company_name_ends_at_its_suffix_and_a_reports_number_is_no_certificate():
+    documents, _ = _read(C / "blind_c04")
+    names = _values(documents, "company_name")
+    assert not [n for n in names if n.endswith(("金额", "版本号:2025版"))]
+    assert not [v for v in _values(documents, "cert_no") if "-" in v]  # 报告编号 YATK-YS-2026-045

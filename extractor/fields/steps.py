@@ -118,6 +118,14 @@ def _as_special_operation(mention: Mention) -> None:
     mention.attributes["cert_type"] = "special_operation"
 
 
+_COMPANY_END = re.compile(r".*(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂)")
+_CERT_CLASS = re.compile(r"(?:[ABC][123]?)(?:类|证)?")
+# Documents whose 编号 is the document's own number (a report, a plan), never a person's certificate.
+_IMPERSONAL_DOCS = {"safety_assessment", "occupational_health", "machinery_inspection", "major_hazards",
+                    "major_works_measures", "emergency_plan", "scaffold_plan", "site_plan", "evacuation_plan",
+                    "insurance", "safety_investment", "business_licence"}
+
+
 def _is_date_text(text: str) -> bool:
     """Whether ``text`` is mostly dates ("2023年03月15日至2026年03月14日",
     "2025.9.2"): a validity period in a number's column is no number."""
@@ -239,7 +247,7 @@ def step_keyvalue(ctx: Context) -> None:
                     mm.role = "applicant" if applicant_doc else "other"
                 ctx.add(mm)
             if not found and p.key in ("cert_no", "safety_licence_no"):
-                if p.key == "cert_no" and (rec is None or rec in company_records):
+                if p.key == "cert_no" and (rec is None or rec in company_records or ctx.doc_type in _IMPERSONAL_DOCS):
                     # No person on the page, or a company's record: a number of no
                     # personal certificate's format is the company's own licence.
                     continue
@@ -260,6 +268,11 @@ def step_keyvalue(ctx: Context) -> None:
         elif p.key in ("company_name", "employer", "other_company"):
             value = compact_name(p.value)
             value = re.sub(r"\((?:盖章|公章|签章)\)$", "", value)
+            # The next column's words glued on ("…有限公司金额", "…有限公司版本号:2025版"):
+            # a name ends at its last company suffix.
+            end = _COMPANY_END.search(value)
+            if end and end.end() < len(value) and not re.match(r"[(（]", value[end.end():]):
+                value = value[:end.end()]
             if len(value) < 4 or not re.search(r"公司|集团|厂|院|局|中心|站|所|社|部|矿", value):
                 continue
             # The package step turns "applicant" into "other" for a company
@@ -349,6 +362,9 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
         holder = None
         titles = [compact_name(row[i].text) for i in range(min(len(keys), len(row)))
                   if keys[i] == "title" and row[i] and row[i].text]
+        if "category" in cells and _CERT_CLASS.fullmatch(compact_name(cells["category"].text)) and "cert_class" not in cells:
+            # "类别: A / B / C1" on a managers roster is the certificate's class, not a work category.
+            cells["cert_class"] = cells.pop("category")
         cert_class = compact_name(cells["cert_class"].text) if "cert_class" in cells else None
         if "name" in cells and looks_like_name(cells["name"].text, labelled=True):
             holder = compact_name(cells["name"].text)
