@@ -14,10 +14,9 @@ import pytest
 from extractor import ner
 from extractor.ner.corpus import read_cluener, read_resumener
 from extractor.ner.scoring import CLUENER_TYPES, RESUME_TYPES, score
-from tests.conftest import shared_data_path
+from tests.conftest import shared
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = shared_data_path("ner")
 
 DOMAIN = [
     ("公司总经理王建国为安全生产第一责任人", [("PERSON", "王建国")]),
@@ -112,12 +111,11 @@ def test_ner_jsonl_round_trips() -> None:
 @functools.lru_cache(maxsize=None)
 def _dev_scores(name: str) -> dict[str, float]:
     """PERSON/ORG F1 of the shipped model on one dev set, computed once per session."""
-    path, reader, types = {
-        "resumener": (DATA / "resumener_dev.jsonl", read_resumener, RESUME_TYPES),
-        "cluener": (DATA / "cluener_dev_person_org.jsonl", read_cluener, CLUENER_TYPES),
+    file, reader, types = {
+        "resumener": ("resumener_dev.jsonl", read_resumener, RESUME_TYPES),
+        "cluener": ("cluener_dev_person_org.jsonl", read_cluener, CLUENER_TYPES),
     }[name]
-    if not path.is_file():
-        pytest.skip(f"{path} not present")
+    path = shared("ner", file)  # skips without ../shared; fails in CI, where it must be there
     gold = list(reader(path))
     pred = list(ner.raw_spans_batch([g.text for g in gold]))
     return {typ: prf.f1 for typ, prf in score(gold, pred, types).items()}
