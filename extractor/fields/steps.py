@@ -16,7 +16,7 @@ from .lexicon import PROSE_TITLES, UNITS_TO_M, compile_alternatives, role_of_tit
 from .patterns import date_ranges, find_dates, find_identifiers
 from .people import ProseName, entities_for, looks_like_name, org_names, prose_names, split_names
 from .tables import Grid, layout_grids, ruled_grids
-from .view import DocView, Mention, Paragraph, Span, paragraphs
+from .view import DocView, Mention, Paragraph, Span, TextLine, paragraphs
 
 
 @dataclass
@@ -49,15 +49,14 @@ def step_doctype(ctx: Context) -> None:
     reading = ctx.view.reading()
     lines = [ln.text for ln in reading if ln.page == reading[0].page] if reading else []
     rest = [ln.text for ln in reading[len(lines):]]
-    t, conf, scores = doctype.classify(lines + rest, titles=_title_lines(ctx.view))
+    t, conf, scores = doctype.classify(lines + rest, titles=_title_lines(reading))
     ctx.doc_type, ctx.doc_type_confidence, ctx.doc_type_scores = t, conf, scores
 
 
-def _title_lines(view: DocView, limit: int = 3) -> list[str]:
+def _title_lines(reading: list[TextLine], limit: int = 3) -> list[str]:
     """The first page's largest short lines, top first: a title is set bigger than
     the text, wherever reading order puts it (a scanned table read column by
     column, a two-column page whose columns ran together)."""
-    reading = view.reading()
     if not reading:
         return []
     first = reading[0].page

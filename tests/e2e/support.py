@@ -7,7 +7,18 @@ and the notice. The browser tests review real sample files instead.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from checks.model import Finding
 from extractor.model import Evidence, Field
@@ -67,3 +78,44 @@ def login(store: Store, username: str) -> User:
     user = authenticate(store, username, username + DEMO_PASSWORD_SUFFIX)
     assert user is not None
     return user
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(db_url: str, log: Path, repo: Path) -> Iterator[str]:
+    """The real web app (ui/app.py under Streamlit) on a free loopback port, on
+    ``db_url``; yields its base URL once healthy, and stops it afterwards."""
+    port = free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(repo / "ui" / "app.py"), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
+        env={**os.environ, "SHENCHA_DB": db_url}, cwd=repo, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.5)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

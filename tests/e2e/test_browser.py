@@ -12,11 +12,9 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from shencha.accounts import mask_ids
 from shencha.store import Store
 
 from ..conftest import FIXTURES, REPO
-from .support import login
+from .support import login, streamlit_server
 
 pytestmark = pytest.mark.slow
 
@@ -67,12 +65,6 @@ def _bulky_pdf(sources: list[Path], pages: int) -> bytes:
     return buffer.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sample_store(tmp_path_factory):
     """Registry loaded, three sample cases reviewed, one of them over 50 pages."""
@@ -110,34 +102,8 @@ def sample_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(sample_store):
     url, _store, _big = sample_store
-    port = _free_port()
-    log = (ARTIFACTS / "streamlit.log")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-        env={**os.environ, "SHENCHA_DB": url}, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_server(url, ARTIFACTS / "streamlit.log", REPO) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

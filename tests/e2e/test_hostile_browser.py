@@ -7,11 +7,7 @@ opened by an officer in Chromium; every request the page makes is watched.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -20,8 +16,8 @@ from shencha.report import ReportDocument
 from shencha.store import Store
 
 from ..conftest import REPO
-from .support import finding, login, synthetic_case
-from .test_browser import ARTIFACTS, _free_port, _login, browser  # noqa: F401 - the Chromium fixture
+from .support import finding, login, streamlit_server, synthetic_case
+from .test_browser import ARTIFACTS, _login, browser  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.slow
 
@@ -43,34 +39,8 @@ def hostile_server(tmp_path_factory):
     rid = store.report_row_id(report.report_id)
     svc.decide_finding(store, officer, rid, bad.id, "confirm", f"理由 {TEXT}", 0)
     svc.decide_case(store, officer, rid, "correction", f"整案 {TEXT}", 0)
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "streamlit-hostile.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-        env={**os.environ, "SHENCHA_DB": url}, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
-    yield base, rid
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_server(url, ARTIFACTS / "streamlit-hostile.log", REPO) as base:
+        yield base, rid
 
 
 def test_item3_hostile_names_fetch_nothing_and_link_nowhere_in_the_browser(hostile_server, browser):  # noqa: F811
