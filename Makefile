@@ -35,6 +35,7 @@ demo: setup
 	@echo "Web app: $(BIN)/shencha ui   (demo accounts: docs/ui.md)"
 
 test: setup
+	$(BIN)/lint-imports
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
 bench: setup

@@ -79,6 +79,10 @@ def _mount_subcommands() -> None:
 
     app.add_typer(registry_app, name="registry", help="登记库：同步与查询证书、企业登记数据")
     app.add_typer(rules_app, name="rules", help="规则目录与规则编写工具")
+    from .cli_sign import signing_key_app, verify_signature
+
+    app.add_typer(signing_key_app, name="signing-key", help="签名密钥：生成演示用的签发机关证书与密钥")
+    app.command("verify-signature")(verify_signature)
 
 
 _mount_subcommands()
@@ -120,9 +124,9 @@ def review(
     ] = None,
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
-    from .audit import append as append_audit
     from .render import render
     from .review import ReviewOptions, check_application_id, review_path
+    from .service.audit import append as append_audit
     from .store import Store, write_private
 
     as_of_date = _parse_date(as_of)
@@ -261,7 +265,7 @@ def _parse_date(value: str | None) -> date | None:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{value}", param_hint="--as-of") from None
 
 
-# -- the web app, its accounts and the audit trail (ui/, shencha.accounts, shencha.audit) ----
+# -- the web app, its accounts and the audit trail (ui/, shencha.service) ----
 
 audit_app = typer.Typer(help="审计记录：校验哈希链", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="本地账户：新增、列出、创建演示账户", no_args_is_help=True, add_completion=False)
@@ -284,11 +288,9 @@ def ui(
 
     url = db or default_url()
     store = Store(url)
-    from .decisions import ensure_tables
 
-    ensure_tables(store)
     if demo_accounts:
-        from .accounts import seed_demo_accounts
+        from .service.accounts import seed_demo_accounts
 
         seed_demo_accounts(store)
     script = Path(__file__).resolve().parents[1] / "ui" / "app.py"
@@ -312,7 +314,7 @@ def _upload_limit_mb() -> int:
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None) -> None:
     """校验审计记录的哈希链：完整时退出码 0；发现改动或删除时指出记录并以退出码 1 结束。"""
-    from .audit import verify
+    from .service.audit import verify
     from .store import Store
 
     result = verify(Store(db), None)
@@ -328,7 +330,7 @@ def audit_verify(db: DbOption = None) -> None:
 @audit_app.command("checkpoint")
 def audit_checkpoint(db: DbOption = None) -> None:
     """把审计记录的最新位置签名写入校验点文件（需设置 SHENCHA_AUDIT_KEY；可由 cron 定时执行）。"""
-    from .audit import KEY_ENV, append, checkpoint_path, write_checkpoint
+    from .service.audit import KEY_ENV, append, checkpoint_path, write_checkpoint
     from .store import Store
 
     store = Store(db)
@@ -353,7 +355,8 @@ def users_add(
     """新增本地账户（密码以 argon2 散列保存）。"""
     from pydantic import ValidationError
 
-    from .accounts import NewUser, Role, create_user
+    from .service.accounts import NewUser, create_user
+    from .service.permissions import Role
     from .store import Store
 
     if role not in Role.__members__:
@@ -375,7 +378,8 @@ def users_add(
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
     """列出本地账户。"""
-    from .accounts import ROLE_LABEL, list_users
+    from .service.accounts import list_users
+    from .service.permissions import ROLE_LABEL
     from .store import Store
 
     for u in list_users(Store(db)):
@@ -385,7 +389,7 @@ def users_list(db: DbOption = None) -> None:
 @users_app.command("seed-demo")
 def users_seed_demo(db: DbOption = None) -> None:
     """创建演示账户（已存在的不变；密码见 docs/ui.md）。"""
-    from .accounts import seed_demo_accounts
+    from .service.accounts import seed_demo_accounts
     from .store import Store
 
     created = seed_demo_accounts(Store(db))

@@ -14,32 +14,29 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from extractor.model import Document
 from extractor.ocr import OcrPageResult
 
 from .report import Report
+from .schema import (
+    ApplicationRow,
+    Base,
+    BlobRow,
+    DocumentRow,
+    FieldRow,
+    FindingRow,
+    LineRow,
+    OcrCacheRow,
+    PageRow,
+    ReportRow,
+    _now,
+)
 
 
 def default_home() -> Path:
@@ -92,132 +89,6 @@ def write_private(path: Path, data: str | bytes) -> None:
             os.close(fd)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class BlobRow(Base):
-    __tablename__ = "blobs"
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size: Mapped[int] = mapped_column(Integer)
-    media_type: Mapped[str] = mapped_column(String(100), default="")
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class ApplicationRow(Base):
-    __tablename__ = "applications"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
-    company_name: Mapped[str | None] = mapped_column(String(300))
-    uscc: Mapped[str | None] = mapped_column(String(32))
-    industry: Mapped[str | None] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-class ReportRow(Base):
-    __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("application_id", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    source_path: Mapped[str] = mapped_column(Text)
-    as_of: Mapped[str] = mapped_column(String(10))
-    n_fail: Mapped[int] = mapped_column(Integer, default=0)
-    n_uncertain: Mapped[int] = mapped_column(Integer, default=0)
-    n_high: Mapped[int] = mapped_column(Integer, default=0)
-    n_errors: Mapped[int] = mapped_column(Integer, default=0)
-    report_json: Mapped[str] = mapped_column(Text)
-
-
-class DocumentRow(Base):
-    __tablename__ = "documents"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    doc_key: Mapped[str] = mapped_column(String(40))
-    path: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))
-    media_type: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(8))
-    error_code: Mapped[str | None] = mapped_column(String(8))
-    error_message: Mapped[str | None] = mapped_column(Text)
-    doc_type: Mapped[str] = mapped_column(String(40))
-    n_pages: Mapped[int] = mapped_column(Integer)
-
-
-class PageRow(Base):
-    __tablename__ = "pages"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    width: Mapped[float] = mapped_column(Float)
-    height: Mapped[float] = mapped_column(Float)
-    unit: Mapped[str] = mapped_column(String(4))
-    source: Mapped[str] = mapped_column(String(8))
-    decision: Mapped[str] = mapped_column(Text)
-    image_sha256: Mapped[str | None] = mapped_column(String(64))
-    image_scale: Mapped[float] = mapped_column(Float)
-    ocr: Mapped[dict | None] = mapped_column(JSON)
-
-
-class LineRow(Base):
-    __tablename__ = "lines"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    x0: Mapped[float] = mapped_column(Float)
-    y0: Mapped[float] = mapped_column(Float)
-    x1: Mapped[float] = mapped_column(Float)
-    y1: Mapped[float] = mapped_column(Float)
-    confidence: Mapped[float] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(8))
-    block: Mapped[int] = mapped_column(Integer)
-    table_index: Mapped[int | None] = mapped_column(Integer)
-    cell_row: Mapped[int | None] = mapped_column(Integer)
-    cell_col: Mapped[int | None] = mapped_column(Integer)
-
-
-class FieldRow(Base):
-    __tablename__ = "fields"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
-    type: Mapped[str] = mapped_column(String(40), index=True)
-    role: Mapped[str | None] = mapped_column(String(40))
-    page: Mapped[int | None] = mapped_column(Integer)
-    confidence: Mapped[float] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(8))
-    data: Mapped[dict] = mapped_column(JSON)  # the whole Field, as in the report
-
-
-class FindingRow(Base):
-    __tablename__ = "findings"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    finding_id: Mapped[str] = mapped_column(String(80))
-    rule_id: Mapped[str] = mapped_column(String(120), index=True)
-    category: Mapped[str] = mapped_column(String(60))
-    severity: Mapped[str] = mapped_column(String(8))
-    verdict: Mapped[str] = mapped_column(String(10))
-    data: Mapped[dict] = mapped_column(JSON)
-
-
-class OcrCacheRow(Base):
-    __tablename__ = "ocr_cache"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    image_sha256: Mapped[str] = mapped_column(String(64))
-    result: Mapped[dict] = mapped_column(JSON)  # OcrPageResult without the image bytes
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
 class Store:
     """All access to the case store goes through here."""
 
@@ -228,6 +99,7 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        _add_new_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -545,3 +417,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# Columns added to existing tables after their first release: create_all() makes new
+# tables but never alters old ones, so a store from an earlier version gets them here.
+_NEW_COLUMNS = {
+    "finding_decisions": {"second_review": "VARCHAR(40) DEFAULT '' NOT NULL"},
+    "case_decisions": {"second_review": "VARCHAR(40) DEFAULT '' NOT NULL", "panel_id": "INTEGER"},
+}
+
+
+def _add_new_columns(engine: Engine) -> None:
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table, columns in _NEW_COLUMNS.items():
+            have = {c["name"] for c in inspector.get_columns(table)}
+            for name, ddl in columns.items():
+                if name not in have:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))

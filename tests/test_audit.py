@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from shencha import decisions as svc
-from shencha.audit import append, verify
+from shencha import service as svc
 from shencha.cli import app
+from shencha.service.audit import append, verify
 from shencha.store import Store
 
 from .e2e.support import login, synthetic_case
@@ -59,7 +59,7 @@ def test_an_edited_entry_is_named(trail):
 
 def test_an_edited_entry_with_a_recomputed_hash_is_still_caught(trail):
     """Recomputing the edited entry's own hash breaks the link from the next one."""
-    from shencha.audit import entry_hash
+    from shencha.service.audit import entry_hash
 
     url, store = trail
     with store.engine.begin() as conn:

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from shencha.accounts import PermissionDenied
-from shencha.audit import entries
-from shencha.decisions import report_pk
-from shencha.notice import TITLE, build_notice, issue_notice, to_docx, to_pdf
+from shencha.service.audit import entries
+from shencha.service.cases import report_pk
+from shencha.service.notice import TITLE, build_notice, issue_notice, to_docx, to_pdf
+from shencha.service.permissions import PermissionDenied
 from shencha.store import Store
 
 from .e2e.support import RESIDENT_ID, finding, login, synthetic_case

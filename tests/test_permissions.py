@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from shencha import decisions as svc
-from shencha.accounts import (
-    NewUser,
-    PermissionDenied,
-    Role,
-    UserRow,
-    authenticate,
-    create_user,
-    list_users,
-    mask_ids,
-    set_active,
-)
-from shencha.audit import entries
-from shencha.notice import issue_notice
+from shencha import service as svc
+from shencha.schema import UserRow
+from shencha.service.accounts import NewUser, authenticate, create_user, list_users, set_active
+from shencha.service.audit import entries
+from shencha.service.notice import issue_notice
+from shencha.service.permissions import PermissionDenied, Role, mask_ids
 from shencha.store import Store
 
 from .e2e.support import RESIDENT_ID, login, synthetic_case
@@ -131,7 +123,7 @@ def test_recorded_decisions_cannot_be_edited_or_deleted_only_superseded(store, c
     officer = login(store, "officer")
     fid = report.findings[0].id
     first = svc.decide_finding(store, officer, rid, fid, "confirm", "证书过期", 0)
-    second = svc.decide_finding(store, officer, rid, fid, "dismiss", "核实已换证", first.version)
+    second = svc.decide_finding(store, officer, rid, fid, "correction", "核实已换证，补交新证", first.version)
     state = next(s for s in svc.open_case(store, officer, rid).findings if s.finding.id == fid)
     assert state.decision.id == second.id and [d.id for d in state.history] == [first.id, second.id]
     assert state.history[0].decision == "confirm" and state.history[0].reason == "证书过期"

@@ -10,7 +10,6 @@ mix of cells sends the column down the other path.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings

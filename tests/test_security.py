@@ -23,15 +23,16 @@ from sqlalchemy import select, text
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from extractor.model import Document, DocumentError, DocumentKind, Evidence, Line, Page, Source
-from shencha import audit
-from shencha import decisions as svc
-from shencha.accounts import NewUser, PermissionDenied, Role, User, authenticate, create_user, set_active
+from extractor.model import Document, DocumentError, DocumentKind, Line, Page, Source
+from shencha.service import audit
+from shencha import service as svc
 from shencha.cli import app
-from shencha.notice import build_notice, issue_notice
 from shencha.render import render
 from shencha.report import Report, ReportApplication, ReportDocument, Versions
 from shencha.review import ReviewOptions, review_path
+from shencha.service.accounts import NewUser, authenticate, create_user, set_active
+from shencha.service.notice import build_notice, issue_notice
+from shencha.service.permissions import PermissionDenied, Role, User
 from shencha.store import ApplicationRow, ReportRow, Store
 
 from .conftest import FIXTURES, REPO
@@ -260,7 +261,7 @@ def test_item3_hostile_names_and_texts_are_escaped_on_every_page(store):
 # -- 4. separation of duties ----------------------------------------------------------------------
 
 def test_item4_an_admin_cannot_grant_itself_officer_powers(store):
-    from shencha.accounts import decide_request, pending_requests
+    from shencha.service.accounts import decide_request, pending_requests
 
     admin, supervisor = login(store, "admin"), login(store, "supervisor")
     made = create_user(store, NewUser(username="mole", display_name="内鬼", role=Role.officer,
@@ -284,7 +285,7 @@ def test_item4_an_admin_cannot_grant_itself_officer_powers(store):
 
 
 def test_item4_nobody_approves_a_grant_to_themselves(store):
-    from shencha.accounts import decide_request, pending_requests
+    from shencha.service.accounts import decide_request, pending_requests
 
     admin, supervisor = login(store, "admin"), login(store, "supervisor")
     create_user(store, NewUser(username="sup2", display_name="监督二", role=Role.supervisor,
@@ -360,7 +361,7 @@ def test_item5_emptied_tables_fail_and_a_forged_checkpoint_is_refused(anchored):
 # -- 6. login back-off and user-name timing -------------------------------------------------------
 
 def test_item6_fifteen_wrong_passwords_then_the_right_one_is_not_let_in(store):
-    from shencha.accounts import LoginThrottled
+    from shencha.service.accounts import LoginThrottled
 
     login(store, "officer")
     for _ in range(15):
@@ -375,7 +376,7 @@ def test_item6_fifteen_wrong_passwords_then_the_right_one_is_not_let_in(store):
 
 
 def test_item6_one_address_guessing_across_many_names_is_slowed_too(store):
-    from shencha.accounts import LoginThrottled
+    from shencha.service.accounts import LoginThrottled
 
     login(store, "window")
     for n in range(25):

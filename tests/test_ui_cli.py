@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from shencha.accounts import authenticate
-from shencha.audit import entries, verify
 from shencha.cli import app
+from shencha.service.accounts import authenticate
+from shencha.service.audit import entries, verify
 from shencha.store import Store
 
 runner = CliRunner()

@@ -7,8 +7,8 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from checks.catalogue import load_registry
-from shencha import decisions as svc
-from shencha.audit import entries
+from shencha import service as svc
+from shencha.service.audit import entries
 from shencha.store import Store
 
 from .e2e.support import RESIDENT_ID, finding, login, synthetic_case
@@ -165,7 +165,9 @@ def test_prereview_page_is_refused_to_a_rule_author(store):
 def test_rules_page_lists_the_catalogue_with_dismissal_counts_and_runs_examples(store):
     rid, report = _case(store)
     officer = login(store, "officer")
-    svc.decide_finding(store, officer, rid, report.findings[0].id, "dismiss", "误报", 0)
+    step = svc.decide_finding(store, officer, rid, report.findings[0].id, "dismiss", "误报", 0)
+    # Dismissing a `fail` counts once a second officer confirmed it (双人复核).
+    svc.second_review(store, login(store, "officer2"), step.key, "confirm", "复核同意")
     author = login(store, "author")
     at = run_page("rules", author.id)
     table = at.dataframe[0].value
@@ -206,7 +208,7 @@ def test_admin_page_adds_an_account(store):
     at.selectbox[0].set_value("officer")
     at.text_input[2].input("a-long-password")
     at.button[0].click().run()
-    from shencha.accounts import list_users
+    from shencha.service.accounts import list_users
 
     assert "officer9" in {u.username for u in list_users(store)}
 

@@ -1,7 +1,7 @@
 """The reviewer web app (streamlit run ui/app.py, or `shencha ui`).
 
 Which pages a user gets depends on the role; what a user may do is checked
-again on the server side by `shencha.decisions` whatever page calls it.
+again on the server side by `shencha.service` whatever page calls it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st
 
-from shencha.accounts import Role
+from shencha.service.permissions import Role
 from ui import common
 from ui.views import admin, case, login, prereview, queue, rules, supervisor
 

@@ -1,7 +1,7 @@
 """What every page shares: the store, the logged-in user, evidence images, navigation.
 
 Pages never touch the store's tables for anything that needs a
-permission: they call `shencha.decisions` / `shencha.accounts`, which check
+permission: they call ``shencha.service`, which check
 the acting user on the server side.
 """
 
@@ -14,11 +14,9 @@ from functools import lru_cache
 
 import streamlit as st
 from PIL import Image, ImageDraw
-from sqlalchemy import select
 
-from shencha.accounts import ROLE_LABEL, PermissionDenied, User, UserRow, fresh_user
-from shencha.decisions import ensure_tables
 from shencha.evidence import EvidenceImages
+from shencha.service.permissions import ROLE_LABEL, PermissionDenied, User, fresh_user
 from shencha.store import Store, default_url
 from shencha.textsafe import visible
 
@@ -32,7 +30,6 @@ def db_url() -> str:
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> Store:
     store = Store(url)
-    ensure_tables(store)
     return store
 
 
@@ -59,13 +56,6 @@ def login(user: User) -> None:
 def logout() -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-
-
-def user_by_name(username: str) -> User | None:
-    with store().session() as session:
-        row = session.scalar(select(UserRow).where(UserRow.username == username))
-        return None if row is None else User(id=row.id, username=row.username, display_name=row.display_name,
-                                             role=row.role, active=row.active)
 
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark;

@@ -27,7 +27,8 @@ from pydantic import Field as PydField
 from registry_sync.normalize import mask_ids_in_text
 
 from ..textsafe import visible
-from .notice import _date_cn, _font
+from .typeset import date_cn as _date_cn
+from .typeset import pdf_font as _font
 
 DecisionKind = Literal["grant", "refuse"]
 

@@ -22,9 +22,9 @@ import pytest
 
 from checks.model import Finding
 from extractor.model import Evidence, Field
-from shencha.accounts import DEMO_PASSWORD_SUFFIX, User, authenticate, seed_demo_accounts
-from shencha.decisions import ensure_tables
 from shencha.report import Report, ReportApplication, ReportDocument, Versions
+from shencha.service.accounts import DEMO_PASSWORD_SUFFIX, authenticate, seed_demo_accounts
+from shencha.service.permissions import User
 from shencha.store import Store
 
 RESIDENT_ID = "110101199003074514"  # a valid check character; masked: 110101********4514
@@ -52,7 +52,6 @@ def synthetic_case(store: Store, company: str = "江苏华建安装工程有限�
     `ran_by`: the window staff member whose review run it was (recorded as
     `run_review` does it), so that they may open it.
     """
-    ensure_tables(store)
     docs = documents or [ReportDocument(
         id="d001", path="06_三类人员名册.pdf", sha256="0" * 64, doc_type="managers_roster", pages=2, status="ok",
         fields=[Field(type="resident_id", value=RESIDENT_ID, document="d001", page=1, bbox=(50, 50, 200, 62),
@@ -67,7 +66,7 @@ def synthetic_case(store: Store, company: str = "江苏华建安装工程有限�
     )
     saved = store.save_review(key or uscc, company, report, [], {})
     if ran_by is not None:
-        from shencha.decisions import record_review_run
+        from shencha.service.reviews import record_review_run
 
         record_review_run(store, ran_by, saved)
     return saved

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from shencha import decisions as svc
-from shencha.accounts import mask_ids
+from shencha import service as svc
+from shencha.service.permissions import mask_ids
 from shencha.store import Store
 
 from ..conftest import FIXTURES, REPO
@@ -180,8 +180,9 @@ def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_sto
     _shot(page, "04-officer-case-decided")
 
     view = svc.open_case(store, officer, riskiest.report_id, log_view=False)
-    decided = [s for s in view.findings if s.decision]
-    assert [(s.decision.decision, s.decision.reason) for s in decided] == [("confirm", "证书在申请日已过期，登记库状态为过期")]
+    # On a high-risk case every step waits for a second officer (双人复核): count pending ones too.
+    decided = [s.decision or s.pending for s in view.findings if s.decision or s.pending]
+    assert [(d.decision, d.reason) for d in decided] == [("confirm", "证书在申请日已过期，登记库状态为过期")]
     assert view.case_history[0].decision == "correction" and view.case_history[0].actor == "officer"
 
     # the 50-page case: open it once (renders and caches its page image), then time the opening

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from shencha import decisions as svc
+from shencha import service as svc
 from shencha.report import ReportDocument
 from shencha.store import Store
 

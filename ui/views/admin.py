@@ -5,17 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import ValidationError
 
-from shencha.accounts import (
-    PRIVILEGED_ROLES,
-    ROLE_LABEL,
-    NewUser,
-    PermissionDenied,
-    Role,
-    create_user,
-    list_users,
-    pending_requests,
-    set_active,
-)
+from shencha.service.accounts import NewUser, create_user, list_users, pending_requests, set_active
+from shencha.service.permissions import PRIVILEGED_ROLES, ROLE_LABEL, PermissionDenied, Role
 from ui import common
 
 

@@ -7,19 +7,16 @@ import time
 import streamlit as st
 
 from checks.model import Finding
-from shencha.accounts import P, PermissionDenied
-from shencha.decisions import (
+from shencha.labels import CATEGORY, DOC_TYPE, SEVERITY, VERDICT, label
+from shencha.service.cases import CaseView, FindingState, open_case, report_pk
+from shencha.service.decisions import (
     CASE_DECISION_LABEL,
     FINDING_DECISION_LABEL,
-    CaseView,
     DecisionConflict,
-    FindingState,
     decide_case,
     decide_finding,
-    open_case,
-    report_pk,
 )
-from shencha.labels import CATEGORY, DOC_TYPE, SEVERITY, VERDICT, label
+from shencha.service.permissions import P, PermissionDenied
 from ui import common
 
 FINDING_SHORTCUTS = {"confirm": "Alt+1", "dismiss": "Alt+2", "correction": "Alt+3"}
@@ -241,9 +238,13 @@ def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> 
     current = state.decision
     st.markdown(f"**当前决定：** {current.label if current else '未处理'}"
                 + (f"（{common.md(current.actor)}：{common.md(current.reason)}）" if current else ""))
+    if state.pending:
+        st.info(f"待复核：{state.pending.label}（{common.md(state.pending.actor)}：{common.md(state.pending.reason)}），"
+                "须另一名审批人员确认后生效。")
     if not can_decide:
         return
-    seen = current.version if current else 0
+    # The newest version, pending ones included: a new decision supersedes it.
+    seen = max((d.version for d in state.history), default=0)
     reason_key = f"reason_{view.summary.report_id}_{f.id}"
     st.text_input("理由（必填）", key=reason_key, placeholder="例如：证书已过期，登记库状态为过期")
     cols = st.columns(3)
@@ -258,7 +259,10 @@ def _case_decision(view: CaseView, can_decide: bool) -> None:
     st.divider()
     st.subheader("案卷审查决定")
     undecided = sum(s.decision is None for s in view.findings)
-    current = view.case_history[0] if view.case_history else None
+    current = view.summary.decision
+    if view.summary.pending_decision:
+        p = view.summary.pending_decision
+        st.info(f"待复核：{p.label}（{common.md(p.actor)}：{common.md(p.reason)}），须另一名审批人员确认后生效。")
     if current:
         st.markdown(f"**当前决定：{current.label}**（{common.md(current.actor)}，{current.created_at:%Y-%m-%d %H:%M}，理由：{common.md(current.reason)}）")
         if len(view.case_history) > 1:
@@ -267,7 +271,7 @@ def _case_decision(view: CaseView, can_decide: bool) -> None:
         return
     if undecided:
         st.warning(f"尚有 {undecided} 项问题未处理。")
-    seen = current.version if current else 0
+    seen = view.case_history[0].version if view.case_history else 0
     st.text_area("审查决定理由（必填）", key="case_reason")
     cols = st.columns(3)
     for col, (code, text) in zip(cols, CASE_DECISION_LABEL.items()):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shencha.accounts import LoginThrottled, authenticate
+from shencha.service.accounts import LoginThrottled, authenticate
 from ui import common
 
 

@@ -19,11 +19,12 @@ from pathlib import Path
 import streamlit as st
 
 from extractor.readers.formats import FORMATS
-from shencha.accounts import P, PermissionDenied
-from shencha.decisions import open_case, report_pk, run_review
 from shencha.labels import CATEGORY, SEVERITY, VERDICT, label
-from shencha.notice import issue_notice, to_docx, to_pdf
 from shencha.review import check_application_id
+from shencha.service.cases import open_case, report_pk
+from shencha.service.notice import issue_notice, to_docx, to_pdf
+from shencha.service.permissions import P, PermissionDenied
+from shencha.service.reviews import run_review
 from ui import common
 
 # Every format the readers take (extractor/readers/formats.py), plus application.json.

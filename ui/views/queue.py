@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shencha.accounts import PermissionDenied
-from shencha.decisions import queue
+from shencha.service.cases import queue
+from shencha.service.permissions import PermissionDenied
 from ui import common
 
 

@@ -6,9 +6,9 @@ import streamlit as st
 
 from checks.catalogue import load_registry
 from checks.tables import load_table
-from shencha.accounts import P, PermissionDenied
-from shencha.decisions import record_rule_change, rule_stats, run_rule_examples
 from shencha.labels import CATEGORY, SEVERITY, label
+from shencha.service.permissions import P, PermissionDenied
+from shencha.service.rules import record_rule_change, rule_stats, run_rule_examples
 from ui import common
 
 OUTCOME = {"fail": "应不通过", "pass": "应通过", "uncertain": "应待核实", "error": "运行出错"}

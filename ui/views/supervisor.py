@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shencha.accounts import ROLE_LABEL, P, PermissionDenied, decide_request, pending_requests
-from shencha.audit import append, entries, verify
-from shencha.decisions import all_decisions
+from shencha.service.accounts import decide_request, pending_requests
+from shencha.service.audit import append, entries, verify
+from shencha.service.decisions import all_decisions
+from shencha.service.permissions import ROLE_LABEL, P, PermissionDenied
 from ui import common
 
 

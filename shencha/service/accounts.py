@@ -1,16 +1,8 @@
-"""Local accounts, roles and what each role may do.
+"""Local accounts: adding, approving, disabling and logging in.
 
-Passwords are stored as argon2id hashes (argon2-cffi). Permissions are
-checked here, on the server, by the service functions every page calls
-(`shencha.decisions`), so a hidden button is never the only guard; the
-acting account is re-read from the store on every check, so a forged or
-stale `User` object carries no power of its own.
-
-Duties are separated (GB/T 22239 level 3: 系统管理员 / 安全管理员 / 审计管理员):
-the admin manages accounts but neither decides, sees personal data nor
-reads the audit trail; granting a role that decides or sees personal data
-is a request that a supervisor approves, and nobody approves their own
-request. Logins back off per account and per address after repeated
+Passwords are stored as argon2id hashes (argon2-cffi). Granting a role
+that decides or sees personal data is a request that a supervisor
+approves, and nobody approves their own request. Logins back off per account and per address after repeated
 failures, and an unknown user name costs the same hash as a known one.
 """
 
@@ -18,170 +10,28 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydField
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from registry_sync.normalize import mask_ids_in_text
-
-from .store import Base, Store
-
-
-class Role(StrEnum):
-    officer = "officer"
-    window = "window"
-    rule_author = "rule_author"
-    supervisor = "supervisor"
-    admin = "admin"
-
-
-ROLE_LABEL = {
-    Role.officer: "审批人员",
-    Role.window: "预审窗口",
-    Role.rule_author: "规则维护",
-    Role.supervisor: "监督人员",
-    Role.admin: "系统管理员",
-}
-
-
-class Permission(StrEnum):
-    view_cases = "view_cases"            # open a case (window staff: only those they reviewed)
-    view_all_cases = "view_all_cases"    # the queue: every application's case
-    decide = "decide"                    # decide findings and cases
-    run_review = "run_review"            # upload a package and review it
-    issue_notice = "issue_notice"        # the one-time correction notice
-    view_personal_data = "view_personal_data"  # unmasked resident ID numbers
-    view_rules = "view_rules"
-    edit_rules = "edit_rules"
-    view_decisions = "view_decisions"    # every decision, by everyone
-    view_audit = "view_audit"
-    manage_accounts = "manage_accounts"
-    approve_accounts = "approve_accounts"  # the second person for a privileged role grant
-
-
-P = Permission
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # Officers verify identities against the registry, so they see full ID numbers.
-    Role.officer: frozenset({P.view_cases, P.view_all_cases, P.decide, P.run_review, P.view_personal_data,
-                             P.view_rules}),
-    # The window hands the notice to the applicant; it needs the findings, not full ID numbers.
-    Role.window: frozenset({P.view_cases, P.run_review, P.issue_notice}),
-    Role.rule_author: frozenset({P.view_rules, P.edit_rules}),
-    Role.supervisor: frozenset(
-        {P.view_cases, P.view_all_cases, P.view_personal_data, P.view_rules, P.view_decisions, P.view_audit,
-         P.approve_accounts}
-    ),
-    # The system admin manages accounts only; its own actions are audited by the supervisor.
-    Role.admin: frozenset({P.manage_accounts}),
-}
-
-# Roles that decide cases or see full ID numbers: granting one needs a supervisor's approval.
-PRIVILEGED_ROLES = frozenset(r for r, perms in ROLE_PERMISSIONS.items()
-                             if perms & {P.decide, P.view_personal_data})
-
-
-class PermissionDenied(Exception):
-    """The acting user's role does not allow the action (message in Chinese, for the user)."""
-
-    def __init__(self, user: User | None, permission: Permission) -> None:
-        who = f"{user.display_name}（{ROLE_LABEL[user.role]}）" if user else "未登录用户"
-        super().__init__(f"{who}无权执行此操作：{PERMISSION_LABEL[permission]}")
-        self.permission = permission
-
-
-PERMISSION_LABEL = {
-    P.view_cases: "查看案卷",
-    P.view_all_cases: "查看全部案卷",
-    P.decide: "作出审查决定",
-    P.run_review: "上传材料并审查",
-    P.issue_notice: "出具一次性告知补正通知书",
-    P.view_personal_data: "查看完整身份证号",
-    P.view_rules: "查看规则目录",
-    P.edit_rules: "修改规则",
-    P.view_decisions: "查看全部决定",
-    P.view_audit: "查看审计记录",
-    P.manage_accounts: "管理账户",
-    P.approve_accounts: "批准角色授予",
-}
-
-
-class User(BaseModel):
-    """The acting user, as the service layer sees it (never carries the password hash)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    username: str
-    display_name: str
-    role: Role
-    active: bool = True
-
-    def can(self, permission: Permission) -> bool:
-        return self.active and permission in ROLE_PERMISSIONS[self.role]
-
-
-def require(store: Store, user: User | None, permission: Permission) -> User:
-    """The acting account as the store holds it now, if it may do `permission`.
-
-    The role and state come from the store, not from the object passed in:
-    a page's stale copy of a since-disabled account, or a `User` built by
-    hand with another role, is refused.
-    """
-    fresh = fresh_user(store, user.id) if user is not None else None
-    if fresh is None or fresh.username != user.username or not fresh.can(permission):
-        raise PermissionDenied(fresh or user, permission)
-    return fresh
-
-
-def fresh_user(store: Store, user_id: int) -> User | None:
-    """The account with this id as stored now (None when it does not exist)."""
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
-    with store.session() as session:
-        row = session.get(UserRow, user_id)
-        return _user(row) if row is not None else None
-
-
-class UserRow(Base):
-    __tablename__ = "ui_users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
-
-
-class AccountRequestRow(Base):
-    """A privileged role granted by an admin, waiting for a supervisor (append-only states)."""
-
-    __tablename__ = "account_requests"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[str] = mapped_column(String(20))
-    requested_by: Mapped[str] = mapped_column(String(64))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
-    decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reason: Mapped[str] = mapped_column(Text, default="")
-
-
-class LoginThrottleRow(Base):
-    """Recent failed logins per account ("user:NAME") and per address ("addr:IP")."""
-
-    __tablename__ = "login_throttle"
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failed: Mapped[float] = mapped_column(Float, default=0.0)
+from ..schema import AccountRequestRow, LoginThrottleRow, UserRow
+from ..store import Store
+from .audit import record
+from .permissions import (
+    PRIVILEGED_ROLES,
+    P,
+    PermissionDenied,
+    Role,
+    User,
+    _user,
+    fresh_user,
+    mask_ids,
+    require,
+)
 
 
 class AccountRequest(BaseModel):
@@ -204,21 +54,12 @@ class NewUser(BaseModel):
 _hasher = PasswordHasher()
 
 
-def _user(row: UserRow) -> User:
-    return User(id=row.id, username=row.username, display_name=row.display_name, role=Role(row.role),
-                active=row.active)
-
-
 def create_user(store: Store, new: NewUser, actor: User | None = None) -> User:
     """Add an account. `actor` None means the command line (an operator with shell access).
 
     An admin granting a role in PRIVILEGED_ROLES creates the account
     disabled, with a request a supervisor must approve (`decide_request`).
     """
-    from .audit import record
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     if actor is not None:
         actor = require(store, actor, P.manage_accounts)
     needs_approval = actor is not None and new.role in PRIVILEGED_ROLES
@@ -240,9 +81,6 @@ def create_user(store: Store, new: NewUser, actor: User | None = None) -> User:
 
 def pending_requests(store: Store, actor: User) -> list[AccountRequest]:
     """Role grants waiting for approval (supervisors decide them; admins see their own requests)."""
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     fresh = fresh_user(store, actor.id) if actor is not None else None
     if fresh is None or not (fresh.can(P.approve_accounts) or fresh.can(P.manage_accounts)):
         raise PermissionDenied(fresh or actor, P.approve_accounts)
@@ -257,10 +95,6 @@ def pending_requests(store: Store, actor: User) -> list[AccountRequest]:
 
 def decide_request(store: Store, approver: User, request_id: int, approve: bool, reason: str = "") -> None:
     """A supervisor approves (the account is enabled) or rejects a role grant; never their own."""
-    from .audit import record
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     approver = require(store, approver, P.approve_accounts)
     with store.session() as session:
         req = session.get(AccountRequestRow, request_id, with_for_update=True)
@@ -279,10 +113,6 @@ def decide_request(store: Store, approver: User, request_id: int, approve: bool,
 
 
 def set_active(store: Store, actor: User, username: str, active: bool, reason: str) -> None:
-    from .audit import record
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     actor = require(store, actor, P.manage_accounts)
     reason = mask_ids(reason or "")  # free text: no full ID number is stored, or shown to the admin
     with store.session() as session:
@@ -300,9 +130,6 @@ def set_active(store: Store, actor: User, username: str, active: bool, reason: s
 
 
 def list_users(store: Store, actor: User | None = None) -> list[User]:
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     if actor is not None:
         require(store, actor, P.manage_accounts)
     with store.session() as session:
@@ -382,10 +209,6 @@ def authenticate(store: Store, username: str, password: str, address: str | None
     IP, when the caller knows it) is backing off; the password is not even
     checked then, so guessing on goes nowhere.
     """
-    from .audit import record
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     keys = _throttle_keys(username, address)
     now = time.time()
     wait = _wait(store, keys, now)
@@ -439,7 +262,3 @@ def seed_demo_accounts(store: Store, only: list[str] | None = None) -> list[str]
     return created
 
 
-# -- personal data ------------------------------------------------------------------
-
-# One masking rule for every screen, notice and finding: registry_sync.normalize.
-mask_ids = mask_ids_in_text

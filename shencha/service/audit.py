@@ -29,16 +29,18 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from .accounts import P, User, require
-from .store import Base, Store, default_home, private_dirs
+from ..schema import AuditHead, AuditRow, CaseDecisionRow, FindingDecisionRow, SecondReviewRow
+from ..store import Store, default_home, private_dirs
+from .permissions import P, User, require
 
 GENESIS = "0" * 64
 
@@ -61,34 +63,23 @@ ACTION_LABEL = {
     "user_request": "申请授予角色",
     "user_approve": "批准授予角色",
     "user_reject": "驳回授予角色",
+    "second_review": "双人复核",
+    "conflict_declare": "登记回避事项",
+    "conflict_withdraw": "撤销回避事项",
+    "recuse": "申请回避",
+    "assign": "分配案卷",
+    "panel_convene": "组织集体审议",
+    "panel_vote": "集体审议表决",
+    "panel_close": "集体审议结论",
+    "application_date": "登记受理/补正日期",
+    "calendar_load": "导入工作日历",
+    "issue_decision": "出具行政许可决定书",
+    "licence_grant": "登记许可证",
 }
 
 KEY_ENV = "SHENCHA_AUDIT_KEY"
 FILE_ENV = "SHENCHA_AUDIT_CHECKPOINTS"
 CHECKPOINT_EVERY = int(os.environ.get("SHENCHA_AUDIT_CHECKPOINT_EVERY", "20"))
-
-
-class AuditRow(Base):
-    __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(String(40))  # ISO text: hashed exactly as stored, on every database
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(40))
-    target: Mapped[str] = mapped_column(String(200))
-    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
-    reason: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHead(Base):
-    """One row: the newest entry's number and hash, so deleting the tail is detected too."""
-
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(BaseModel):
@@ -150,9 +141,6 @@ def record(session: Session, actor: str, action: str, target: str, detail: dict,
 
 def append(store: Store, actor: str, action: str, target: str, detail: dict, reason: str = "") -> AuditEntry:
     """Append in a transaction of its own (retrying when another writer took the number)."""
-    from .decisions import ensure_tables
-
-    ensure_tables(store)
     for attempt in range(5):
         try:
             with store.session() as session:
@@ -167,11 +155,8 @@ def append(store: Store, actor: str, action: str, target: str, detail: dict, rea
 
 def entries(store: Store, actor: User | None, limit: int | None = None, newest_first: bool = True) -> list[AuditEntry]:
     """The trail, for a user with `view_audit` (`actor` None: the command line, an operator with shell access)."""
-    from .decisions import ensure_tables
-
     if actor is not None:
         require(store, actor, P.view_audit)
-    ensure_tables(store)
     with store.session() as session:
         query = select(AuditRow).order_by(AuditRow.seq.desc() if newest_first else AuditRow.seq)
         if limit:
@@ -250,12 +235,9 @@ def write_checkpoint(store: Store, force: bool = False) -> Checkpoint | None:
     None when no key is configured or the trail is empty; unless `force`,
     also when the newest checkpoint already holds this head.
     """
-    from .decisions import ensure_tables
-
     key = _key()
     if key is None:
         return None
-    ensure_tables(store)
     with store.session() as session:
         head = session.get(AuditHead, 1)
         if head is None:
@@ -317,11 +299,8 @@ def verify(store: Store, actor: User | None) -> VerifyResult:
     `actor` needs `view_audit` (None: the command line). A clean result
     is anchored at once with a new checkpoint.
     """
-    from .decisions import ensure_tables, verify_decisions
-
     if actor is not None:
         require(store, actor, P.view_audit)
-    ensure_tables(store)
     problems: list[str] = []
     bad: int | None = None
 
@@ -375,3 +354,39 @@ def verify(store: Store, actor: User | None) -> VerifyResult:
     if result.ok and result.anchored and rows:
         result.checkpoint = write_checkpoint(store) or result.checkpoint
     return result
+
+
+def sha256_text(text: str) -> str:
+    """What an audit entry keeps of a free-text reason besides its masked copy."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verify_decisions(session: Session, audit_rows: dict) -> Iterator[tuple[int, str]]:
+    """Each decision must match the audit entry written with it (an edited decision row does not)."""
+    for table, action in ((FindingDecisionRow, "decide_finding"), (CaseDecisionRow, "decide_case")):
+        for row in session.scalars(select(table)):
+            entry = audit_rows.get(row.audit_seq)
+            where = f"决定记录 #{row.id}（{row.actor}，{row.created_at:%Y-%m-%d %H:%M}）"
+            if entry is None:
+                yield row.audit_seq, f"{where}对应的审计记录第 {row.audit_seq} 条不存在"
+                continue
+            detail = json.loads(entry.detail) if entry.detail.startswith("{") else {}
+            target = f"report:{row.report_id}" + (f"/{row.finding_id}" if action == "decide_finding" else "")
+            if (entry.action != action or entry.actor != row.actor or entry.target != target
+                    or detail.get("decision") != row.decision or detail.get("version") != row.version
+                    or detail.get("reason_sha256") != sha256_text(row.reason)
+                    or detail.get("second_review", "") != (row.second_review or "")):
+                yield row.audit_seq, f"{where}已被改动，与审计记录第 {row.audit_seq} 条不符"
+    # A second officer's confirmation or return must match its entry too (an edited
+    # "return" turned into "confirm" would otherwise make a step effective unseen).
+    for row in session.scalars(select(SecondReviewRow)):
+        entry = audit_rows.get(row.audit_seq)
+        where = f"复核记录 #{row.id}（{row.actor}，{row.created_at:%Y-%m-%d %H:%M}）"
+        if entry is None:
+            yield row.audit_seq, f"{where}对应的审计记录第 {row.audit_seq} 条不存在"
+            continue
+        detail = json.loads(entry.detail) if entry.detail.startswith("{") else {}
+        target = f"decision:{'F' if row.step_kind == 'finding' else 'C'}{row.step_id}"
+        if (entry.action != "second_review" or entry.actor != row.actor or entry.target != target
+                or detail.get("action") != row.action or detail.get("reason_sha256") != sha256_text(row.reason)):
+            yield row.audit_seq, f"{where}已被改动，与审计记录第 {row.audit_seq} 条不符"

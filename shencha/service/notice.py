@@ -17,12 +17,16 @@ from pydantic import Field as PydField
 
 from checks.model import Finding
 
-from .accounts import P, PermissionDenied, User, mask_ids, require
-from .labels import CATEGORY, label
-from .report import Report
-from .textsafe import visible
+from ..labels import CATEGORY, label
+from ..report import Report
+from ..schema import ReportRow
+from ..textsafe import visible
+from .audit import record
+from .cases import check_case_access
+from .dates import add_date
+from .permissions import P, PermissionDenied, User, mask_ids, require
+from .typeset import date_cn, pdf_font
 
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 TITLE = "一次性告知补正通知书"
 
 
@@ -87,10 +91,6 @@ def build_notice(report: Report, findings: list[Finding], user: User, issued_on:
     )
 
 
-def _date_cn(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def to_docx(notice: Notice) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -123,24 +123,10 @@ def to_docx(notice: Notice) -> bytes:
         doc.add_paragraph(f"依据：{item.citation}")
     doc.add_paragraph(f"共 {len(notice.items)} 项。以上事项已一次性告知。")
     doc.add_paragraph(f"经办人：{notice.issuer}")
-    doc.add_paragraph(f"日期：{_date_cn(notice.issued_on)}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph(f"日期：{date_cn(notice.issued_on)}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
-
-
-_FONT_REGISTERED = False
-
-
-def _font() -> str:
-    global _FONT_REGISTERED
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if not _FONT_REGISTERED:
-        pdfmetrics.registerFont(TTFont("WQYZenHei", str(CJK_FONT), subfontIndex=0))
-        _FONT_REGISTERED = True
-    return "WQYZenHei"
 
 
 def to_pdf(notice: Notice) -> bytes:
@@ -152,7 +138,7 @@ def to_pdf(notice: Notice) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    font = _font()
+    font = pdf_font()
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
     bold = ParagraphStyle("item", parent=body, fontSize=11.5, spaceBefore=6)
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, alignment=TA_CENTER)
@@ -173,7 +159,7 @@ def to_pdf(notice: Notice) -> bytes:
         flow += [para(f"{item.number}. {item.concerns}", bold), para(f"问题：{item.reason}"),
                  para(f"补正要求：{item.requirement}"), para(f"依据：{item.citation}")]
     flow += [Spacer(1, 4 * mm), para(f"共 {len(notice.items)} 项。以上事项已一次性告知。"),
-             para(f"经办人：{notice.issuer}"), para(f"日期：{_date_cn(notice.issued_on)}", right)]
+             para(f"经办人：{notice.issuer}"), para(f"日期：{date_cn(notice.issued_on)}", right)]
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=TITLE, leftMargin=22 * mm, rightMargin=22 * mm,
                       topMargin=20 * mm, bottomMargin=20 * mm).build(flow)
@@ -182,12 +168,11 @@ def to_pdf(notice: Notice) -> bytes:
 
 def issue_notice(store, user: User, report_id: int, finding_ids: list[str],
                  issued_on: date | None = None) -> Notice:
-    """Build the notice for a stored report and record in the audit trail that it was issued."""
-    from .audit import append
-    from .store import ReportRow
+    """Build the notice for a stored report and record that it was issued.
 
-    from .decisions import check_case_access
-
+    Issuing it is the correction request of the statutory clock: the
+    decision clock stops until the applicant's corrections are received.
+    """
     user = require(store, user, P.issue_notice)
     check_case_access(store, user, report_id)
     with store.session() as session:
@@ -198,8 +183,11 @@ def issue_notice(store, user: User, report_id: int, finding_ids: list[str],
     wanted = set(finding_ids)
     chosen = [f for f in report.findings if f.id in wanted]
     notice = build_notice(report, chosen, user, issued_on)
-    append(store, user.username, "issue_notice", f"report:{report_id}",
-           {"notice_no": notice.notice_no, "findings": [f.id for f in chosen]}, "")
+    with store.session() as session:
+        record(session, user.username, "issue_notice", f"report:{report_id}",
+               {"notice_no": notice.notice_no, "findings": [f.id for f in chosen]}, "")
+        add_date(session, user.username, row.application_id, "correction_requested", notice.issued_on,
+                 notice.notice_no)
     return notice
 
 
