@@ -1,6 +1,6 @@
 """Score every family of test packages with the shared scorers, one table per family.
 
-    .venv/bin/python -m benchmarks.families [--family a|b|c ...] [--only extract|review] [--json OUT]
+    .venv/bin/python -m benchmarks.families [--family a|b|c|d ...] [--only extract|review] [--json OUT]
 
 Families:
 
@@ -39,6 +39,7 @@ FAMILIES = {
     "a": ROOT / "fixtures",
     "b": ROOT / "fixtures" / "blind_b" / "packages_out",
     "c": ROOT / "fixtures" / "blind_c" / "packages_out",
+    "d": ROOT / "fixtures" / "blind_d" / "packages_out",
 }
 
 # Family A's defects without an offending value: the words a correct finding names.

@@ -242,6 +242,7 @@ def authenticate(store: Store, username: str, password: str, address: str | None
 DEMO_ACCOUNTS: list[tuple[str, str, Role]] = [
     ("officer", "审批员 李明", Role.officer),
     ("officer2", "审批员 王芳", Role.officer),
+    ("officer3", "审批员 张华", Role.officer),  # a collective-decision panel needs three
     ("window", "窗口 赵倩", Role.window),
     ("author", "规则维护 陈刚", Role.rule_author),
     ("supervisor", "监督员 周敏", Role.supervisor),
