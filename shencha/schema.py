@@ -417,3 +417,67 @@ class LicenceRow(Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("licences.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     audit_seq: Mapped[int] = mapped_column(Integer)
+
+
+# -- API clients, sessions, jobs ---------------------------------------------------------
+
+class ApiClientRow(Base):
+    """A client system's API key (`shencha api-keys add`): only the key's sha256 is kept.
+
+    Revocation sets `revoked_at` once; a revoked key is never valid again.
+    """
+
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a key in logs
+    scopes: Mapped[list] = mapped_column(JSON)  # submit | read_reports | share:<entry>
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiSessionRow(Base):
+    """A person's short-lived bearer token (`POST /api/v1/sessions`): only its sha256 is kept."""
+
+    __tablename__ = "api_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ui_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobRow(Base):
+    """A submitted package waiting for, in, or done with its review run.
+
+    `status`: queued | running | done | failed. An idempotency key is unique
+    per owner, so a retried submission finds the first job instead of a
+    new one; `request_sha256` tells a retry from another request reusing the key.
+    """
+
+    __tablename__ = "api_jobs"
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)  # "client:<name>" | "user:<username>"
+    user_id: Mapped[int | None] = mapped_column(Integer)  # the submitting person, when a person submitted
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    application_no: Mapped[str] = mapped_column(String(120))
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    application_json: Mapped[str | None] = mapped_column(Text)
+    files: Mapped[list] = mapped_column(JSON)  # [{"name", "sha256", "size"}], contents in blobs
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), index=True, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(120))  # "host:pid:boot" of the runner holding it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report_key: Mapped[str | None] = mapped_column(String(80))  # "app-<id>-v<version>"
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    callback_status: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
