@@ -83,6 +83,11 @@ def _mount_subcommands() -> None:
 
     app.add_typer(signing_key_app, name="signing-key", help="签名密钥：生成演示用的签发机关证书与密钥")
     app.command("verify-signature")(verify_signature)
+    from .cli_api import api, api_keys_app, share_app
+
+    app.command("api")(api)
+    app.add_typer(api_keys_app, name="api-keys", help="API 密钥：为对接系统新增、列出、吊销密钥")
+    app.add_typer(share_app, name="share", help="跨部门数据共享：按共享目录导出脱敏数据")
 
 
 _mount_subcommands()
