@@ -6,6 +6,7 @@ import io
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -94,7 +95,7 @@ class Server:
         self.proc = subprocess.Popen(cmd, env=self.env, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
-        verify = str(self.tls[0]) if self.tls else True
+        verify = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else True
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.proc.stderr.read().decode("utf-8", "replace"))

@@ -138,7 +138,7 @@ def test_scopes_and_roles(api):
     assert client.get(report, headers=bearer(keys["submitter"])).status_code == 403
     assert client.get(report, headers=bearer(keys["yingji"])).status_code == 403
     assert client.get(report, headers=bearer(keys["reader"])).status_code == 200
-    assert client.get(f"/api/v1/shared/yingji", headers=bearer(keys["reader"])).status_code == 403
+    assert client.get("/api/v1/shared/yingji", headers=bearer(keys["reader"])).status_code == 403
 
     # People: exactly their role's permissions.
     officer, window, author, admin, supervisor = (login(client, u) for u in
@@ -211,7 +211,7 @@ def test_recusal_via_api_closes_the_case(api):
 def test_dismissal_waits_for_a_second_officer(api):
     client, keys, store_url = api
     officer, officer2 = login(client, "officer"), login(client, "officer2")
-    report_id, report = _reviewed(client, bearer(keys["platform"]), store_url)
+    _report_id, report = _reviewed(client, bearer(keys["platform"]), store_url)
     fail = next(f for f in report["findings"] if f["verdict"] == "fail")
     uncertain = next(f for f in report["findings"] if f["verdict"] == "uncertain")
 
@@ -249,7 +249,7 @@ def test_dismissal_waits_for_a_second_officer(api):
 def test_a_finding_in_two_applications_needs_its_report(api):
     client, keys, store_url = api
     officer = login(client, "officer")
-    first_id, first = _reviewed(client, bearer(keys["platform"]), store_url)
+    _first_id, first = _reviewed(client, bearer(keys["platform"]), store_url)
     second_id, _ = _reviewed(client, bearer(keys["platform"]), store_url)
     finding = first["findings"][0]["id"]
     r = client.post(f"/api/v1/findings/{finding}/decisions", headers=officer,
@@ -336,7 +336,7 @@ def test_sessions_expire_and_throttle(api, monkeypatch):
             row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert client.get("/api/v1/jobs/job-none", headers=headers).status_code == 401
     # Repeated failures back off (the accounts throttle), answered as 429 with Retry-After.
-    statuses = [client.post("/api/v1/sessions", json={"username": "officer2", "password": "wrong-%d" % i}).status_code
+    statuses = [client.post("/api/v1/sessions", json={"username": "officer2", "password": f"wrong-{i}"}).status_code
                 for i in range(8)]
     assert statuses[0] == 401 and 429 in statuses
 

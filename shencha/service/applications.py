@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session
 from registry_sync.normalize import has_resident_id
 
 from ..review import application_key
-from ..schema import ApplicationRow, CaseDecisionRow, FindingDecisionRow, FindingRow, JobRow, ReportRow
+from ..schema import (
+    ApplicationRow,
+    CaseDecisionRow,
+    FindingDecisionRow,
+    FindingRow,
+    JobRow,
+    ReportRow,
+)
 from ..store import Store, _parse_report_id
 from .audit import record
 from .cases import check_access

@@ -54,7 +54,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..report import Report
-from ..review import ReviewOptions, application_key, check_application_id, new_application_id, review_path
+from ..review import (
+    ReviewOptions,
+    application_key,
+    check_application_id,
+    new_application_id,
+    review_path,
+)
 from ..schema import ApplicationRow, JobRow, ReportRow
 from ..store import Store
 from .audit import append, record
