@@ -318,7 +318,8 @@ def create_app(store_url: str | None = None, run_jobs: bool | None = None) -> Fa
 
     app.add_middleware(_LimitBody)
 
-    @app.post(f"{PREFIX}/sessions", response_model=SessionOut, responses=ERRORS, tags=["sessions"])
+    @app.post(f"{PREFIX}/sessions", response_model=SessionOut, tags=["sessions"],
+              responses={**ERRORS, 429: {"model": ErrorBody, "description": "too many failed logins (Retry-After)"}})
     def open_session(body: SessionIn, request: Request) -> SessionOut:
         """A person logs in: a short-lived bearer token."""
         address = request.client.host if request.client else None
