@@ -18,7 +18,7 @@ import streamlit as st
 
 from shencha.service.permissions import Role
 from ui import common
-from ui.views import admin, case, login, prereview, queue, rules, supervisor
+from ui.views import admin, case, login, prereview, profile, queue, rules, supervisor
 
 
 def main() -> None:
@@ -34,14 +34,16 @@ def main() -> None:
         "case": st.Page(case.render, title="案卷办理", url_path="case"),
         "prereview": st.Page(prereview.render, title="预审窗口", url_path="prereview"),
         "rules": st.Page(rules.render, title="规则维护", url_path="rules"),
+        "profile": st.Page(profile.render, title="我的回避", url_path="conflicts"),
+        "oversight": st.Page(supervisor.oversight, title="案件督办", url_path="oversight"),
         "supervisor": st.Page(supervisor.render, title="监督与审计", url_path="supervisor"),
         "admin": st.Page(admin.render, title="账户管理", url_path="admin"),
     }
     by_role = {
-        Role.officer: ["queue", "case", "rules"],
+        Role.officer: ["queue", "case", "profile", "rules"],
         Role.window: ["prereview"],
         Role.rule_author: ["rules"],
-        Role.supervisor: ["supervisor", "queue", "case"],
+        Role.supervisor: ["oversight", "supervisor", "queue", "case"],
         Role.admin: ["admin"],  # the system admin does not audit itself: the supervisor does
     }
     names = by_role[user.role]

@@ -16,7 +16,7 @@ from .accounts import (
     pending_requests,
     set_active,
 )
-from .assignment import assign
+from .assignment import assign, officers
 from .audit import entries, verify
 from .cases import (
     CaseSummary,
@@ -54,7 +54,7 @@ __all__ = [
     "assign", "authenticate", "awaiting_second_review", "check_case_access", "close_panel", "compare",
     "conflicts", "convene_panel", "create_user", "deadlines", "decide_case", "decide_finding", "decide_request",
     "declare_conflict", "document_file", "documents", "entries", "expiring", "finding_identity", "issue_notice",
-    "licences", "list_users", "load_calendar", "open_case", "pending_requests", "queue", "record_date",
+    "licences", "list_users", "load_calendar", "officers", "open_case", "pending_requests", "queue", "record_date",
     "record_review_run", "record_rule_change", "recuse", "report_pk", "rule_stats", "run_review",
     "run_rule_examples", "second_review", "set_active", "verify", "vote", "withdraw_conflict",
 ]

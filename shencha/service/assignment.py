@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..schema import ApplicationRow, AssignmentRow, CaseDecisionRow, UserRow
 from ..store import Store
 from .audit import record
-from .permissions import NotAllowed, P, Role, User, require
+from .permissions import NotAllowed, P, Role, User, _user, require
 from .recusal import parties, recusal_reason
 
 
@@ -40,6 +40,23 @@ def _open_load(session: Session) -> dict[str, int]:
         if app not in decided:
             load[officer] = load.get(officer, 0) + 1
     return load
+
+
+def officers(store: Store, user: User, application_id: int | None = None) -> list[User]:
+    """Active officers a supervisor may pick (to assign, for a panel, for a conflict entry).
+
+    With `application_id`: only those not recused from that application.
+    """
+    require(store, user, P.assign_cases)
+    with store.session() as session:
+        rows = list(session.scalars(select(UserRow).where(UserRow.role == Role.officer.value,
+                                                          UserRow.active.is_(True)).order_by(UserRow.username)))
+        if application_id is not None:
+            if session.get(ApplicationRow, application_id) is None:
+                raise KeyError(application_id)
+            free = set(_eligible(session, application_id))
+            rows = [r for r in rows if r.username in free]
+        return [_user(r) for r in rows]
 
 
 def assign(store: Store, user: User, application_id: int, officer: str | None = None, reason: str = "") -> str:

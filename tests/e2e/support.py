@@ -86,16 +86,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db_url: str, log: Path, repo: Path) -> Iterator[str]:
+def streamlit_server(db_url: str, log: Path, repo: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """The real web app (ui/app.py under Streamlit) on a free loopback port, on
-    ``db_url``; yields its base URL once healthy, and stops it afterwards."""
+    ``db_url``; yields its base URL once healthy, and stops it afterwards.
+
+    ``env``: more environment variables for the server (SHENCHA_WORKFLOW, a signing passphrase).
+    """
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(repo / "ui" / "app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],
-        env={**os.environ, "SHENCHA_DB": db_url}, cwd=repo, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {}), "SHENCHA_DB": db_url}, cwd=repo, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -1,4 +1,4 @@
-"""账户管理: local accounts and their roles."""
+"""账户管理: local accounts and their roles; the official working-day calendar."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import streamlit as st
 from pydantic import ValidationError
 
 from shencha.service.accounts import NewUser, create_user, list_users, pending_requests, set_active
+from shencha.service.calendar import CalendarCsvError
+from shencha.service.dates import load_calendar
 from shencha.service.permissions import PRIVILEGED_ROLES, ROLE_LABEL, PermissionDenied, Role
 from ui import common
 
@@ -57,3 +59,40 @@ def render() -> None:
                 st.error(common.md(str(exc)))
             except KeyError:
                 st.error("找不到该账户。")
+    _calendar(store, user)
+
+
+def _calendar(store, user) -> None:
+    """The official working-day arrangement (国务院办公厅 holiday notice) as a CSV: date,kind,name."""
+    st.subheader("工作日历")
+    st.caption("每年国务院办公厅公布节假日安排后，导入当年的放假日与调休上班日（CSV：日期,类型,名称；"
+               "类型为“休”或“班”，如 2027-02-06,班,春节调休）。法定时限按导入后的工作日计算，后导入的覆盖先导入的。")
+    upload = st.file_uploader("工作日历 CSV 文件", type=["csv"], key="calendar_file")
+    pasted = st.text_area("或粘贴 CSV 内容", key="calendar_text", height=120)
+    if st.button("导入工作日历", key="calendar_btn"):
+        if upload is not None:
+            raw = upload.getvalue()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                try:
+                    text = raw.decode("gb18030")
+                except UnicodeDecodeError:
+                    st.error("无法识别文件编码，请另存为 UTF-8 编码的 CSV 后重试。")
+                    return
+        else:
+            text = pasted
+        if not text.strip():
+            st.error("请上传或粘贴工作日历 CSV。")
+            return
+        try:
+            n = load_calendar(store, user, text)
+        except CalendarCsvError as exc:
+            st.error("工作日历未导入，请改正以下问题后重新导入：")
+            for line, problem in exc.problems:
+                st.error(common.md(f"第 {line} 行：{problem}" if line else problem))
+            return
+        except PermissionDenied as exc:
+            st.error(common.md(str(exc)))
+            return
+        st.success(f"已导入 {n} 天的节假日与调休安排。")

@@ -8,20 +8,29 @@ import streamlit as st
 
 from checks.model import Finding
 from shencha.labels import CATEGORY, DOC_TYPE, SEVERITY, VERDICT, label
-from shencha.service.cases import CaseView, FindingState, open_case, report_pk
+from shencha.service.cases import CaseView, FindingState, PanelView, open_case, report_pk
 from shencha.service.decisions import (
     CASE_DECISION_LABEL,
     FINDING_DECISION_LABEL,
     DecisionConflict,
     decide_case,
     decide_finding,
+    second_review,
 )
-from shencha.service.permissions import P, PermissionDenied
+from shencha.service.issuance import document_file, documents
+from shencha.service.panels import vote
+from shencha.service.permissions import P, PermissionDenied, Recused, User
+from shencha.service.records import SECOND_REVIEW_LABEL, DecisionRecord
+from shencha.service.recusal import recuse
+from shencha.service.signing import SigningError
 from ui import common
+from ui.views.queue import clock_text
 
 FINDING_SHORTCUTS = {"confirm": "Alt+1", "dismiss": "Alt+2", "correction": "Alt+3"}
 CASE_SHORTCUTS = {"approve": "Alt+7", "reject": "Alt+8", "correction": "Alt+9"}
 SEVERITY_BADGE = {"high": "【高】", "medium": "【中】", "low": "【低】"}
+DOCUMENT_KIND = {"grant": "准予行政许可决定书", "refuse": "不予行政许可决定书"}
+CLOSED_TO_YOU = "此案卷已对您关闭：不再列入您的待办案卷，也不能打开、办理或复核。"
 
 
 # -- callbacks: run before the next script run, with the version the user saw --------
@@ -58,7 +67,43 @@ def _decide_case(report_id: int, decision: str, seen_version: int) -> None:
     except (PermissionDenied, ValueError) as exc:
         _flash("error", str(exc))
         return
-    _flash("success", f"案卷审查决定已记录：{record.label}")
+    if record.state == "pending_second_review":
+        _flash("success", f"案卷审查决定已记录：{record.label}（待另一名审批人员复核后生效）")
+    else:
+        _flash("success", f"案卷审查决定已记录：{record.label}")
+
+
+def _second_review(decision_key: str, action: str, reason_key: str) -> None:
+    user = common.current_user()
+    try:
+        record = second_review(common.store(), user, decision_key, action, st.session_state.get(reason_key, ""))
+    except DecisionConflict as exc:
+        _flash("conflict", str(exc))
+        return
+    except (PermissionDenied, ValueError, KeyError, SigningError) as exc:
+        _flash("error", str(exc) if not isinstance(exc, KeyError) else "找不到该决定。")
+        return
+    st.session_state[reason_key] = ""
+    done = "复核确认，已生效" if action == "confirm" else "已退回，该决定不生效"
+    _flash("success", f"{record.label}：{done}。")
+
+
+def _recuse(application_id: int) -> None:
+    user = common.current_user()
+    try:
+        recuse(common.store(), user, application_id, st.session_state.get("recuse_reason", ""))
+    except (PermissionDenied, ValueError, KeyError) as exc:
+        _flash("error", str(exc) if not isinstance(exc, KeyError) else "找不到该申请。")
+
+
+def _vote(panel_id: int, choice_key: str, reason_key: str) -> None:
+    user = common.current_user()
+    try:
+        vote(common.store(), user, panel_id, st.session_state.get(choice_key), st.session_state.get(reason_key, ""))
+    except (PermissionDenied, ValueError, KeyError) as exc:
+        _flash("error", str(exc) if not isinstance(exc, KeyError) else "找不到该集体审议。")
+        return
+    _flash("success", "表决意见已记录。")
 
 
 def _move(delta: int, count: int) -> None:
@@ -75,9 +120,19 @@ def _selected_report() -> int | None:
             st.session_state["case_report_key"] = key
         except (KeyError, ValueError):
             st.error(f"找不到案卷：{common.md(key)}")
+        except Recused as exc:
+            _closed(exc)
         except PermissionDenied as exc:
             common.denied(exc)
     return st.session_state.get("case_report_id")
+
+
+def _closed(exc: Recused) -> None:
+    """A recused officer: the reason, and that the case is closed to them (by every route)."""
+    st.title("案卷办理")
+    st.error(common.md(str(exc)))
+    st.info(CLOSED_TO_YOU)
+    st.stop()
 
 
 def render() -> None:
@@ -91,6 +146,9 @@ def render() -> None:
     viewed = st.session_state.setdefault("viewed_reports", set())
     try:
         view = open_case(common.store(), user, report_id, log_view=report_id not in viewed)
+    except Recused as exc:
+        _closed(exc)
+        return
     except PermissionDenied as exc:
         common.denied(exc)
         return
@@ -109,13 +167,132 @@ def render() -> None:
     if flash:
         kind, text = flash
         {"success": st.success, "error": st.error, "conflict": st.warning}[kind](common.md(text))
+    _status(view, user)
     _comparison(view)
+    _recusal(view, user)
     if not view.findings:
         st.success("本次审查未发现问题。")
     else:
-        _findings(view, user.can(P.decide))
-    _case_decision(view, user.can(P.decide))
+        _findings(view, user)
+    _case_decision(view, user)
+    _panels(view, user)
+    _documents(view, user)
     st.caption(f"页面生成用时 {time.perf_counter() - started:.2f} 秒")
+
+
+def _status(view: CaseView, user: User) -> None:
+    """The statutory clock, who handles the case, why it is high risk; the officer's 申请回避."""
+    s = view.summary
+    cols = st.columns([3, 2, 2])
+    cols[0].markdown(f"**法定时限：** {clock_text(s)}")
+    if s.clock is not None:
+        due = f"决定期限 {s.clock.decision_due}" if s.clock.decision_due else f"受理或告知补正期限 {s.clock.notice_due}"
+        cols[0].caption(f"{s.clock.stage} · {due}")
+        for note in s.clock.notes_zh:
+            cols[0].caption(common.md(note))
+    cols[1].markdown(f"**承办人：** {common.md(s.assigned_to) if s.assigned_to else '未分配'}")
+    if s.n_pending_second:
+        cols[2].markdown(f"**待复核：** {s.n_pending_second} 项")
+    if s.high_risk:
+        st.warning("高风险案卷：" + common.md("；".join(s.high_risk))
+                   + "。准予或不予须经集体审议作出（由监督人员组织）。")
+
+
+def _recusal(view: CaseView, user: User) -> None:
+    if not user.can(P.decide):
+        return
+    with st.expander("申请回避", expanded=False):
+        st.caption("与申请企业或案卷所列人员存在利害关系时，应当申请回避。回避后此案卷对您关闭，"
+                   "由监督人员另行分配。")
+        st.text_input("回避理由（必填）", key="recuse_reason")
+        st.button("申请回避", key="recuse_btn", on_click=_recuse, args=(view.summary.application_id,))
+
+
+def _review_controls(rec: DecisionRecord, user: User, what: str) -> None:
+    """A step waiting for a second officer: who made it and why; confirm / return for someone else."""
+    why = SECOND_REVIEW_LABEL.get(rec.second_review_needed, rec.second_review_needed)
+    with st.container(border=True, key=f"pending_{rec.key}"):
+        st.markdown(f"**待复核**（{why}）：{what}“{rec.label}”，由 {common.md(rec.actor)} 于 "
+                    f"{rec.created_at:%Y-%m-%d %H:%M} 作出，理由：{common.md(rec.reason)}")
+        if not user.can(P.decide):
+            st.caption("须另一名审批人员复核确认后生效。")
+            return
+        if rec.actor == user.username:
+            st.caption("这是您本人作出的决定，须另一名审批人员复核确认后生效。")
+            return
+        reason_key = f"sr_reason_{rec.key}"
+        st.text_input("复核意见（必填）", key=reason_key)
+        cols = st.columns(2)
+        cols[0].button("复核确认", key=f"sr_confirm_{rec.key}", type="primary", width="stretch",
+                       on_click=_second_review, args=(rec.key, "confirm", reason_key))
+        cols[1].button("退回", key=f"sr_return_{rec.key}", width="stretch",
+                       on_click=_second_review, args=(rec.key, "return", reason_key))
+
+
+def _panels(view: CaseView, user: User) -> None:
+    """集体审议: each panel's members and votes; a member who has not voted votes here."""
+    if not view.panels and not view.summary.high_risk:
+        return
+    st.divider()
+    st.subheader("集体审议")
+    if not view.panels:
+        st.info("尚未组织集体审议。监督人员在“案件督办”页面组织审议（至少 3 名审批人员）。")
+        return
+    for p in reversed(view.panels):
+        _panel(p, user)
+
+
+def _panel(p: PanelView, user: User) -> None:
+    voted = {v.member: v for v in p.votes}
+    state = "已结束" if p.closed else f"进行中（已表决 {len(voted)}/{len(p.members)}）"
+    with st.container(border=True, key=f"panel_{p.id}"):
+        st.markdown(f"**第 {p.id} 号集体审议** · {state} · 由 {common.md(p.convened_by)} 于 "
+                    f"{p.created_at:%Y-%m-%d %H:%M} 组织")
+        st.dataframe([{"成员": m, "表决意见": CASE_DECISION_LABEL.get(voted[m].vote, voted[m].vote) if m in voted
+                       else "未表决", "理由": common.plain(voted[m].reason) if m in voted else "",
+                       "时间": f"{voted[m].created_at:%Y-%m-%d %H:%M}" if m in voted else ""} for m in p.members],
+                     hide_index=True, width="stretch")
+        if p.closed:
+            tally = "，".join(f"{CASE_DECISION_LABEL.get(k, k)} {n} 票" for k, n in p.tally.items())
+            st.success(f"审议结果：{CASE_DECISION_LABEL.get(p.outcome or '', p.outcome)}（{tally}）")
+            st.markdown(f"**会议纪要：** {common.md(p.minutes)}")
+            return
+        if user.username in p.members and user.username not in voted and user.can(P.decide):
+            choice_key, reason_key = f"vote_choice_{p.id}", f"vote_reason_{p.id}"
+            st.radio("您的表决意见", list(CASE_DECISION_LABEL), format_func=lambda k: CASE_DECISION_LABEL[k],
+                     horizontal=True, key=choice_key)
+            st.text_input("表决理由（必填）", key=reason_key)
+            st.button("提交表决", key=f"vote_btn_{p.id}", type="primary", on_click=_vote,
+                      args=(p.id, choice_key, reason_key))
+        elif user.username in voted:
+            st.caption("您已表决；表决后不能更改。")
+
+
+def _documents(view: CaseView, user: User) -> None:
+    """The issued 行政许可决定书: .docx and .pdf, and whether the PDF carries the authority's signature."""
+    store = common.store()
+    try:
+        issued = documents(store, user, view.summary.application_id)
+    except PermissionDenied:
+        return
+    if not issued:
+        return
+    st.divider()
+    st.subheader("行政许可决定书")
+    for d in issued:
+        with st.container(border=True, key=f"decision_doc_{d.id}"):
+            st.markdown(f"**{DOCUMENT_KIND.get(d.kind, d.kind)}** {common.md(d.number)}")
+            if d.signed:
+                st.caption("PDF 已由发证机关的签名密钥电子签名（PAdES），可用 shencha verify-signature 或 PDF 阅读器验证。")
+            else:
+                st.caption("PDF 未签名：未配置签名密钥（workflow.yaml 的 signing.pkcs12）。")
+            cols = st.columns(2)
+            name, data = document_file(store, user, d.id, "docx")
+            cols[0].download_button("下载决定书 Word（.docx）", data, file_name=name, key=f"dl_decision_docx_{d.id}",
+                                    mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+            name, data = document_file(store, user, d.id, "pdf")
+            cols[1].download_button("下载决定书 PDF" + ("（已签名）" if d.signed else "（未签名）"), data,
+                                    file_name=name, mime="application/pdf", key=f"dl_decision_pdf_{d.id}")
 
 
 def _comparison(view: CaseView) -> None:
@@ -138,7 +315,7 @@ def _title(n: int, state: FindingState) -> str:
     return f"{n + 1}. {SEVERITY_BADGE[f.severity]} {label(CATEGORY, f.category)}{change}{done}"
 
 
-def _findings(view: CaseView, can_decide: bool) -> None:
+def _findings(view: CaseView, user: User) -> None:
     states = view.findings
     count = len(states)
     if st.session_state.get("finding_report") != view.summary.report_id:
@@ -160,10 +337,10 @@ def _findings(view: CaseView, can_decide: bool) -> None:
         st.caption("快捷键：Alt+1 确认问题 · Alt+2 排除 · Alt+3 要求补正 · Alt+J 下一项 · Alt+K 上一项 · "
                    "Alt+7/8/9 准予/不予/补正（先在理由框中按回车确认理由）")
     with right:
-        _finding_detail(view, states[idx], can_decide)
+        _finding_detail(view, states[idx], user)
 
 
-def _finding_detail(view: CaseView, state: FindingState, can_decide: bool) -> None:
+def _finding_detail(view: CaseView, state: FindingState, user: User) -> None:
     f = state.finding
     st.markdown(f"#### {SEVERITY_BADGE[f.severity]} {label(CATEGORY, f.category)}"
                 f"　<small>严重程度：{label(SEVERITY, f.severity)} · {label(VERDICT, f.verdict)} · 规则 `{f.rule_id}`</small>",
@@ -196,7 +373,7 @@ def _finding_detail(view: CaseView, state: FindingState, can_decide: bool) -> No
     if f.reason:
         st.markdown(f"**待人工判断的原因：** {common.md(f.reason)}")
     _evidence_image(view, f)
-    _finding_decision(view, state, can_decide)
+    _finding_decision(view, state, user)
 
 
 def _evidence_image(view: CaseView, f: Finding) -> None:
@@ -226,7 +403,8 @@ def _evidence_image(view: CaseView, f: Finding) -> None:
         st.image(data, caption=caption, width="stretch")
 
 
-def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> None:
+def _finding_decision(view: CaseView, state: FindingState, user: User) -> None:
+    can_decide = user.can(P.decide)
     f = state.finding
     if state.previous_decision:
         p = state.previous_decision
@@ -239,8 +417,7 @@ def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> 
     st.markdown(f"**当前决定：** {current.label if current else '未处理'}"
                 + (f"（{common.md(current.actor)}：{common.md(current.reason)}）" if current else ""))
     if state.pending:
-        st.info(f"待复核：{state.pending.label}（{common.md(state.pending.actor)}：{common.md(state.pending.reason)}），"
-                "须另一名审批人员确认后生效。")
+        _review_controls(state.pending, user, "对此问题的决定")
     if not can_decide:
         return
     # The newest version, pending ones included: a new decision supersedes it.
@@ -255,14 +432,14 @@ def _finding_decision(view: CaseView, state: FindingState, can_decide: bool) -> 
                    type="primary" if code == "confirm" else "secondary")
 
 
-def _case_decision(view: CaseView, can_decide: bool) -> None:
+def _case_decision(view: CaseView, user: User) -> None:
+    can_decide = user.can(P.decide)
     st.divider()
     st.subheader("案卷审查决定")
     undecided = sum(s.decision is None for s in view.findings)
     current = view.summary.decision
     if view.summary.pending_decision:
-        p = view.summary.pending_decision
-        st.info(f"待复核：{p.label}（{common.md(p.actor)}：{common.md(p.reason)}），须另一名审批人员确认后生效。")
+        _review_controls(view.summary.pending_decision, user, "案卷审查决定")
     if current:
         st.markdown(f"**当前决定：{current.label}**（{common.md(current.actor)}，{current.created_at:%Y-%m-%d %H:%M}，理由：{common.md(current.reason)}）")
         if len(view.case_history) > 1:
@@ -271,6 +448,8 @@ def _case_decision(view: CaseView, can_decide: bool) -> None:
         return
     if undecided:
         st.warning(f"尚有 {undecided} 项问题未处理。")
+    if view.summary.high_risk:
+        st.caption("高风险案卷：准予或不予由集体审议作出；审批人员可作出补正决定。")
     seen = view.case_history[0].version if view.case_history else 0
     st.text_area("审查决定理由（必填）", key="case_reason")
     cols = st.columns(3)

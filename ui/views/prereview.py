@@ -21,7 +21,8 @@ import streamlit as st
 from extractor.readers.formats import FORMATS
 from shencha.labels import CATEGORY, SEVERITY, VERDICT, label
 from shencha.review import check_application_id
-from shencha.service.cases import open_case, report_pk
+from shencha.service.cases import CaseView, open_case, report_pk
+from shencha.service.dates import DATE_LABEL, record_date
 from shencha.service.notice import issue_notice, to_docx, to_pdf
 from shencha.service.permissions import P, PermissionDenied
 from shencha.service.reviews import run_review
@@ -183,6 +184,7 @@ def render() -> None:
                          f"（{'申请编号 ' + number + '，' if number else ''}案卷 {report_key}）"))
     for e in report.errors:
         st.warning(common.md(f"无法读取：{e.path}（{e.code}）{e.message}"))
+    _dates(view)
     docs = {d.id: d for d in report.documents}
     st.subheader("逐项核对（勾选的问题将写入补正通知书）")
     chosen: list[str] = []
@@ -217,3 +219,31 @@ def render() -> None:
         cols[0].download_button("下载 Word（.docx）", docx_bytes, file_name=f"{stem}.docx", key="dl_docx",
                                 mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
         cols[1].download_button("下载 PDF", pdf_bytes, file_name=f"{stem}.pdf", mime="application/pdf", key="dl_pdf")
+
+
+DATE_KINDS = ["received", "accepted", "correction_received"]
+
+
+def _dates(view: CaseView) -> None:
+    """收件 / 受理 / 补正材料收到 dates of the application just reviewed: they start its statutory clocks."""
+    user = common.current_user()
+    app_id = view.summary.application_id
+    with st.container(border=True, key="window_dates"):
+        st.markdown("**登记收件、受理日期**（法定时限自此计算）")
+        clock = view.summary.clock
+        if clock is not None:
+            st.caption(common.md(f"当前法定时限：{clock.label_zh}（{clock.stage}）"))
+        cols = st.columns([2, 2, 3, 1])
+        kind = cols[0].selectbox("日期类型", DATE_KINDS, format_func=lambda k: DATE_LABEL[k], key="window_date_kind")
+        on = cols[1].date_input("日期", key="window_date_on", format="YYYY-MM-DD")
+        note = cols[2].text_input("备注", key="window_date_note", max_chars=200)
+        if cols[3].button("登记", key="window_date_btn", width="stretch"):
+            try:
+                state = record_date(common.store(), user, app_id, kind, on, note)
+            except (PermissionDenied, ValueError) as exc:
+                st.error(common.md(str(exc)))
+                return
+            except KeyError:
+                st.error("找不到该申请。")
+                return
+            st.success(common.md(f"已登记{DATE_LABEL[kind]}日期 {on}。法定时限：{state.label_zh}"))
