@@ -326,3 +326,26 @@ def test_the_commands_mount_on_a_main_cli_as_registered_there(signed, keys, tmp_
     good.write_bytes(signed)
     assert runner.invoke(main, ["verify-signature", str(good), "--trust", str(keys["pem"])]).exit_code == 0
     assert "create" in runner.invoke(main, ["signing-key", "--help"]).output
+
+
+def test_verification_works_inside_a_running_event_loop(tmp_path, monkeypatch):
+    """An async web handler (the API) or a browser test's thread runs a loop already."""
+    import asyncio
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    from shencha.service.signing import SigningKey, create_signing_key, sign_pdf, verify_pdf
+
+    p12, cert = create_signing_key(tmp_path / "k", "测试签发机关", passphrase="pw-2026")
+    monkeypatch.setenv("LOOP_TEST_PASS", "pw-2026")
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf)
+    page.drawString(100, 700, "decision")
+    page.save()
+    signed = sign_pdf(buf.getvalue(), SigningKey(p12_path=p12, passphrase_env="LOOP_TEST_PASS"))
+
+    async def inside() -> bool:
+        return verify_pdf(signed, [cert]).ok
+
+    assert asyncio.run(inside()) is True

@@ -310,6 +310,24 @@ def _contents_padding_clean(sig) -> bool:
     return not raw[der_len:].strip(b"\x00")
 
 
+def _off_the_loop(call):
+    """Run ``call`` where no asyncio loop is running.
+
+    pyHanko's synchronous validation drives an event loop of its own and
+    raises when called from a thread that already runs one (an async web
+    handler, Playwright's test thread); a worker thread has none.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def verify_pdf(pdf: bytes, trust_roots: list[Path | str | bytes] | None = None) -> SignatureCheck:
     """Check every signature in ``pdf``; report on the newest. Never raises on bad input.
 
@@ -345,7 +363,8 @@ def verify_pdf(pdf: bytes, trust_roots: list[Path | str | bytes] | None = None) 
         # Trust roots only: never the OS list; no fetching: no network.
         context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
         try:
-            status = validate_pdf_signature(sig, signer_validation_context=context, skip_diff=True)
+            status = _off_the_loop(lambda: validate_pdf_signature(sig, signer_validation_context=context,
+                                                                  skip_diff=True))
         except Exception as exc:  # noqa: BLE001 - a damaged signature is a verdict, never a traceback
             log.info("signature could not be validated: %s", type(exc).__name__)
             return check.model_copy(update={
