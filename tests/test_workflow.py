@@ -260,7 +260,7 @@ def test_a_panel_without_a_majority_cannot_close(store, people):
 def test_an_overdue_case_is_first_in_the_queue_and_on_the_deadline_list(store, people):
     officer, window = people["officer"], people["window"]
     _case(store, company="新近受理建设有限公司", uscc="91320106217520001X")
-    late_rid, _, late_app = _case(store, company="逾期未决建设有限公司", uscc="91320106217520002X")
+    late_rid, _, late_app = _case(store, company="逾期未决建设有限公司", uscc="91320106217520002X", ran_by=window)
     long_ago = date.today() - timedelta(days=120)
     svc.record_date(store, window, late_app, "received", long_ago)
     clock = svc.record_date(store, window, late_app, "accepted", long_ago + timedelta(days=1))
@@ -365,8 +365,8 @@ def test_a_day_of_work_leaves_a_trail_that_verifies_and_names_an_edited_entry(st
         rid, report, app_id = _case(store, company=f"日常测试建设有限公司{i:02d}", uscc=f"9132010621760{i:04d}X",
                                     findings=findings)
         received = date.today() - timedelta(days=rng.randint(1, 60))
-        svc.record_date(store, window, app_id, "received", received)
-        svc.record_date(store, window, app_id, "accepted", received + timedelta(days=1))
+        svc.record_date(store, people["officer"], app_id, "received", received)
+        svc.record_date(store, people["officer"], app_id, "accepted", received + timedelta(days=1))
         cases.append((rid, report, app_id, findings is RISKY))
     by_name = {o.username: o for o in officers}
     for rid, report, app_id, risky in cases:
@@ -397,3 +397,12 @@ def test_a_day_of_work_leaves_a_trail_that_verifies_and_names_an_edited_entry(st
     broken = svc.verify(store, sup)
     assert not broken.ok
     assert any(f"复核记录 #{row.id}" in p and f"第 {row.audit_seq} 条" in p for p in broken.problems)
+
+
+def test_window_staff_record_dates_only_for_the_applications_they_reviewed(store, people):
+    window = people["window"]
+    _, _, theirs = _case(store, company="窗口受理建设有限公司", uscc="91320106217520011X", ran_by=window)
+    _, _, other = _case(store, company="他人受理建设有限公司", uscc="91320106217520012X")
+    assert svc.record_date(store, window, theirs, "accepted", date.today()).stage
+    with pytest.raises(PermissionDenied):
+        svc.record_date(store, window, other, "accepted", date.today())

@@ -25,7 +25,6 @@ from registry_sync.normalize import has_resident_id
 from ..report import Report
 from ..schema import (
     ApplicationRow,
-    AuditRow,
     CaseDecisionRow,
     FindingDecisionRow,
     PanelCloseRow,
@@ -34,14 +33,15 @@ from ..schema import (
     ReportRow,
 )
 from ..store import Store, _parse_report_id
+from .access import check_access
 from .assignment import current_assignments
 from .audit import record
 from .clocks import ClockState
 from .dates import calendar, clock
-from .permissions import P, PermissionDenied, User, mask_ids, require
+from .permissions import P, User, mask_ids, require
 from .policy import policy
 from .records import DecisionRecord, current, load_records, pending
-from .recusal import ensure_not_recused, recusal_reason
+from .recusal import recusal_reason
 from .risk import high_risk_reasons
 
 QueueView = Literal["all", "mine", "unassigned", "second_review"]
@@ -142,18 +142,6 @@ def compare(old: Report, new: Report, old_report_id: int = 0, old_version: int =
 
 
 # -- access ------------------------------------------------------------------------------
-
-def check_access(session: Session, user: User, row: ReportRow) -> None:
-    """Raise unless `user` may open this report: recusal first, then the window's own-cases rule."""
-    ensure_not_recused(session, user, row.application_id)
-    if user.can(P.view_all_cases):
-        return
-    key = f"app-{row.application_id}-v{row.version}"
-    ran = session.scalar(select(AuditRow.seq).where(AuditRow.action == "run_review", AuditRow.actor == user.username,
-                                                     AuditRow.target == key).limit(1))
-    if ran is None:
-        raise PermissionDenied(user, P.view_all_cases)
-
 
 def check_case_access(store: Store, user: User, report_id: int) -> User:
     """For other services (the notice): the fresh user, if it may open this report."""

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from ..schema import ApplicationDateRow, ApplicationRow, CalendarOverrideRow
 from ..store import Store
+from .access import check_application
 from .audit import record
 from .calendar import CalendarOverride, WorkCalendar, parse_calendar_csv
 from .clocks import ApplicationDates, ClockState, CorrectionPeriod, clock_state
 from .permissions import NotAllowed, P, User, require
-from .recusal import ensure_not_recused
 
 DateKind = Literal["received", "accepted", "correction_requested", "correction_received", "decided"]
 DATE_LABEL = {"received": "收件", "accepted": "受理", "correction_requested": "通知补正",
@@ -106,7 +106,8 @@ def record_date(store: Store, user: User, application_id: int, kind: DateKind, o
     with store.session() as session:
         if session.get(ApplicationRow, application_id) is None:
             raise KeyError(application_id)
-        ensure_not_recused(session, user, application_id)
+        # Recused officers never; window staff only for the applications they reviewed.
+        check_application(session, user, application_id)
         add_date(session, user.username, application_id, kind, on, note)
     with store.session() as session:
         return clock(session, application_id)
