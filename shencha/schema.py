@@ -481,3 +481,50 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -- corrections of extracted values (service.corrections) -------------------------------------
+
+class CorrectionRow(Base):
+    """An officer's correction of what extraction read: a value corrected, a value added, or a
+    value marked as not a field. Append-only; the stored extraction is never touched.
+
+    A correction that would make a `fail` finding disappear waits for a second officer
+    (`second_review`, answered by a `SecondReviewRow` with step_kind "correction").
+    """
+
+    __tablename__ = "field_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)  # the version corrected on
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # correct | add | not_a_field
+    field_type: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str | None] = mapped_column(String(40))
+    document: Mapped[str] = mapped_column(String(40))  # the document's id in the report ("d003")
+    doc_type: Mapped[str] = mapped_column(String(40), default="")
+    page: Mapped[int | None] = mapped_column(Integer)
+    bbox: Mapped[list | None] = mapped_column(JSON)
+    field_index: Mapped[int | None] = mapped_column(Integer)  # position among the document's fields
+    old_value: Mapped[str | None] = mapped_column(Text)  # None: a value the machine missed
+    new_value: Mapped[str | None] = mapped_column(Text)  # None: not a field
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. the record an added value belongs to
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    second_review: Mapped[str] = mapped_column(String(40), default="")  # "removes_fail" or ""
+    effect: Mapped[dict] = mapped_column(JSON, default=dict)  # what the rules said it would fix / change / raise
+
+
+class CorrectionRunRow(Base):
+    """The report version the rules produced when a correction took effect (one per correction)."""
+
+    __tablename__ = "correction_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    correction_id: Mapped[int] = mapped_column(ForeignKey("field_corrections.id"), unique=True)
+    base_report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)  # the new version
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    effect: Mapped[dict] = mapped_column(JSON, default=dict)  # fixed / changed / raised, by the new run
