@@ -28,6 +28,7 @@ class ReviewOptions:
     ingest: IngestOptions = field(default_factory=IngestOptions)
     as_of: date | None = None
     run_checks: bool = True
+    ruleset_path: str | None = None  # None: $SHENCHA_RULESET, else the bundled default
 
 
 def read_package(
@@ -82,7 +83,7 @@ def application_key(application_id: str) -> str:
 
 def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
                 log: Callable[[str], None] | None = None, application_id: str | None = None,
-                source_name: str | None = None) -> Report:
+                source_name: str | None = None, run_key: str | None = None) -> Report:
     """Review one package as a version of the application `application_id`.
 
     The application comes from the submission, never from the documents:
@@ -90,10 +91,16 @@ def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
     time), so a package claiming another company's USCC can never become
     the next version of that company's case. `source_name` replaces the
     package's path in the report (the window's uploads live in a temporary
-    folder whose path means nothing to a user).
+    folder whose path means nothing to a user). `run_key` makes the write
+    idempotent: a second review under the same run key (a retried task)
+    stores nothing and returns the first one's report.
     """
     options = options or ReviewOptions()
     application_id = check_application_id(application_id) if application_id else new_application_id()
+    if run_key is not None:
+        stored = store.report_for_run(application_key(application_id), run_key)
+        if stored is not None:
+            return stored
     package, documents, blobs = read_package(path, store, options.ingest)
     application = _application(package, documents, options.as_of)
     application.application_no = application_id
@@ -111,6 +118,27 @@ def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
     return store.save_review(application_key(application_id), application_id, report, documents, blobs)
 
 
+class _StoredDocument:
+    """A report's document as the rule view reads it (`ApplicationView.from_documents`), without pages."""
+
+    def __init__(self, document: ReportDocument) -> None:
+        self.id, self.path, self.doc_type, self.status = document.id, document.path, document.doc_type, document.status
+        self.pages = [None] * document.pages
+        self.error = document.error
+        self.doc_type_confidence = document.doc_type_confidence
+        self.covers = list(getattr(document, "covers", []) or [])
+        self.fields = document.fields
+
+
+def rerun_checks(report: Report, store: Store) -> None:
+    """Run the rules again on the report's stored documents and fields (no OCR, no extraction).
+
+    What corrections use: `report.documents[*].fields` carry the corrected values;
+    findings, rule errors and the rule and registry versions are replaced.
+    """
+    _run_checks(report, [_StoredDocument(d) for d in report.documents], store)  # type: ignore[arg-type]
+
+
 def _run_checks(report: Report, documents: list[Document], store: Store) -> None:
     from checks.runner import run
     from checks.view import ApplicationInfo, ApplicationView
@@ -125,7 +153,7 @@ def _run_checks(report: Report, documents: list[Document], store: Store) -> None
         ),
         documents,
     )
-    result = run(view, lookup=lookup)
+    result = run(view, ruleset, lookup=lookup)
     report.findings = result.findings
     report.rule_errors = [RuleErrorEntry(rule_id=e.rule_id, message=e.message) for e in result.errors]
     report.versions.rules = result.rules_version

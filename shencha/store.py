@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from extractor.model import Document
@@ -95,7 +97,10 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
         ensure_sqlite_folder(self.url)
-        self.engine: Engine = create_engine(self.url, future=True)
+        # Several worker processes (a batch, the API's jobs) may write at once:
+        # SQLite waits up to 60 s for the lock instead of failing after 5.
+        connect_args = {"timeout": 60} if self.url.startswith("sqlite") else {}
+        self.engine: Engine = create_engine(self.url, future=True, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
@@ -118,7 +123,8 @@ class Store:
             if sha not in existing
         ]
         if rows:
-            session.execute(insert(BlobRow), rows)
+            # Content-addressed: another worker storing the same bytes meanwhile is no conflict.
+            session.execute(_insert_ignore(session, BlobRow, ["sha256"]), rows)
 
     def get_blob(self, sha256: str) -> bytes | None:
         with self.session() as session:
@@ -126,7 +132,8 @@ class Store:
 
     # -- reviews -----------------------------------------------------------
     def save_review(
-        self, key: str, name: str, report: Report, documents: list[Document], blobs: dict[str, bytes]
+        self, key: str, name: str, report: Report, documents: list[Document], blobs: dict[str, bytes],
+        run_key: str | None = None,
     ) -> Report:
         """Store one review run as the application's next version; return the report with its ids.
 
@@ -138,8 +145,39 @@ class Store:
 
         The bytes of a document that could not be read (too large, wrong
         type, truncated ...) are not stored: only its hash and error are.
+
+        `run_key` names the run (a batch or re-review run and its case):
+        storing the same run again, as a retried task does, stores nothing
+        and returns the version stored the first time.
         """
         blobs = _kept_blobs(documents, blobs)
+        for attempt in range(5):
+            if run_key is not None:
+                stored = self.report_for_run(key, run_key)
+                if stored is not None:
+                    return stored  # a retried task: this run's version is already there
+            findings, notes = report.findings, report.application.notes
+            try:
+                return self._save_review(key, name, report, documents, blobs, run_key)
+            except (IntegrityError, OperationalError):
+                # Another worker took the version number (or stored this run, or created the
+                # application) at the same moment, or held SQLite's lock: look again.
+                report.findings, report.application.notes = findings, notes
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def report_for_run(self, key: str, run_key: str) -> Report | None:
+        """The report a run stored for the application `key`, if it did."""
+        with self.session() as session:
+            found = session.scalar(
+                select(ReportRow.report_json).join(ApplicationRow)
+                .where(ApplicationRow.key == key, ReportRow.run_key == run_key))
+        return Report.model_validate_json(found) if found is not None else None
+
+    def _save_review(self, key: str, name: str, report: Report, documents: list[Document],
+                     blobs: dict[str, bytes], run_key: str | None) -> Report:
         with self.session() as session:
             app = session.scalar(select(ApplicationRow).where(ApplicationRow.key == key))
             if app is None:
@@ -175,6 +213,7 @@ class Store:
                 n_high=sum(f.severity == "high" and f.verdict == "fail" for f in findings),
                 n_errors=len(report.errors),
                 report_json=report.model_dump_json(),
+                run_key=run_key,
             )
             session.add(row)
             session.flush()
@@ -269,6 +308,69 @@ class Store:
                 ],
             )
 
+    def save_derived(self, session: Session, base_report_id: int, report: Report) -> ReportRow:
+        """Store `report` as the application's next version, derived from the stored version
+        `base_report_id` without reading the package again (a correction's re-run of the rules).
+
+        The base version's documents, pages and lines are copied (so evidence images and lines
+        work on the new version); fields and findings come from `report`. Nothing of the base
+        version is changed. Runs in the caller's transaction.
+        """
+        base = session.get(ReportRow, base_report_id)
+        if base is None:
+            raise KeyError(base_report_id)
+        app = session.get(ApplicationRow, base.application_id)
+        version = (session.scalar(select(func.max(ReportRow.version))
+                                  .where(ReportRow.application_id == app.id)) or 0) + 1
+        report.application.id = f"app-{app.id}"
+        report.report_id = f"app-{app.id}-v{version}"
+        report.version = version
+        findings = report.findings
+        row = ReportRow(
+            application_id=app.id, version=version, source_path=base.source_path, as_of=base.as_of,
+            n_fail=sum(f.verdict == "fail" for f in findings),
+            n_uncertain=sum(f.verdict == "uncertain" for f in findings),
+            n_high=sum(f.severity == "high" and f.verdict == "fail" for f in findings),
+            n_errors=len(report.errors), report_json=report.model_dump_json(),
+        )
+        session.add(row)
+        app.updated_at = _now()
+        session.flush()
+        fields_by_doc = {d.id: d.fields for d in report.documents}
+        for doc in session.scalars(select(DocumentRow).where(DocumentRow.report_id == base.id)
+                                   .order_by(DocumentRow.id)):
+            copy = DocumentRow(report_id=row.id, doc_key=doc.doc_key, path=doc.path, sha256=doc.sha256,
+                               size=doc.size, kind=doc.kind, media_type=doc.media_type, status=doc.status,
+                               error_code=doc.error_code, error_message=doc.error_message,
+                               doc_type=doc.doc_type, n_pages=doc.n_pages)
+            session.add(copy)
+            session.flush()
+            for page in session.scalars(select(PageRow).where(PageRow.document_id == doc.id).order_by(PageRow.id)):
+                page_copy = PageRow(document_id=copy.id, number=page.number, width=page.width,
+                                    height=page.height, unit=page.unit, source=page.source,
+                                    decision=page.decision, image_sha256=page.image_sha256,
+                                    image_scale=page.image_scale, ocr=page.ocr)
+                session.add(page_copy)
+                session.flush()
+                lines = [{c: getattr(line, c) for c in ("seq", "text", "x0", "y0", "x1", "y1", "confidence",
+                                                         "source", "block", "table_index", "cell_row", "cell_col")}
+                         for line in session.scalars(select(LineRow).where(LineRow.page_id == page.id))]
+                if lines:
+                    session.execute(insert(LineRow), [{**line, "page_id": page_copy.id} for line in lines])
+            fields = fields_by_doc.get(doc.doc_key, [])
+            if fields:
+                session.execute(insert(FieldRow), [
+                    {"document_id": copy.id, "type": f.type, "role": f.role, "page": f.page,
+                     "confidence": f.confidence, "source": f.source.value, "data": f.model_dump(mode="json")}
+                    for f in fields])
+        if findings:
+            session.execute(insert(FindingRow), [
+                {"report_id": row.id, "finding_id": f.id, "rule_id": f.rule_id, "category": f.category,
+                 "severity": f.severity, "verdict": f.verdict, "data": f.model_dump(mode="json")}
+                for f in findings])
+        session.flush()
+        return row
+
     def reports(self, key: str | None = None) -> list[ReportRow]:
         with self.session() as session:
             query = select(ReportRow).order_by(ReportRow.application_id, ReportRow.version)
@@ -342,13 +444,26 @@ class StoreOcrCache:
         with self.store.session() as session:
             self.store.put_blobs({sha: result.image}, session)
             if session.get(OcrCacheRow, key) is None:
-                session.add(
-                    OcrCacheRow(
-                        key=key,
-                        image_sha256=sha,
-                        result=json.loads(result.model_dump_json(exclude={"image"})),
-                    )
+                # Two workers may recognise the same page at once: the first one's row stays.
+                session.execute(
+                    _insert_ignore(session, OcrCacheRow, ["key"]),
+                    [{"key": key, "image_sha256": sha, "result": json.loads(result.model_dump_json(exclude={"image"})),
+                      "created_at": _now()}],
                 )
+
+
+def _insert_ignore(session: Session, table, keys: list[str]):
+    """INSERT that skips rows whose key is already there (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+    return insert(table)
 
 
 def _kept_blobs(documents: list[Document], blobs: dict[str, bytes]) -> dict[str, bytes]:
@@ -424,7 +539,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 _NEW_COLUMNS = {
     "finding_decisions": {"second_review": "VARCHAR(40) DEFAULT '' NOT NULL"},
     "case_decisions": {"second_review": "VARCHAR(40) DEFAULT '' NOT NULL", "panel_id": "INTEGER"},
+    "reports": {"run_key": "VARCHAR(120)"},
 }
+# Indexes of such columns (create_all() makes them only with their table).
+_NEW_INDEXES = ["CREATE UNIQUE INDEX IF NOT EXISTS uq_reports_run_key ON reports (application_id, run_key)"]
 
 
 def _add_new_columns(engine: Engine) -> None:
@@ -437,3 +555,5 @@ def _add_new_columns(engine: Engine) -> None:
             for name, ddl in columns.items():
                 if name not in have:
                     conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+        for ddl in _NEW_INDEXES:
+            conn.execute(text(ddl))

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..service import applications as app_service
-from ..service import clients, jobs, sharing
+from ..service import clients, corrections, jobs, sharing
 from ..service.accounts import LoginThrottled
 from ..service.applications import ApplicationView
 from ..service.decisions import DecisionConflict, second_review
@@ -265,6 +265,28 @@ class SecondReviewIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class CorrectionIn(BaseModel):
+    field_type: str = Field(min_length=1, max_length=40, description="contract field type, e.g. person_name")
+    document: str = Field(min_length=1, max_length=40, description="the document's id in the report")
+    page: int | None = Field(None, ge=1, le=100000)
+    old_value: str | None = Field(None, max_length=2000, description="null: add a value the machine missed")
+    new_value: str | None = Field(None, max_length=2000, description="null: the value is not a field")
+    reason: str = Field(min_length=1, max_length=5000)
+    bbox: list[float] | None = Field(None, min_length=4, max_length=4, description="where on the page (optional)")
+    role: str | None = Field(None, max_length=40)
+
+
+class CorrectionOut(BaseModel):
+    correction_id: str
+    state: Literal["effective", "pending_second_review", "returned"]
+    report_id: str | None = Field(None, description="the new report version, once effective")
+
+
+class CorrectionReviewOut(BaseModel):
+    correction_id: str
+    state: Literal["effective", "pending_second_review", "returned"]
+
+
 class RecusalIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
@@ -385,6 +407,28 @@ def create_app(store_url: str | None = None, run_jobs: bool | None = None) -> Fa
             raise clients.PersonOnly("双人复核")
         rec = second_review(store, who, decision_id, body.action, body.reason)
         return DecisionOut(decision_id=rec.key, state=rec.state, finding_id=rec.finding_id, version=rec.version)
+
+    @app.post(f"{PREFIX}/reports/{{report_id}}/corrections", status_code=201, response_model=CorrectionOut,
+              responses=ERRORS, tags=["corrections"])
+    def correct(report_id: str, body: CorrectionIn, who: Actor) -> CorrectionOut:
+        """Correct an extracted value, add a missed one, or mark one as not a field; the rules run again
+        on the corrected values (a new report version). One that removes a failure waits for a second officer."""
+        if isinstance(who, clients.Client):
+            raise clients.PersonOnly("更正识别结果")
+        pk = corrections.report_pk_of(store, who, report_id)
+        rec = corrections.correct_field(store, who, pk, field_type=body.field_type, document=body.document,
+                                        page=body.page, old_value=body.old_value, new_value=body.new_value,
+                                        reason=body.reason, bbox=body.bbox, role=body.role)
+        return CorrectionOut(correction_id=rec.key, state=rec.state, report_id=rec.result_report_key)
+
+    @app.post(f"{PREFIX}/corrections/{{correction_id}}/second-review", response_model=CorrectionReviewOut,
+              responses=ERRORS, tags=["corrections"])
+    def review_correction(correction_id: str, body: SecondReviewIn, who: Actor) -> CorrectionReviewOut:
+        """A second officer confirms or returns a correction; 403 for the officer who made it."""
+        if isinstance(who, clients.Client):
+            raise clients.PersonOnly("双人复核")
+        rec = corrections.second_review_correction(store, who, correction_id, body.action, body.reason)
+        return CorrectionReviewOut(correction_id=rec.key, state=rec.state)
 
     @app.post(f"{PREFIX}/applications/{{application_id}}/recusals", status_code=201, response_model=RecusalOut,
               responses=ERRORS, tags=["decisions"])

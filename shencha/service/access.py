@@ -16,12 +16,15 @@ from .recusal import ensure_not_recused
 
 def check_access(session: Session, user: User, row: ReportRow) -> None:
     """Raise unless `user` may open this report: recused officers never; window staff
-    only the cases whose review they ran themselves; the queue's roles any."""
+    only the cases whose review they ran themselves (or whose version their correction
+    produced); the queue's roles any."""
     ensure_not_recused(session, user, row.application_id)
     if user.can(P.view_all_cases):
         return
     key = f"app-{row.application_id}-v{row.version}"
-    ran = session.scalar(select(AuditRow.seq).where(AuditRow.action == "run_review", AuditRow.actor == user.username,
+    # A version a correction of theirs produced (service.corrections) is theirs as well.
+    ran = session.scalar(select(AuditRow.seq).where(AuditRow.action.in_(("run_review", "correction_rerun")),
+                                                     AuditRow.actor == user.username,
                                                      AuditRow.target == key).limit(1))
     if ran is None:
         raise PermissionDenied(user, P.view_all_cases)

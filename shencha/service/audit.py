@@ -38,7 +38,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..schema import AuditHead, AuditRow, CaseDecisionRow, FindingDecisionRow, SecondReviewRow
+from ..schema import (
+    AuditHead,
+    AuditRow,
+    CaseDecisionRow,
+    CorrectionRow,
+    CorrectionRunRow,
+    FindingDecisionRow,
+    SecondReviewRow,
+)
 from ..store import Store, default_home, private_dirs
 from .permissions import P, User, require
 
@@ -75,6 +83,8 @@ ACTION_LABEL = {
     "calendar_load": "导入工作日历",
     "issue_decision": "出具行政许可决定书",
     "licence_grant": "登记许可证",
+    "correct_field": "更正识别结果",
+    "correction_rerun": "按更正值重新核查",
 }
 
 KEY_ENV = "SHENCHA_AUDIT_KEY"
@@ -386,7 +396,27 @@ def verify_decisions(session: Session, audit_rows: dict) -> Iterator[tuple[int, 
             yield row.audit_seq, f"{where}对应的审计记录第 {row.audit_seq} 条不存在"
             continue
         detail = json.loads(entry.detail) if entry.detail.startswith("{") else {}
-        target = f"decision:{'F' if row.step_kind == 'finding' else 'C'}{row.step_id}"
+        target = (f"correction:K{row.step_id}" if row.step_kind == "correction"
+                  else f"decision:{'F' if row.step_kind == 'finding' else 'C'}{row.step_id}")
         if (entry.action != "second_review" or entry.actor != row.actor or entry.target != target
                 or detail.get("action") != row.action or detail.get("reason_sha256") != sha256_text(row.reason)):
             yield row.audit_seq, f"{where}已被改动，与审计记录第 {row.audit_seq} 条不符"
+    # A correction of an extracted value, and the report version it produced.
+    for row in session.scalars(select(CorrectionRow)):
+        entry = audit_rows.get(row.audit_seq)
+        where = f"更正记录 K{row.id}（{row.actor}，{row.created_at:%Y-%m-%d %H:%M}）"
+        if entry is None:
+            yield row.audit_seq, f"{where}对应的审计记录第 {row.audit_seq} 条不存在"
+            continue
+        detail = json.loads(entry.detail) if entry.detail.startswith("{") else {}
+        expected = {"kind": row.kind, "field_type": row.field_type, "document": row.document, "page": row.page,
+                    "old_sha256": sha256_text(row.old_value or ""), "new_sha256": sha256_text(row.new_value or ""),
+                    "reason_sha256": sha256_text(row.reason), "second_review": row.second_review or ""}
+        if (entry.action != "correct_field" or entry.actor != row.actor or entry.target != f"report:{row.report_id}"
+                or any(detail.get(k) != v for k, v in expected.items())):
+            yield row.audit_seq, f"{where}已被改动，与审计记录第 {row.audit_seq} 条不符"
+    for row in session.scalars(select(CorrectionRunRow)):
+        entry = audit_rows.get(row.audit_seq)
+        if entry is None or entry.action != "correction_rerun" or entry.actor != row.actor \
+                or (json.loads(entry.detail) if entry.detail.startswith("{") else {}).get("correction") != f"K{row.correction_id}":
+            yield row.audit_seq, f"更正 K{row.correction_id} 的重新核查记录与审计记录第 {row.audit_seq} 条不符"

@@ -9,8 +9,6 @@ narrowed to "mine", "unassigned" and "awaiting my second review".
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime
 from typing import Literal
 
@@ -22,15 +20,19 @@ from sqlalchemy.orm import Session
 from checks.model import Finding
 from registry_sync.normalize import has_resident_id
 
+from ..diff import Comparison, compare, finding_identity
 from ..report import Report
 from ..schema import (
     ApplicationRow,
     CaseDecisionRow,
+    CorrectionRow,
+    CorrectionRunRow,
     FindingDecisionRow,
     PanelCloseRow,
     PanelRow,
     PanelVoteRow,
     ReportRow,
+    SecondReviewRow,
 )
 from ..store import Store, _parse_report_id
 from .access import check_access
@@ -81,12 +83,26 @@ class FindingState(BaseModel):
     change: Literal["new", "remaining", "first"] = "first"
 
 
-class Comparison(BaseModel):
-    previous_report_id: int
-    previous_version: int
-    fixed: list[Finding]
-    new: list[Finding]
-    remaining: list[Finding]
+class ChangedFinding(BaseModel):
+    """The same rule on the same place in both versions, but saying something else (a value changed)."""
+
+    old: Finding
+    new: Finding
+
+
+class CorrectionNote(BaseModel):
+    """A correction of an extracted value that produced this version (service.corrections)."""
+
+    key: str
+    kind: str
+    field_type: str
+    document: str
+    page: int | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    reason: str
+    actor: str
+    confirmed_by: str | None = None
 
 
 class PanelVote(BaseModel):
@@ -119,26 +135,6 @@ class CaseView(BaseModel):
     panels: list[PanelView] = PydField(default_factory=list)
     redactions: dict[str, list[list[float]]] = PydField(
         default_factory=dict, description="'doc|page' → boxes to black out on page images for masked roles")
-
-
-def finding_identity(finding: Finding) -> str:
-    """The same problem across review runs: the rule and the evidence values, not boxes or ids."""
-    values = sorted((e.text or "").strip() for e in finding.evidence)
-    # Without evidence (a missing document) only the message says which problem it is.
-    blob = json.dumps([finding.rule_id, finding.category, values or [finding.message]], ensure_ascii=False)
-    return hashlib.sha1(blob.encode("utf-8")).hexdigest()
-
-
-def compare(old: Report, new: Report, old_report_id: int = 0, old_version: int = 0) -> Comparison:
-    """Fixed (only in the old report), new (only in the new one), remaining (in both), by identity."""
-    old_ids = {finding_identity(f): f for f in old.findings}
-    new_ids = {finding_identity(f): f for f in new.findings}
-    return Comparison(
-        previous_report_id=old_report_id, previous_version=old_version,
-        fixed=[f for k, f in old_ids.items() if k not in new_ids],
-        new=[f for k, f in new_ids.items() if k not in old_ids],
-        remaining=[f for k, f in new_ids.items() if k in old_ids],
-    )
 
 
 # -- access ------------------------------------------------------------------------------
@@ -268,6 +264,20 @@ def panels(session: Session, application_id: int) -> list[PanelView]:
     return out
 
 
+def correction_notes(session: Session, report_id: int) -> list[CorrectionNote]:
+    """The corrections whose taking effect produced this report version."""
+    out = []
+    for run, c in session.execute(select(CorrectionRunRow, CorrectionRow)
+                                  .join(CorrectionRow, CorrectionRow.id == CorrectionRunRow.correction_id)
+                                  .where(CorrectionRunRow.report_id == report_id)):
+        review = session.scalar(select(SecondReviewRow).where(SecondReviewRow.step_kind == "correction",
+                                                              SecondReviewRow.step_id == c.id))
+        out.append(CorrectionNote(key=f"K{c.id}", kind=c.kind, field_type=c.field_type, document=c.document,
+                                  page=c.page, old_value=c.old_value, new_value=c.new_value, reason=c.reason,
+                                  actor=c.actor, confirmed_by=review.actor if review is not None else None))
+    return out
+
+
 def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -> CaseView:
     """The report with each finding's decisions and the comparison with the previous report.
 
@@ -307,6 +317,7 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
         assigned = current_assignments(session).get(app.id)
         app_clock = clock(session, app.id)
         panel_views = panels(session, app.id)
+        notes = correction_notes(session, report_id)
 
     def shown(r: DecisionRecord) -> DecisionRecord:
         # An officer's reason may quote an ID number; a masked role reads it masked.
@@ -340,6 +351,9 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
     if prev_json is not None:
         prev_report = Report.model_validate_json(prev_json if full else mask_ids(prev_json))
         comparison = compare(prev_report, report, previous.id, previous.version)
+        comparison.corrections = [n if full else n.model_copy(update={
+            k: mask_ids(getattr(n, k)) if getattr(n, k) else getattr(n, k) for k in ("old_value", "new_value", "reason")})
+            for n in notes]
         prev_identities = {finding_identity(f) for f in prev_report.findings}
     states = []
     # Fails before uncertain ones, high severity first, those with evidence on a page first.

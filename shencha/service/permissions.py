@@ -58,15 +58,17 @@ class Permission(StrEnum):
     record_dates = "record_dates"          # received / accepted / correction dates of an application
     manage_calendar = "manage_calendar"    # load the official working-day calendar
     view_licences = "view_licences"        # the licence register
+    correct_fields = "correct_fields"      # correct, add or strike out a value extraction read
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Officers verify identities against the registry, so they see full ID numbers.
     Role.officer: frozenset({P.view_cases, P.view_all_cases, P.decide, P.run_review, P.view_personal_data,
-                             P.view_rules, P.record_dates, P.view_licences}),
+                             P.view_rules, P.record_dates, P.view_licences, P.correct_fields}),
     # The window hands the notice to the applicant; it needs the findings, not full ID numbers.
-    Role.window: frozenset({P.view_cases, P.run_review, P.issue_notice, P.record_dates}),
+    # ... and corrects what the machine misread in the pre-review of the cases it reviewed.
+    Role.window: frozenset({P.view_cases, P.run_review, P.issue_notice, P.record_dates, P.correct_fields}),
     Role.rule_author: frozenset({P.view_rules, P.edit_rules}),
     Role.supervisor: frozenset(
         {P.view_cases, P.view_all_cases, P.view_personal_data, P.view_rules, P.view_decisions, P.view_audit,
@@ -109,6 +111,7 @@ PERMISSION_LABEL = {
     P.record_dates: "登记受理、补正日期",
     P.manage_calendar: "导入工作日历",
     P.view_licences: "查看许可证登记簿",
+    P.correct_fields: "更正识别结果",
 }
 
 

@@ -29,6 +29,7 @@ class SecondReviewPolicy(_Strict):
     dismiss_fail: bool = True
     grant_with_fail: bool = True
     high_risk_any: bool = True
+    correction_removes_fail: bool = True
 
 
 class HighRiskPolicy(_Strict):

@@ -27,6 +27,7 @@ SECOND_REVIEW_LABEL = {
     "dismiss_fail": "排除不符合项",
     "grant_with_fail": "存在不符合项的准予",
     "high_risk": "高风险案卷",
+    "removes_fail": "更正使不符合项消失",
 }
 
 
