@@ -114,8 +114,17 @@ def review_path(path: Path, store: Store, options: ReviewOptions | None = None,
         created_at=datetime.now(UTC),
     )
     if options.run_checks:
-        _run_checks(report, documents, store)
-    return store.save_review(application_key(application_id), application_id, report, documents, blobs)
+        _run_checks(report, documents, store, _ruleset(options.ruleset_path))
+    return store.save_review(application_key(application_id), application_id, report, documents, blobs,
+                             run_key=run_key)
+
+
+def _ruleset(path: str | None):
+    if path is None:
+        return None
+    from checks.ruleset import load_ruleset
+
+    return load_ruleset(path)
 
 
 class _StoredDocument:
@@ -139,7 +148,95 @@ def rerun_checks(report: Report, store: Store) -> None:
     _run_checks(report, [_StoredDocument(d) for d in report.documents], store)  # type: ignore[arg-type]
 
 
-def _run_checks(report: Report, documents: list[Document], store: Store) -> None:
+def documents_from_report(report: Report, images: dict[tuple[str, int], tuple[str | None, float]] | None = None,
+                          ) -> list[Document]:
+    """The documents of a stored report as the checks see them: types, status, pages, fields.
+
+    Unlike `_StoredDocument` these are real documents with their pages (no
+    lines: no rule reads them), so a new version stores them with its page
+    images. `images` maps (document id, page) to the stored page image and scale.
+    """
+    from extractor.model import DocumentKind, Page, Source
+
+    images = images or {}
+    documents = []
+    for d in report.documents:
+        extra = {"covers": d.covers} if "covers" in Document.model_fields and hasattr(d, "covers") else {}
+        try:
+            kind = DocumentKind(d.kind)
+        except ValueError:
+            kind = DocumentKind.UNKNOWN
+        pages = []
+        for p in d.page_details:
+            image, scale = images.get((d.id, p.number), (None, 1.0))
+            pages.append(Page(number=p.number, width=p.width, height=p.height, unit=p.unit, source=p.source,
+                              decision=p.decision, ocr=p.ocr, image_sha256=image, image_scale=scale))
+        if len(pages) < d.pages:  # a report written before page details were kept
+            pages += [Page(number=n + 1, width=0, height=0, unit="pt", source=Source.TEXT)
+                      for n in range(len(pages), d.pages)]
+        documents.append(Document(
+            id=d.id, path=d.path, sha256=d.sha256, size=d.size, kind=kind, status=d.status, error=d.error,
+            warnings=d.warnings, doc_type=d.doc_type, doc_type_confidence=d.doc_type_confidence,
+            pages=pages, fields=d.fields, **extra))
+    return documents
+
+
+@dataclass
+class Rereview:
+    """One case checked again: the report it started from and the new version."""
+
+    application_key: str
+    previous: Report
+    report: Report
+
+
+def rereview_application(store: Store, key: str, ruleset=None, run_key: str | None = None,
+                         ruleset_path: str | None = None) -> Rereview | None:
+    """Run the checks again on the latest report of the application `key`, store the next version.
+
+    No file is read again and nothing is recognised again: the documents
+    and fields come from the stored report. None when the application has
+    no report. `ruleset` (a loaded `checks.ruleset.Ruleset`) or
+    `ruleset_path` choose the rules; without either, $SHENCHA_RULESET or
+    the bundled default. With `run_key`, a retried re-review returns the
+    version the first attempt stored.
+    """
+    from sqlalchemy import select
+
+    from .schema import ApplicationRow, DocumentRow, PageRow, ReportRow
+
+    with store.session() as session:
+        found = session.execute(
+            select(ReportRow.report_json, ReportRow.run_key, ApplicationRow.name, ReportRow.id).join(ApplicationRow)
+            .where(ApplicationRow.key == key).order_by(ReportRow.version.desc()).limit(2)).all()
+        images = {(doc, number): (sha, scale) for doc, number, sha, scale in session.execute(
+            select(DocumentRow.doc_key, PageRow.number, PageRow.image_sha256, PageRow.image_scale)
+            .join(PageRow, PageRow.document_id == DocumentRow.id)
+            .where(DocumentRow.report_id == found[0][3], PageRow.image_sha256.is_not(None)))} if found else {}
+    if not found:
+        return None
+    if run_key is not None and found[0][1] == run_key:
+        # This run stored the latest version already (a retried task): its base is the one before.
+        if len(found) < 2:
+            return None
+        return Rereview(key, Report.model_validate_json(found[1][0]), Report.model_validate_json(found[0][0]))
+    previous = Report.model_validate_json(found[0][0])
+    if run_key is not None:
+        stored = store.report_for_run(key, run_key)
+        if stored is not None:
+            return Rereview(key, previous, stored)
+    documents = documents_from_report(previous, images)
+    report = previous.model_copy(update={
+        "findings": [], "rule_errors": [], "report_id": "", "version": 0, "created_at": datetime.now(UTC),
+        "versions": previous.versions.model_copy(update={"shencha": __version__}),
+        "application": previous.application.model_copy(deep=True),
+    })
+    _run_checks(report, documents, store, ruleset if ruleset is not None else _ruleset(ruleset_path))
+    stored = store.save_review(key, found[0][2], report, documents, {}, run_key=run_key)
+    return Rereview(key, previous, stored)
+
+
+def _run_checks(report: Report, documents: list[Document], store: Store, ruleset=None) -> None:
     from checks.runner import run
     from checks.view import ApplicationInfo, ApplicationView
     from registry_sync.lookup import RegistryLookup

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from checks.model import Finding
 from registry_sync.normalize import has_resident_id
 
-from ..diff import Comparison, compare, finding_identity
+from ..diff import ChangedFinding, finding_identity  # noqa: F401 - ChangedFinding: re-exported
+from ..diff import Comparison as _Comparison
+from ..diff import compare as _compare
 from ..report import Report
 from ..schema import (
     ApplicationRow,
@@ -83,13 +85,6 @@ class FindingState(BaseModel):
     change: Literal["new", "remaining", "first"] = "first"
 
 
-class ChangedFinding(BaseModel):
-    """The same rule on the same place in both versions, but saying something else (a value changed)."""
-
-    old: Finding
-    new: Finding
-
-
 class CorrectionNote(BaseModel):
     """A correction of an extracted value that produced this version (service.corrections)."""
 
@@ -103,6 +98,17 @@ class CorrectionNote(BaseModel):
     reason: str
     actor: str
     confirmed_by: str | None = None
+
+
+class Comparison(_Comparison):
+    """What changed since the previous version (shencha.diff), and the corrections that made it."""
+
+    corrections: list[CorrectionNote] = PydField(default_factory=list)
+
+
+def compare(old: Report, new: Report, old_report_id: int = 0, old_version: int = 0) -> Comparison:
+    """shencha.diff.compare, as the case page's comparison (corrections are added by open_case)."""
+    return Comparison(**dict(_compare(old, new, old_report_id, old_version)))
 
 
 class PanelVote(BaseModel):
