@@ -274,8 +274,37 @@ def _parse_date(value: str | None) -> date | None:
 
 audit_app = typer.Typer(help="审计记录：校验哈希链", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="本地账户：新增、列出、创建演示账户", no_args_is_help=True, add_completion=False)
+corrections_app = typer.Typer(help="更正记录：导出为训练数据", no_args_is_help=True, add_completion=False)
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(corrections_app, name="corrections")
+
+
+@corrections_app.command("export")
+def corrections_export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write (default: standard output)")] = None,
+    db: DbOption = None,
+) -> None:
+    """导出已生效的更正记录（JSON Lines）：页面截取位置、机器识别值、更正值、字段类型、材料类型、申请编号。
+
+    输出含个人信息（姓名、证件号），仅供在本机训练模型使用。
+    """
+    import json
+
+    from .service.corrections import export_rows
+    from .store import Store, write_private
+
+    if fmt != "jsonl":
+        err.print("[red]--format 目前只支持 jsonl[/red]")
+        raise typer.Exit(2)
+    lines = [json.dumps(row, ensure_ascii=False) for row in export_rows(Store(db))]
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_private(out, text)
+        err.print(f"已导出 {len(lines)} 条更正记录：{out}")
 
 
 @app.command()

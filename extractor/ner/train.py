@@ -142,7 +142,49 @@ def _to_docbin(sentences: list[GoldSentence], path: Path) -> tuple[int, int]:
     return kept, dropped
 
 
-def prepare() -> None:
+CORRECTIONS_ENV = "SHENCHA_NER_CORRECTIONS"
+
+
+def correction_sentences(path: Path) -> list[GoldSentence]:
+    """Officers' name corrections (`shencha corrections export --format jsonl`) as training sentences.
+
+    A corrected or added ``person_name`` whose line was found becomes that line with every
+    occurrence of the corrected name marked PERSON; a value marked "not a field" becomes
+    its line with the value left unmarked (a negative example), unless the line holds a
+    corrected name. Other field types are not names and are skipped.
+    """
+    out: list[GoldSentence] = []
+    seen: set[str] = set()
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    names: dict[str, set[str]] = {}
+    for row in rows:
+        if row.get("field_type") == "person_name" and row.get("corrected_value"):
+            names.setdefault(row.get("application_id") or "", set()).add(row["corrected_value"])
+    for row in rows:
+        line = (row.get("line") or {}).get("text")
+        if row.get("field_type") != "person_name" or not line or line in seen:
+            continue
+        wanted = names.get(row.get("application_id") or "", set())
+        spans = []
+        for name in sorted(wanted, key=len, reverse=True):
+            start = line.find(name)
+            while start >= 0:
+                if not any(a < start + len(name) and start < b for a, b, _ in spans):
+                    spans.append((start, start + len(name), "PERSON"))
+                start = line.find(name, start + 1)
+        if not spans and row.get("kind") != "not_a_field":
+            continue
+        seen.add(line)
+        out.append(GoldSentence(text=line, spans=[GoldSpan(start=a, end=b, label=lab) for a, b, lab in sorted(spans)],
+                                source="corrections"))
+    return out
+
+
+def prepare(corrections: Path | None = None, weight: int = 3) -> None:
+    """Corpora -> DocBins in WORK; `corrections` (default: $SHENCHA_NER_CORRECTIONS) adds the
+    officers' corrected names, each sentence `weight` times, to the training split only."""
+    if corrections is None and os.environ.get(CORRECTIONS_ENV):
+        corrections = Path(os.environ[CORRECTIONS_ENV])
     train_files = {
         "resumener": read_resumener(DATA / "train" / "resumener_train.jsonl"),
         "cluener": read_cluener(DATA / "train" / "cluener_train.jsonl"),
@@ -155,6 +197,10 @@ def prepare() -> None:
     domain = domain_sentences()
     train += domain[: len(domain) * 9 // 10]
     holdout += domain[len(domain) * 9 // 10 :]
+    if corrections is not None:
+        extra = correction_sentences(corrections)
+        train += extra * max(1, weight)
+        print(f"corrections: {len(extra)} sentences from {corrections} (x{max(1, weight)})")
     random.Random(0).shuffle(train)
     for split, sents in (("train", train), ("holdout", holdout)):
         kept, dropped = _to_docbin(sents, WORK / f"{split}.spacy")
@@ -281,7 +327,11 @@ def ship(model: Path, config: str, seconds: int, note: str = "") -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m extractor.ner.train")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("prepare")
+    pr = sub.add_parser("prepare")
+    pr.add_argument("--corrections", type=Path, default=None,
+                    help="officers' corrections (shencha corrections export --format jsonl); "
+                         f"default ${CORRECTIONS_ENV}")
+    pr.add_argument("--corrections-weight", type=int, default=3, help="how often each correction sentence is seen")
     f = sub.add_parser("fit")
     f.add_argument("--config", default="bigram")
     f.add_argument("--out", type=Path, required=True)
@@ -300,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--note", default="")
     args, rest = ap.parse_known_args(argv)
     if args.cmd == "prepare":
-        prepare()
+        prepare(args.corrections, args.corrections_weight)
     elif args.cmd == "fit":
         fit(args.config, args.out, list(args.overrides) + rest, resume=args.resume)
     elif args.cmd == "crf":

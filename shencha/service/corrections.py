@@ -528,8 +528,10 @@ def export_rows(store: Store) -> Iterator[dict]:
                 select(PageRow.image_sha256).join(DocumentRow, PageRow.document_id == DocumentRow.id)
                 .where(DocumentRow.report_id == c.report_id, DocumentRow.doc_key == c.document,
                        PageRow.number == (c.page or 0)).limit(1))
+            line, header = _line_of(session, c)
             yield {
                 "correction_id": rec.key, "kind": c.kind, "application_id": app.name,
+                "line": line, "header": header,
                 "crop": {"report_id": rec.report_key, "document": c.document, "page": c.page,
                          "bbox": rec.bbox, "image_sha256": image},
                 "machine_value": rec.machine_value if c.kind != "add" else None,
@@ -538,6 +540,43 @@ def export_rows(store: Store) -> Iterator[dict]:
                                                        if k != "machine_value"},
                 "created_at": c.created_at.isoformat(),
             }
+
+
+def _line_of(session: Session, c: CorrectionRow) -> tuple[dict | None, str | None]:
+    """The stored line the corrected value was read from (or should have been), and, for a
+    table cell, the text of its column's header cell: what the learning uses."""
+    from ..schema import LineRow
+
+    page_id = session.scalar(
+        select(PageRow.id).join(DocumentRow, PageRow.document_id == DocumentRow.id)
+        .where(DocumentRow.report_id == c.report_id, DocumentRow.doc_key == c.document,
+               PageRow.number == (c.page or 0)).limit(1))
+    if page_id is None:
+        return None, None
+    lines = list(session.scalars(select(LineRow).where(LineRow.page_id == page_id).order_by(LineRow.seq)))
+    wanted = [_text(v) for v in (c.new_value, c.old_value) if v]
+
+    def score(ln) -> tuple:
+        text = _text(ln.text)
+        has = any(w and w in text for w in wanted)
+        if c.bbox:
+            cx, cy = (c.bbox[0] + c.bbox[2]) / 2, (c.bbox[1] + c.bbox[3]) / 2
+            inside = ln.x0 - 2 <= cx <= ln.x1 + 2 and ln.y0 - 2 <= cy <= ln.y1 + 2
+        else:
+            inside = False
+        return (not has, not inside, len(text))
+
+    if not lines:
+        return None, None
+    best = min(lines, key=score)
+    if score(best)[:2] == (True, True):
+        return None, None
+    header = None
+    if best.table_index is not None and best.cell_col is not None and best.cell_row:
+        header = " ".join(ln.text for ln in lines if ln.table_index == best.table_index and ln.cell_row == 0
+                          and ln.cell_col == best.cell_col) or None
+    return ({"text": best.text, "bbox": [best.x0, best.y0, best.x1, best.y1], "table": best.table_index,
+             "cell": [best.cell_row, best.cell_col] if best.cell_row is not None else None}, header)
 
 
 class CorrectionRate(BaseModel):
@@ -579,3 +618,102 @@ def correction_rates(store: Store, user: User) -> tuple[list[CorrectionRate], li
         return sorted(out, key=lambda r: (-r.rate, -r.corrections))
 
     return rates(by_type, lambda k: FIELD_TYPE_LABEL.get(k, k)), rates(by_doc, lambda k: label(DOC_TYPE, k))
+
+
+# -- learning: header synonyms for the table model ---------------------------------------------
+
+# The table model's column key for a field type read from a table cell.
+HEADER_KEY = {"person_name": "name", "resident_id": "resident_id", "cert_no": "cert_no",
+              "company_name": "employer", "date": "valid_until"}
+SYNONYMS_ENV = "SHENCHA_HEADER_SYNONYMS"
+
+
+class HeaderProposal(BaseModel):
+    key: str  # the column key (extractor/fields/headers.yaml)
+    header: str  # the header as written in the package
+    corrections: int  # corrections it would have spared
+    applications: int
+    examples: list[str] = []
+
+
+def propose_headers(rows: list[dict]) -> list[HeaderProposal]:
+    """Column headers the table model did not know, under cells officers had to correct or add.
+
+    A row counts when its value sat in a table cell whose column header `header_key` does
+    not recognise; the proposal maps that header to the field type's column key.
+    """
+    import re
+
+    from extractor.fields.lexicon import header_key
+
+    found: dict[tuple[str, str], tuple[int, set[str], list[str]]] = {}
+    for row in rows:
+        header, key = row.get("header"), HEADER_KEY.get(row.get("field_type") or "")
+        if not header or not key or row.get("kind") == "not_a_field":
+            continue
+        header = re.sub(r"\s+", "", header)
+        if header_key(header) is not None:
+            continue
+        n, apps, examples = found.get((key, header), (0, set(), []))
+        apps.add(row.get("application_id") or "")
+        if len(examples) < 3:
+            examples.append(str(row.get("corrected_value")))
+        found[(key, header)] = (n + 1, apps, examples)
+    out = [HeaderProposal(key=k, header=h, corrections=n, applications=len(a), examples=e)
+           for (k, h), (n, a, e) in found.items()]
+    return sorted(out, key=lambda p: (-p.applications, -p.corrections, p.header))
+
+
+def synonyms_path() -> "Path":
+    """The synonyms file accepted proposals go to: the first of $SHENCHA_HEADER_SYNONYMS, else
+    `$SHENCHA_HOME/header_synonyms.yaml` (the extractor reads it once the variable names it)."""
+    import os
+    from pathlib import Path
+
+    from ..store import default_home
+
+    named = [p for p in os.environ.get(SYNONYMS_ENV, "").split(os.pathsep) if p]
+    return Path(named[0]) if named else default_home() / "header_synonyms.yaml"
+
+
+def write_synonyms(path: "Path", accepted: list[HeaderProposal]) -> dict[str, list[str]]:
+    """Merge `accepted` into the YAML synonyms file at `path` (the shape of headers.yaml)."""
+    import yaml
+
+    from ..store import write_private
+
+    data: dict[str, list[str]] = {}
+    if path.exists():
+        data = {str(k): list(v) for k, v in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()}
+    for p in accepted:
+        if p.header not in data.setdefault(p.key, []):
+            data[p.key].append(p.header)
+    text = ("# Header synonyms accepted from officers' corrections (shencha corrections, issue 17).\n"
+            "# Read by the extractor through SHENCHA_HEADER_SYNONYMS; same shape as extractor/fields/headers.yaml.\n"
+            + yaml.safe_dump(data, allow_unicode=True, sort_keys=True))
+    write_private(path, text)
+    return data
+
+
+def header_proposals(store: Store, user: User) -> list[HeaderProposal]:
+    """Proposals from every effective correction in the store, minus those already accepted (rule-author page)."""
+    require(store, user, P.view_rules)
+    import yaml
+
+    path = synonyms_path()
+    accepted = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    return [p for p in propose_headers(list(export_rows(store))) if p.header not in (accepted.get(p.key) or [])]
+
+
+def accept_headers(store: Store, user: User, accepted: list[HeaderProposal]) -> "Path":
+    """A rule author accepts proposals: written to the synonyms file, recorded in the audit trail."""
+    from .audit import append
+
+    user = require(store, user, P.edit_rules)
+    if not accepted:
+        raise ValueError("请至少选择一条表头写法。")
+    path = synonyms_path()
+    write_synonyms(path, accepted)
+    append(store, user.username, "rule_change", "header_synonyms",
+           {"accepted": [[p.key, p.header] for p in accepted], "file": str(path)}, "采纳更正记录中的表头写法")
+    return path

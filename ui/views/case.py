@@ -9,6 +9,14 @@ import streamlit as st
 from checks.model import Finding
 from shencha.labels import CATEGORY, DOC_TYPE, SEVERITY, VERDICT, label
 from shencha.service.cases import CaseView, FindingState, PanelView, open_case, report_pk
+from shencha.service.corrections import (
+    FIELD_TYPE_LABEL,
+    CorrectionConflict,
+    CorrectionRecord,
+    case_corrections,
+    correct_field,
+    second_review_correction,
+)
 from shencha.service.decisions import (
     CASE_DECISION_LABEL,
     FINDING_DECISION_LABEL,
@@ -86,6 +94,59 @@ def _second_review(decision_key: str, action: str, reason_key: str) -> None:
     st.session_state[reason_key] = ""
     done = "复核确认，已生效" if action == "confirm" else "已退回，该决定不生效"
     _flash("success", f"{record.label}：{done}。")
+
+
+def _show_version(rec: CorrectionRecord) -> None:
+    """After a correction took effect the page shows the version it produced."""
+    if rec.result_report_id is not None:
+        st.session_state["case_report_id"] = rec.result_report_id
+        st.session_state["case_report_key"] = rec.result_report_key
+        st.query_params["case"] = rec.result_report_key
+
+
+def _correct(report_id: int, document: str, field_type: str, page: int | None, old_value: str | None,
+             value_key: str | None, reason_key: str, bbox: list[float] | None = None,
+             field_index: int | None = None) -> None:
+    user = common.current_user()
+    new_value = st.session_state.get(value_key, "") if value_key else None
+    try:
+        rec = correct_field(common.store(), user, report_id, field_type=field_type, document=document, page=page,
+                            old_value=old_value, new_value=new_value, reason=st.session_state.get(reason_key, ""),
+                            bbox=bbox, field_index=field_index)
+    except CorrectionConflict as exc:
+        _flash("conflict", str(exc))
+        return
+    except (PermissionDenied, ValueError) as exc:
+        _flash("error", str(exc))
+        return
+    except KeyError:
+        _flash("error", "找不到要更正的值（可能已被更正）。")
+        return
+    st.session_state[reason_key] = ""
+    if rec.state == "pending_second_review":
+        _flash("success", f"已记录更正 {rec.key}：{rec.label}。此更正会使不符合项消失，须另一名审批人员复核确认后生效。")
+    else:
+        _flash("success", f"已记录更正 {rec.key}：{rec.label}，已按更正后的值重新核查（第 "
+                          f"{rec.result_report_key.rsplit('-v', 1)[-1]} 版）。")
+        _show_version(rec)
+
+
+def _review_correction(key: str, action: str, reason_key: str) -> None:
+    user = common.current_user()
+    try:
+        rec = second_review_correction(common.store(), user, key, action, st.session_state.get(reason_key, ""))
+    except CorrectionConflict as exc:
+        _flash("conflict", str(exc))
+        return
+    except (PermissionDenied, ValueError, KeyError) as exc:
+        _flash("error", str(exc) if not isinstance(exc, KeyError) else "找不到该更正。")
+        return
+    st.session_state[reason_key] = ""
+    if action == "confirm":
+        _flash("success", f"更正 {rec.key} 复核确认，已生效：已按更正后的值重新核查。")
+        _show_version(rec)
+    else:
+        _flash("success", f"更正 {rec.key} 已退回，不生效。")
 
 
 def _recuse(application_id: int) -> None:
@@ -174,6 +235,7 @@ def render() -> None:
         st.success("本次审查未发现问题。")
     else:
         _findings(view, user)
+    _corrections(view, user)
     _case_decision(view, user)
     _panels(view, user)
     _documents(view, user)
@@ -299,8 +361,21 @@ def _comparison(view: CaseView) -> None:
     c = view.comparison
     if c is None:
         return
+    changed = getattr(c, "changed", [])
+    notes = getattr(c, "corrections", [])
     with st.expander(f"复审对比（与第 {c.previous_version} 版相比）：已整改 {len(c.fixed)} 项，"
-                     f"新出现 {len(c.new)} 项，仍存在 {len(c.remaining)} 项", expanded=False):
+                     f"新出现 {len(c.new)} 项，内容变化 {len(changed)} 项，仍存在 {len(c.remaining)} 项",
+                     expanded=bool(notes), key="comparison_box"):
+        for n in notes:
+            st.info(f"本版本由更正 {n.key} 生成（按更正后的值重新核查，未重新识别）："
+                    f"{FIELD_TYPE_LABEL.get(n.field_type, n.field_type)} "
+                    f"{common.md(n.old_value) if n.old_value is not None else '（补录）'} → "
+                    f"{common.md(n.new_value) if n.new_value is not None else '（非字段）'}，"
+                    f"{common.md(n.actor)}更正" + (f"，{common.md(n.confirmed_by)}复核确认" if n.confirmed_by else "")
+                    + f"；理由：{common.md(n.reason)}")
+        for ch in changed:
+            st.markdown(f"· 内容变化：{label(CATEGORY, ch.new.category)}：{common.md(ch.old.message[:60])} → "
+                        f"{common.md(ch.new.message[:60])}")
         cols = st.columns(3)
         for col, title, items in zip(cols, ["已整改", "新出现", "仍存在"], [c.fixed, c.new, c.remaining]):
             col.markdown(f"**{title}（{len(items)}）**")
@@ -373,6 +448,7 @@ def _finding_detail(view: CaseView, state: FindingState, user: User) -> None:
     if f.reason:
         st.markdown(f"**待人工判断的原因：** {common.md(f.reason)}")
     _evidence_image(view, f)
+    _correction_form(view, f, user)
     _finding_decision(view, state, user)
 
 
@@ -401,6 +477,105 @@ def _evidence_image(view: CaseView, f: Finding) -> None:
         st.caption(caption + "（此文件无页面图像）")
     else:
         st.image(data, caption=caption, width="stretch")
+
+
+def _evidence_fields(view: CaseView, f: Finding) -> list[tuple[str, int, object]]:
+    """(document id, index, field) of the extracted values the finding's evidence points at."""
+    out = []
+    for e in f.evidence:
+        doc = next((d for d in view.report.documents if d.id == e.document), None)
+        if doc is None:
+            continue
+        for i, fld in enumerate(doc.fields):
+            same_box = e.bbox and fld.bbox and tuple(fld.bbox) == tuple(e.bbox)
+            if fld.page == e.page and (same_box or str(fld.value) == e.text) and (doc.id, i, fld) not in out:
+                out.append((doc.id, i, fld))
+    return out
+
+
+def _correction_form(view: CaseView, f: Finding, user: User) -> None:
+    """Beside the evidence: correct a misread value, mark it as not a field, or add a missed one."""
+    if not user.can(P.correct_fields):
+        return
+    rid = view.summary.report_id
+    fields = _evidence_fields(view, f)
+    docs = {d.id: d for d in view.report.documents}
+    with st.expander("更正识别结果（识别有误时）", expanded=False, key=f"corr_box_{f.id}"):
+        st.caption("更正不会改动原始识别结果和此前的报告版本：系统按更正后的值重新核查并生成新版本，"
+                   "原值、更正值、更正人、时间和理由均留痕。更正如使不符合项消失，须另一名审批人员复核确认。")
+        if fields:
+            default = next((n for n, (_d, _i, fld) in enumerate(fields) if str(fld.value) == (f.actual or "")), 0)
+            choice = st.selectbox(
+                "证据中的识别值", list(range(len(fields))), index=default, key=f"corr_field_{f.id}",
+                format_func=lambda n: f"{FIELD_TYPE_LABEL.get(fields[n][2].type, fields[n][2].type)}："
+                                      f"{common.plain(str(fields[n][2].value))}（《{common.plain(docs[fields[n][0]].path)}》"
+                                      f"第 {fields[n][2].page} 页）")
+            doc_id, index, fld = fields[choice]
+            st.text_input("更正后的值", key=f"corr_new_{f.id}", placeholder="按原件填写正确的值")
+            st.text_input("更正理由（必填）", key=f"corr_reason_{f.id}", placeholder="例如：原件姓名为张三，“丰”系相邻栏目的字")
+            cols = st.columns(2)
+            cols[0].button("更正此值", key=f"corr_btn_{f.id}", type="primary", width="stretch", on_click=_correct,
+                           args=(rid, doc_id, fld.type, fld.page, str(fld.value), f"corr_new_{f.id}",
+                                 f"corr_reason_{f.id}", list(fld.bbox) if fld.bbox else None, index))
+            cols[1].button("标记为非字段", key=f"corr_strike_{f.id}", width="stretch", on_click=_correct,
+                           args=(rid, doc_id, fld.type, fld.page, str(fld.value), None, f"corr_reason_{f.id}",
+                                 list(fld.bbox) if fld.bbox else None, index))
+        page_docs = [e for e in f.evidence if e.document in docs and e.page]
+        if page_docs:
+            st.markdown("**补录漏识别的值**")
+            e = page_docs[0]
+            cols = st.columns(2)
+            cols[0].selectbox("字段类型", list(FIELD_TYPE_LABEL), key=f"corr_add_type_{f.id}",
+                              format_func=lambda k: FIELD_TYPE_LABEL[k])
+            cols[1].text_input("漏识别的值", key=f"corr_add_value_{f.id}")
+            st.text_input("补录理由（必填）", key=f"corr_add_reason_{f.id}")
+            st.button(f"补录到《{common.plain(docs[e.document].path)}》第 {e.page} 页", key=f"corr_add_btn_{f.id}",
+                      on_click=lambda: _correct(rid, e.document, st.session_state.get(f"corr_add_type_{f.id}"),
+                                                e.page, None, f"corr_add_value_{f.id}", f"corr_add_reason_{f.id}",
+                                                list(e.bbox) if e.bbox else None))
+
+
+def _corrections(view: CaseView, user: User) -> None:
+    """The case's corrections: what was corrected by whom and why; a second officer confirms or returns."""
+    try:
+        recs = case_corrections(common.store(), user, view.summary.report_id)
+    except PermissionDenied:
+        return
+    if not recs:
+        return
+    st.divider()
+    st.subheader(f"识别结果更正记录（{len(recs)}）")
+    for rec in reversed(recs):
+        shown = "（无）" if rec.old_value is None else common.md(rec.old_value)
+        new = "（非字段）" if rec.new_value is None else common.md(rec.new_value)
+        label = FIELD_TYPE_LABEL.get(rec.field_type, rec.field_type)
+        with st.container(border=True, key=f"correction_{rec.key}"):
+            st.markdown(f"**{rec.key} · {rec.label} · {rec.state_label}**：{label} {shown} → {new} · "
+                        f"{common.md(rec.actor)} {rec.created_at:%Y-%m-%d %H:%M} · 理由：{common.md(rec.reason)}")
+            if rec.second_review:
+                st.caption(f"复核：{common.md(rec.second_review.actor)} "
+                           f"{'确认' if rec.second_review.action == 'confirm' else '退回'}（{common.md(rec.second_review.reason)}）")
+            if rec.result_report_key:
+                fixed = "、".join(common.md(x["message"][:40]) for x in rec.effect.get("fixed", []))
+                st.caption(f"已按更正值重新核查，生成 {rec.result_report_key}"
+                           + (f"；已消除：{fixed}" if fixed else ""))
+            if rec.state != "pending_second_review":
+                continue
+            fixed = "；".join(common.md(x["message"][:60]) for x in rec.effect.get("fixed", []))
+            st.warning(f"待复核（更正使不符合项消失）：{fixed}")
+            if not user.can(P.decide):
+                st.caption("须另一名审批人员复核确认后生效。")
+                continue
+            if rec.actor == user.username:
+                st.caption("这是您本人作出的更正，须另一名审批人员复核确认后生效。")
+                continue
+            reason_key = f"csr_reason_{rec.key}"
+            st.text_input("复核意见（必填）", key=reason_key)
+            cols = st.columns(2)
+            cols[0].button("复核确认", key=f"csr_confirm_{rec.key}", type="primary", width="stretch",
+                           on_click=_review_correction, args=(rec.key, "confirm", reason_key))
+            cols[1].button("退回", key=f"csr_return_{rec.key}", width="stretch",
+                           on_click=_review_correction, args=(rec.key, "return", reason_key))
 
 
 def _finding_decision(view: CaseView, state: FindingState, user: User) -> None:
