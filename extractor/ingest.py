@@ -27,10 +27,13 @@ class IngestOptions:
         limits: Limits | None = None,
         ocr: OcrOptions | None = None,
         progress: bool = False,
+        ocr_mapper=None,
     ) -> None:
         self.limits = limits or Limits()
         self.ocr = ocr or OcrOptions()
         self.progress = progress
+        # Where cache misses are recognised (extractor.ocr.runner.PageMapper); None: a local pool.
+        self.ocr_mapper = ocr_mapper
 
 
 @dataclass
@@ -186,7 +189,8 @@ def _run_ocr(
         return
     flat = [(p.document, job) for p in pending for job in p.jobs]
     images = [PageImage(key=job.key, image=job.image, dpi=job.dpi) for _, job in flat]
-    results = recognise_pages(images, options.ocr, cache=cache, progress=options.progress)
+    results = recognise_pages(images, options.ocr, cache=cache, progress=options.progress,
+                              mapper=options.ocr_mapper)
     failed: dict[str, list[int]] = {}
     for (document, job), result in zip(flat, results, strict=True):
         page = document.pages[job.page_index]

@@ -6,7 +6,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -119,6 +119,30 @@ def plan_parallelism(n_pages: int, workers: int | None) -> tuple[int, int]:
     return processes, max(1, budget // processes)
 
 
+# A page mapper runs the OCR of a batch of cache misses somewhere else (the
+# executor's actor pool on a Ray cluster): it takes the pages and the options
+# and returns one OcrPageResult or (error code, detail) per page, in order.
+PageMapper = Callable[[Sequence[PageImage], OcrOptions], Sequence["OcrPageResult | _ErrorPayload"]]
+
+_DEFAULT_MAPPER: list[PageMapper] = []
+
+
+def set_default_mapper(mapper: PageMapper | None) -> None:
+    """Route every `recognise_pages` of this process through `mapper` (None: back to the local pool).
+
+    Set by an executor's worker (a Ray task) so that a review running in it
+    sends its pages to the executor's OCR actors without being told.
+    """
+    _DEFAULT_MAPPER.clear()
+    if mapper is not None:
+        _DEFAULT_MAPPER.append(mapper)
+
+
+def run_one(page: PageImage, options: OcrOptions, threads: int) -> OcrPageResult | _ErrorPayload:
+    """One page on this process's engine: the result, or (error code, detail) (picklable)."""
+    return _run_one(page, options, threads)
+
+
 def _to_error(payload: _ErrorPayload) -> InputError:
     code, detail = payload
     return InputError(ErrorCode(code), detail)
@@ -129,8 +153,14 @@ def recognise_pages(
     options: OcrOptions = DEFAULT_OPTIONS,
     cache: OcrCache | None = None,
     progress: bool = False,
+    mapper: PageMapper | None = None,
 ) -> list[OcrPageResult | InputError]:
-    """OCR a batch of page images; one result or :class:`InputError` per page, in order."""
+    """OCR a batch of page images; one result or :class:`InputError` per page, in order.
+
+    Cache misses run on `mapper` when one is given (or set for the process
+    with :func:`set_default_mapper`), else on a local pool of processes.
+    """
+    mapper = mapper or (_DEFAULT_MAPPER[0] if _DEFAULT_MAPPER else None)
     results: list[OcrPageResult | InputError | None] = [None] * len(pages)
     try:
         info = engine_info(options.engine, options.paddle_model_dir)
@@ -160,7 +190,11 @@ def recognise_pages(
 
     processes, threads = plan_parallelism(len(misses), options.workers)
     try:
-        if processes == 1:
+        if mapper is not None and misses:
+            outcomes = mapper([pages[i] for i in misses], options)
+            for i, outcome in zip(misses, outcomes, strict=True):
+                store(i, outcome)
+        elif processes == 1:
             for i in misses:
                 store(i, _run_one(pages[i], options, threads))
         else:
