@@ -7,6 +7,7 @@ import streamlit as st
 from checks.catalogue import load_registry
 from checks.tables import load_table
 from shencha.labels import CATEGORY, SEVERITY, label
+from shencha.service.corrections import accept_headers, header_proposals, synonyms_path
 from shencha.service.permissions import P, PermissionDenied
 from shencha.service.rules import record_rule_change, rule_stats, run_rule_examples
 from ui import common
@@ -41,6 +42,7 @@ def render() -> None:
         })
     st.caption("触发次数按每个案卷的最新一版报告统计；排除率高的规则需要改进。")
     st.dataframe(rows, hide_index=True, width="stretch")
+    _header_proposals(store, user)
     rule_id = st.selectbox("查看规则", registry.ids, key="rule_pick")
     spec = registry.get(rule_id)
     if spec is None:
@@ -81,3 +83,24 @@ def render() -> None:
                     st.success("已登记。")
                 except (PermissionDenied, ValueError) as exc:
                     st.error(common.md(str(exc)))
+
+
+def _header_proposals(store, user) -> None:
+    """Table headers officers' corrections show the table model did not know: a list to accept."""
+    proposals = header_proposals(store, user)
+    if not proposals:
+        return
+    st.subheader(f"待采纳的表头写法（{len(proposals)}）")
+    st.caption("来自审批人员的识别更正：这些表头下的值机器未能识别，经人工补录或更正。采纳后写入表头同义词文件 "
+               f"{common.md(str(synonyms_path()))}（数据，不改代码；抽取程序经 SHENCHA\\_HEADER\\_SYNONYMS 读取）。")
+    rows = [{"采纳": False, "栏目": p.key, "表头写法": p.header, "更正数": p.corrections, "涉及申请": p.applications,
+             "示例": "、".join(p.examples)} for p in proposals]
+    edited = st.data_editor(rows, hide_index=True, width="stretch", key="header_proposals",
+                            disabled=["栏目", "表头写法", "更正数", "涉及申请", "示例"])
+    if user.can(P.edit_rules) and st.button("采纳所选表头写法", key="accept_headers"):
+        chosen = [p for p, row in zip(proposals, edited) if row.get("采纳")]
+        try:
+            path = accept_headers(store, user, chosen)
+            st.success(f"已写入 {common.md(str(path))}，共 {len(chosen)} 条。")
+        except (PermissionDenied, ValueError) as exc:
+            st.error(common.md(str(exc)))

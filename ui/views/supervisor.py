@@ -9,6 +9,7 @@ from shencha.service.accounts import decide_request, pending_requests
 from shencha.service.assignment import assign, officers
 from shencha.service.audit import append, entries, verify
 from shencha.service.cases import CaseSummary, PanelView, deadlines, open_case, queue
+from shencha.service.corrections import correction_rates
 from shencha.service.decisions import all_decisions
 from shencha.service.licences import expiring
 from shencha.service.panels import close_panel, convene_panel
@@ -51,11 +52,28 @@ def render() -> None:
                        "对象": f"案卷 #{d.report_id}" + (f" / {d.finding_id}" if d.finding_id else "（整案）"),
                        "第几次": d.version, "决定": d.label, "理由": common.plain(d.reason)} for d in decisions],
                      hide_index=True, width="stretch")
+    if user.can(P.view_decisions):
+        _correction_rates(store, user)
     st.subheader("审计记录（最新 300 条）")
     st.dataframe([{"序号": e.seq, "时间": e.at[:19].replace("T", " "), "人员": e.actor, "操作": e.label,
                    "对象": common.plain(e.target), "理由": common.plain(e.reason), "哈希": e.hash[:12]}
                   for e in entries(store, user, limit=300)],
                  hide_index=True, width="stretch")
+
+
+def _correction_rates(store, user) -> None:
+    """Where the machine is wrong most often: effective corrections per field it read."""
+    by_type, by_doc = correction_rates(store, user)
+    st.subheader("识别结果更正率")
+    if not by_type:
+        st.caption("尚无生效的更正记录。")
+        return
+    st.caption("更正率 = 已生效的更正数 ÷ 被更正案卷首版报告中机器识别出的同类字段数；更正率高处是识别最常出错的地方。")
+    cols = st.columns(2)
+    for col, title, rows in ((cols[0], "按字段类型", by_type), (cols[1], "按材料类型", by_doc)):
+        col.markdown(f"**{title}**")
+        col.dataframe([{"类型": r.label, "更正数": r.corrections, "识别字段数": r.fields, "更正率": f"{r.rate:.1%}"}
+                       for r in rows], hide_index=True, width="stretch", key=f"corr_rates_{title}")
 
 
 def _approvals(store, user) -> None:
