@@ -88,6 +88,9 @@ def _mount_subcommands() -> None:
     app.command("api")(api)
     app.add_typer(api_keys_app, name="api-keys", help="API 密钥：为对接系统新增、列出、吊销密钥")
     app.add_typer(share_app, name="share", help="跨部门数据共享：按共享目录导出脱敏数据")
+    from .cli_batch import batch_app
+
+    app.add_typer(batch_app, name="batch", help="批量审查与规则变更后的案卷复查（本机或 Ray 集群）")
 
 
 _mount_subcommands()

@@ -107,12 +107,15 @@ def new_run_id(prefix: str) -> str:
 
 def make_executor(db_url: str, ray_address: str | None = None, workers: int | None = None,
                   ocr_workers: int | None = None, **ray_options: Any) -> Executor:
-    """The Ray executor when `ray_address` (or $SHENCHA_RAY_ADDRESS) is set, else the local one.
+    """The Ray executor when `ray_address` (or, when it is None, $SHENCHA_RAY_ADDRESS) is set, else the local one.
 
     `workers`: review processes (local) or OCR actors and reviews in flight
     (Ray); `ocr_workers`: the OCR budget of one local review (default: all cores).
     """
-    address = ray_address or os.environ.get(RAY_ADDRESS_ENV) or None
+    # None: $SHENCHA_RAY_ADDRESS decides; "" or "local": this machine.
+    address = os.environ.get(RAY_ADDRESS_ENV) if ray_address is None else ray_address
+    if address in ("", "local"):
+        address = None
     if address:
         from .ray_backend import RayExecutor  # imports ray: only here
 

@@ -383,3 +383,23 @@ def open_case(store: Store, user: User, report_id: int, log_view: bool = True) -
     return CaseView(summary=summary, report=report, masked=not full, findings=states,
                     case_history=list(reversed(case_recs)), comparison=comparison,
                     panels=panel_views, redactions=redactions)
+
+
+def closed_application_ids(store: Store) -> set[int]:
+    """Applications whose case is decided (an effective 准予 or 不予 on any version): not open.
+
+    For the re-review of open cases (`shencha batch rereview --open-only`);
+    a case waiting for 补正 stays open.
+    """
+    with store.session() as session:
+        records = load_records(session, list(session.scalars(
+            select(CaseDecisionRow).order_by(CaseDecisionRow.report_id, CaseDecisionRow.version))))
+    by_report: dict[int, list[DecisionRecord]] = {}
+    for rec in records:
+        by_report.setdefault(rec.report_id, []).append(rec)
+    closed = set()
+    for recs in by_report.values():
+        decided = current(recs)
+        if decided is not None and decided.decision in ("approve", "reject"):
+            closed.add(decided.application_id)
+    return closed

@@ -10,8 +10,10 @@ conflict), so a retried submission never runs twice.
 
 `JobRunner` (started by the API) claims queued jobs one at a time with a
 conditional UPDATE (only one runner wins a job, however many API
-processes share the store) and runs each in a local process pool
-(`SHENCHA_API_WORKERS`, default 1). The child process records its own pid
+processes share the store) and runs each through the review executor
+(`shencha.executor`): a local process pool (`SHENCHA_API_WORKERS`,
+default 1), or tasks on a Ray cluster when `SHENCHA_RAY_ADDRESS` is set
+(then the store must be PostgreSQL, reached by every worker). The child process records its own pid
 on the job, reviews the package (`review.review_path`, as the application
 number the submission got) and marks the job `done` with the report id or
 `failed` with an error code; then, if the submission named a
@@ -479,10 +481,10 @@ def send_callback(store: Store, job_id: str, timeout: float = 10.0) -> str | Non
 
 
 class JobRunner:
-    """Claims queued jobs and runs them in a local process pool, one thread, off every request."""
+    """Claims queued jobs and runs them on the review executor, one thread, off every request."""
 
     def __init__(self, store: Store, workers: int | None = None, poll_seconds: float = 0.5,
-                 on_done: Callable[[str, str], None] | None = None) -> None:
+                 on_done: Callable[[str, str], None] | None = None, ray_address: str | None = None) -> None:
         self.store = store
         self.workers = workers or max(1, int(os.environ.get(WORKERS_ENV, "1") or 1))
         self.poll_seconds = poll_seconds
@@ -490,16 +492,16 @@ class JobRunner:
         self.worker_id = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.ray_address = ray_address
         self._pool = None
         self._running: dict[str, object] = {}
 
     def start(self) -> list[str]:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from ..executor import make_executor
 
         requeued = requeue_orphans(self.store)
-        # spawn, not fork: the API process has threads (the server's, this one's).
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        # Local: a spawn pool (the API process has threads); Ray: tasks with the OCR actors.
+        self._pool = make_executor(self.store.url, ray_address=self.ray_address, workers=self.workers)
         self._thread = threading.Thread(target=self._loop, name="shencha-jobs", daemon=True)
         self._thread.start()
         return requeued
@@ -547,11 +549,7 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout)
         if self._pool is not None:
-            processes = list((getattr(self._pool, "_processes", None) or {}).values())
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for p in processes:
-                if p.is_alive():
-                    p.kill()
+            self._pool.shutdown(kill=True)
 
 
 def wait_for(store: Store, job_id: str, timeout: float = 120.0) -> JobView:
