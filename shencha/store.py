@@ -217,8 +217,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            for document in documents:
-                self._save_document(session, row.id, document)
+            self._save_documents(session, row.id, documents)
             if findings:
                 session.execute(
                     insert(FindingRow),
@@ -237,76 +236,85 @@ class Store:
                 )
         return report
 
-    def _save_document(self, session: Session, report_id: int, document: Document) -> None:
-        doc_row = DocumentRow(
-            report_id=report_id,
-            doc_key=document.id,
-            path=document.path,
-            sha256=document.sha256,
-            size=document.size,
-            kind=document.kind.value,
-            media_type=document.media_type,
-            status=document.status,
-            error_code=document.error.code if document.error else None,
-            error_message=document.error.message if document.error else None,
-            doc_type=document.doc_type,
-            n_pages=len(document.pages),
-        )
-        session.add(doc_row)
-        session.flush()
-        for page in document.pages:
-            page_row = PageRow(
-                document_id=doc_row.id,
-                number=page.number,
-                width=page.width,
-                height=page.height,
-                unit=page.unit,
-                source=page.source.value,
-                decision=page.decision,
-                image_sha256=page.image_sha256,
-                image_scale=page.image_scale,
-                ocr=page.ocr.model_dump(mode="json") if page.ocr else None,
-            )
-            session.add(page_row)
-            session.flush()
-            if page.lines:
-                session.execute(
-                    insert(LineRow),
-                    [
-                        {
-                            "page_id": page_row.id,
-                            "seq": seq,
-                            "text": line.text,
-                            "x0": line.bbox[0],
-                            "y0": line.bbox[1],
-                            "x1": line.bbox[2],
-                            "y1": line.bbox[3],
-                            "confidence": line.confidence,
-                            "source": line.source.value,
-                            "block": line.block,
-                            "table_index": line.table,
-                            "cell_row": line.cell[0] if line.cell else None,
-                            "cell_col": line.cell[1] if line.cell else None,
-                        }
-                        for seq, line in enumerate(page.lines)
-                    ],
-                )
-        if document.fields:
-            session.execute(
-                insert(FieldRow),
-                [
-                    {
-                        "document_id": doc_row.id,
-                        "type": f.type,
-                        "role": f.role,
-                        "page": f.page,
-                        "confidence": f.confidence,
-                        "source": f.source.value,
-                        "data": f.model_dump(mode="json"),
-                    }
-                    for f in document.fields
-                ],
-            )
+    def _save_documents(self, session: Session, report_id: int, documents: list[Document]) -> None:
+        """Documents, pages, lines and fields of one version: one multi-row INSERT per table."""
+        if not documents:
+            return
+        doc_ids = session.scalars(
+            insert(DocumentRow).returning(DocumentRow.id, sort_by_parameter_order=True),
+            [
+                {
+                    "report_id": report_id,
+                    "doc_key": document.id,
+                    "path": document.path,
+                    "sha256": document.sha256,
+                    "size": document.size,
+                    "kind": document.kind.value,
+                    "media_type": document.media_type,
+                    "status": document.status,
+                    "error_code": document.error.code if document.error else None,
+                    "error_message": document.error.message if document.error else None,
+                    "doc_type": document.doc_type,
+                    "n_pages": len(document.pages),
+                }
+                for document in documents
+            ],
+        ).all()
+        pages = [(doc_id, page) for doc_id, document in zip(doc_ids, documents, strict=True) for page in document.pages]
+        page_ids = session.scalars(
+            insert(PageRow).returning(PageRow.id, sort_by_parameter_order=True),
+            [
+                {
+                    "document_id": doc_id,
+                    "number": page.number,
+                    "width": page.width,
+                    "height": page.height,
+                    "unit": page.unit,
+                    "source": page.source.value,
+                    "decision": page.decision,
+                    "image_sha256": page.image_sha256,
+                    "image_scale": page.image_scale,
+                    "ocr": page.ocr.model_dump(mode="json") if page.ocr else None,
+                }
+                for doc_id, page in pages
+            ],
+        ).all() if pages else []
+        lines = [
+            {
+                "page_id": page_id,
+                "seq": seq,
+                "text": line.text,
+                "x0": line.bbox[0],
+                "y0": line.bbox[1],
+                "x1": line.bbox[2],
+                "y1": line.bbox[3],
+                "confidence": line.confidence,
+                "source": line.source.value,
+                "block": line.block,
+                "table_index": line.table,
+                "cell_row": line.cell[0] if line.cell else None,
+                "cell_col": line.cell[1] if line.cell else None,
+            }
+            for page_id, (_doc, page) in zip(page_ids, pages, strict=True)
+            for seq, line in enumerate(page.lines)
+        ]
+        if lines:
+            session.execute(insert(LineRow), lines)
+        fields = [
+            {
+                "document_id": doc_id,
+                "type": f.type,
+                "role": f.role,
+                "page": f.page,
+                "confidence": f.confidence,
+                "source": f.source.value,
+                "data": f.model_dump(mode="json"),
+            }
+            for doc_id, document in zip(doc_ids, documents, strict=True)
+            for f in document.fields
+        ]
+        if fields:
+            session.execute(insert(FieldRow), fields)
 
     def save_derived(self, session: Session, base_report_id: int, report: Report) -> ReportRow:
         """Store `report` as the application's next version, derived from the stored version
