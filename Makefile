@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_text_pdf
 	$(BIN)/python -m benchmarks.bench_review_cache
 	$(BIN)/python benchmarks/bench_ocr.py
+	$(BIN)/python -m benchmarks.bench_batch   # add --ray ADDRESS (or SHENCHA_RAY_ADDRESS) for the Ray figures
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
