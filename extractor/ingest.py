@@ -15,7 +15,7 @@ from .errors import ErrorCode, InputError, describe
 from .layout import reading_order
 from .limits import Limits
 from .model import Document, DocumentKind, Line, Page, Word
-from .ocr import OcrCache, OcrOptions, OcrPageResult, PageImage, recognise_pages
+from .ocr import OcrCache, OcrOptions, OcrPageResult, PageImage, recognise_pages, timing
 from .package import InputFile, Package, open_package
 from .readers.base import OcrJob, ReadOutput, sha256_hex
 from .readers.formats import MEDIA_TYPES, format_from_extension, kind_from_extension, sniff_format
@@ -200,8 +200,9 @@ def _run_ocr(
             if result.code == ErrorCode.OCR_MODELS_MISSING:
                 document.status, document.error = "error", result.error
             continue
-        blobs[_image_sha(result)] = result.image
-        apply_ocr(page, result)
+        with timing.stage("layout/tables"):
+            blobs[_image_sha(result)] = result.image
+            apply_ocr(page, result)
     for document in (p.document for p in pending):
         pages = failed.get(document.id)
         if not pages:

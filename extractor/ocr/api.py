@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,19 @@ class OcrOptions(BaseModel):
     )
     deskew: bool = Field(True, description="straighten slanted pages (up to ~20 degrees)")
     detect_rotation: bool = Field(True, description="turn pages lying sideways or upside down")
+    det_max_side: int | None = Field(
+        None,
+        ge=320,
+        description="rapidocr: the detector sees a large page shrunk to this longer side "
+        "(None: RapidOCR's own policy, up to 2000 px); see engines.RapidSettings",
+    )
+    rec_int8: bool = Field(
+        False, description="rapidocr: the recogniser with int8 MatMul weights (derived once, cached on disk)"
+    )
+    rec_batch: int = Field(6, ge=1, le=64, description="rapidocr: line crops per recogniser call")
+    runtime: Literal["onnxruntime", "openvino"] = Field(
+        "onnxruntime", description="rapidocr: inference runtime of the detector and line classifier"
+    )
     workers: int | None = Field(
         None, ge=1, description="CPU budget: worker processes x engine threads; None = os.cpu_count()"
     )
@@ -50,6 +63,12 @@ class OcrPageResult(BaseModel):
     width: int = Field(description="of the normalised image (after rotation, deskew, downscale)")
     height: int
     image: bytes = Field(description="the normalised page image the bboxes refer to", repr=False)
+    timings: dict[str, float] = Field(
+        default_factory=dict,
+        exclude=True,
+        repr=False,
+        description="seconds per stage of this page's OCR (extractor.ocr.timing); never stored or cached",
+    )
 
 
 @runtime_checkable

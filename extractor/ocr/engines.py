@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -26,6 +27,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import ErrorCode, InputError
+from . import timing
 
 PADDLE_MODEL_DIR_ENV = "SHENCHA_PADDLE_MODEL_DIR"
 
@@ -120,11 +122,116 @@ def _rapidocr_model_files() -> dict[str, Path]:
     return found
 
 
-def rapidocr_info() -> EngineInfo:
+@dataclass(frozen=True)
+class RapidSettings:
+    """What shencha changes in RapidOCR's defaults; every field can change the output.
+
+    Measured side by side in ``benchmarks/bench_ocr_levers.py`` (figures in
+    docs/ingestion.md, "OCR speed"):
+
+    * ``det_max_side``: the detector sees a large page shrunk so its longer
+      side is at most this many pixels (RapidOCR's own policy keeps up to
+      2000 px: a 200-dpi A4 page is detected at 1408x1984). Text lines of a
+      page stay several pixels tall at 1280, and detection is ~3x cheaper.
+      Smaller images keep RapidOCR's policy (short side up to 736 px).
+      ``None``: RapidOCR's policy for every image.
+    * ``rec_int8``: the recogniser with its MatMul weights quantised to int8
+      (dynamic quantisation, derived once from the bundled model and kept
+      in the user's cache directory, see :func:`int8_rec_model`).
+    * ``rec_batch``: line crops per recogniser call (RapidOCR: 6).
+    * ``runtime``: ``onnxruntime`` (default) or ``openvino`` for the
+      detector and the line classifier (the recogniser stays on onnxruntime,
+      whose ONNX file carries the character list).
+    """
+
+    det_max_side: int | None = None
+    rec_int8: bool = False
+    rec_batch: int = 6
+    runtime: str = "onnxruntime"
+
+    def describe(self) -> str:
+        return (
+            f"det_max_side={self.det_max_side or 'rapidocr'};rec_int8={int(self.rec_int8)};"
+            f"rec_batch={self.rec_batch};runtime={self.runtime}"
+        )
+
+
+RAPIDOCR_DEFAULTS = RapidSettings(det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime")
+
+
+def _rec_file(settings: RapidSettings, files: dict[str, Path]) -> Path:
+    if settings.rec_int8:
+        quantised = int8_rec_model(files["rec"])
+        if quantised is not None:
+            return quantised
+    return files["rec"]
+
+
+def rapidocr_info(settings: RapidSettings | None = None) -> EngineInfo:
+    settings = settings or RapidSettings()
     files = _rapidocr_model_files()
+    files["rec"] = _rec_file(settings, files)
     models = {task: _model_id(path) for task, path in files.items()}
-    models["runtime"] = f"onnxruntime {_dist_version('onnxruntime')}"
+    runtime = f"onnxruntime {_dist_version('onnxruntime')}"
+    if settings.runtime == "openvino":
+        runtime += f"; openvino {_dist_version('openvino')} (det, cls)"
+    models["runtime"] = runtime
+    # The settings ride along in the page's OcrRun.models: a report says how
+    # each page was read, and the cache key (built from these) never hands
+    # one configuration's result to another.
+    models["settings"] = settings.describe()
     return EngineInfo(name="rapidocr", version=_dist_version("rapidocr"), models=models)
+
+
+# --------------------------------------------------------------------------- int8 recogniser
+
+CACHE_DIR_ENV = "SHENCHA_CACHE_DIR"
+
+
+def model_cache_dir() -> Path:
+    """Where derived models live: $SHENCHA_CACHE_DIR, else $XDG_CACHE_HOME/shencha, else ~/.cache/shencha."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured) / "models"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "shencha" / "models"
+
+
+def int8_rec_model(source: Path) -> Path | None:
+    """The recogniser with int8 MatMul weights, derived from ``source`` once and cached on disk.
+
+    Offline: onnxruntime's dynamic quantisation of the bundled file (needs
+    the ``onnx`` package). Only MatMul is quantised: the recogniser's large
+    output projection is most of its weights, and quantised convolutions
+    (ConvInteger) were slower on onnxruntime's CPU kernels and changed 3% of
+    the per-frame argmaxes against 0.05% here. Returns None when the
+    quantiser is unavailable or fails: the caller then uses ``source`` (and
+    its cache key says so).
+    """
+    stat = source.stat()
+    digest = _file_digest(str(source), stat.st_size, stat.st_mtime)
+    target = model_cache_dir() / f"{source.stem}.int8-matmul.{digest}.onnx"
+    if target.is_file():
+        return target
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    logger = logging.getLogger("root")  # the quantiser warns about pre-processing through the root logger
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(partial), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+        os.replace(partial, target)  # atomic: two workers may derive it at once
+    except Exception:
+        logging.getLogger(__name__).warning("int8 recogniser could not be derived", exc_info=True)
+        partial.unlink(missing_ok=True)
+        return None
+    finally:
+        logger.setLevel(previous)
+    return target
 
 
 class RapidOcrEngine:
@@ -132,10 +239,11 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, settings: RapidSettings | None = None) -> None:
         from rapidocr import RapidOCR
 
-        info = rapidocr_info()
+        self.settings = settings = settings or RapidSettings()
+        info = rapidocr_info(settings)
         self.version = info.version
         self.models = info.models
         files = _rapidocr_model_files()
@@ -144,25 +252,50 @@ class RapidOcrEngine:
             "Global.log_level": "error",
             "Global.return_word_box": True,
             "Det.model_path": str(files["det"]),
-            "Rec.model_path": str(files["rec"]),
+            "Rec.model_path": str(_rec_file(settings, files)),
             "Cls.model_path": str(files["cls"]),
+            "Rec.rec_batch_num": int(settings.rec_batch),
         }
+        if settings.runtime == "openvino":
+            params["Det.engine_type"] = "openvino"
+            params["Cls.engine_type"] = "openvino"
         if threads:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+            params["EngineConfig.openvino.inference_num_threads"] = int(threads)
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         self._ocr = RapidOCR(params=params)
+        self._det_default = (self._ocr.cfg.Det.limit_side_len, str(self._ocr.cfg.Det.limit_type))
+
+    def _det_policy(self, img: np.ndarray) -> None:
+        """Shrink large pages for the detector only (see RapidSettings.det_max_side)."""
+        det = self._ocr._load_det_model()
+        limit = self.settings.det_max_side
+        if limit and max(img.shape[:2]) > limit:
+            det.limit_side_len, det.limit_type = limit, "max"
+        else:
+            det.limit_side_len, det.limit_type = self._det_default
 
     def recognise(self, image: np.ndarray) -> list[RawLine]:
-        # Same steps as RapidOCR.__call__, assembled here so each line keeps
-        # its classifier verdict (needed to tell a page upside down) and its
-        # word boxes stay aligned with it.
+        # Same steps as RapidOCR.__call__/run_ocr_steps, assembled here so each
+        # line keeps its classifier verdict (needed to tell a page upside
+        # down), its word boxes stay aligned with it, and each step is timed.
+        from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
         ocr = self._ocr
         height, width = image.shape[:2]
         img, op_record = ocr.preprocess_img(image)
-        det, cls, rec, crops = ocr.run_ocr_steps(img, op_record)
+        self._det_policy(img)
+        try:
+            with timing.stage("detection"):
+                crops, det = ocr.detect_and_crop(img, op_record)
+            with timing.stage("classification"):
+                cls_crops, cls = ocr.cls_and_rotate(crops)
+            with timing.stage("recognition"):
+                rec = ocr.recognize_txt(cls_crops)
+        except RapidOCRError:  # nothing detected, classified or read: a blank page
+            return []
         if det.boxes is None or rec.txts is None or len(rec.txts) == 0:
             return []
         boxes = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), op_record, height, width)
@@ -177,11 +310,13 @@ class RapidOcrEngine:
         """
         ocr = self._ocr
         height, width = image.shape[:2]
-        crops, cls = ocr.cls_and_rotate([image])
+        with timing.stage("classification"):
+            crops, cls = ocr.cls_and_rotate([image])
         from rapidocr.ch_ppocr_rec import TextRecInput
 
         rec = ocr.text_rec or ocr._load_rec_model()
-        result = rec(TextRecInput(img=crops, return_word_box=True))
+        with timing.stage("recognition"):
+            result = rec(TextRecInput(img=crops, return_word_box=True))
         if result.txts is None or not result.txts:
             return None
         box = np.array([[[0, 0], [width, 0], [width, height], [0, height]]], dtype=np.float32)
@@ -203,6 +338,7 @@ class RapidOcrEngine:
         scores = list(rec.scores)  # type: ignore[attr-defined]
         labels = list(cls_res) if cls_res is not None else []
         words_per_line: list[tuple[WordBox, ...]] = [()] * len(txts)
+        started = time.perf_counter()
         try:
             crops = map_img_to_original(crops, ratio[0], ratio[1])
             rec = ocr.cal_rec_boxes(crops, boxes, rec, False)
@@ -218,6 +354,7 @@ class RapidOcrEngine:
                 ]
         except Exception:
             logging.getLogger(__name__).debug("word boxes failed", exc_info=True)
+        timing.add("word boxes", time.perf_counter() - started)
         lines: list[RawLine] = []
         for i, (text, score) in enumerate(zip(txts, scores)):
             if not text.strip() or score < ocr.text_score:
@@ -358,18 +495,25 @@ class PaddleOcrEngine:
 ENGINES = ("rapidocr", "paddleocr")
 
 
-def engine_info(engine: str, paddle_model_dir: str | None = None) -> EngineInfo:
-    """Identify an engine and its models without loading them."""
+def engine_info(
+    engine: str, paddle_model_dir: str | None = None, settings: RapidSettings | None = None
+) -> EngineInfo:
+    """Identify an engine, its models and settings without loading them."""
     if engine == "rapidocr":
-        return rapidocr_info()
+        return rapidocr_info(settings)
     if engine in ("paddleocr", "paddle"):
         return paddle_info(paddle_model_dir)
     raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(ENGINES)}")
 
 
-def make_engine(engine: str, paddle_model_dir: str | None = None, threads: int | None = None) -> OcrEngine:
+def make_engine(
+    engine: str,
+    paddle_model_dir: str | None = None,
+    threads: int | None = None,
+    settings: RapidSettings | None = None,
+) -> OcrEngine:
     if engine == "rapidocr":
-        return RapidOcrEngine(threads=threads)
+        return RapidOcrEngine(threads=threads, settings=settings)
     if engine in ("paddleocr", "paddle"):
         return PaddleOcrEngine(model_dir=paddle_model_dir, threads=threads)
     raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(ENGINES)}")

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..model import Line, OcrRun, Source, Word
 from . import preprocess as pp
+from . import timing
 from .api import OcrOptions, OcrPageResult, PageImage
 from .engines import OcrEngine, RawLine
 
@@ -190,9 +191,19 @@ def _read_strip(bgr: np.ndarray, engine: OcrEngine) -> RawLine | None:
 
 
 def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> OcrPageResult:
+    # The page's stage times travel with its result (a worker process's
+    # collector is not the caller's); the runner merges them.
+    with timing.collect() as seconds:
+        result = _recognise_page(page, options, engine)
+    result.timings = seconds
+    return result
+
+
+def _recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> OcrPageResult:
     started = time.perf_counter()
-    decoded = pp.decode(page.image, options.max_side)
-    bgr, factor = pp.downscale(decoded.bgr, options.max_side)
+    with timing.stage("preprocess"):
+        decoded = pp.decode(page.image, options.max_side)
+        bgr, factor = pp.downscale(decoded.bgr, options.max_side)
     factor *= decoded.downscale
 
     rotation = 0
@@ -207,10 +218,16 @@ def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> O
     else:
         raw = engine.recognise(bgr)
         if options.detect_rotation and raw:
-            rotation, bgr, raw = orient(bgr, raw, engine)
+            # A turned page is recognised again: its detection, classification
+            # and recognition count under "orientation", not twice.
+            turn_started = time.perf_counter()
+            with timing.collect():
+                rotation, bgr, raw = orient(bgr, raw, engine)
+            timing.add("orientation", time.perf_counter() - turn_started)
 
     skew = 0.0
     matrix: np.ndarray | None = None
+    deskew_started = time.perf_counter()
     if options.deskew and raw and strip is None:
         angle = pp.estimate_skew([r.quad for r in raw], MAX_SKEW_DEG)
         if angle is not None and abs(angle) >= MIN_SKEW_DEG:
@@ -223,6 +240,7 @@ def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> O
 
     height, width = bgr.shape[:2]
     lines = to_lines(raw, width, height, matrix)
+    timing.add("deskew", time.perf_counter() - deskew_started)
 
     unchanged = (
         factor == 1.0 and rotation == 0 and matrix is None and not decoded.exif_changed
@@ -230,7 +248,8 @@ def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> O
     if unchanged and decoded.format in ("JPEG", "PNG"):
         image = page.image  # the bboxes refer to the stored pixels: no re-encode
     else:
-        image = pp.encode(bgr)
+        with timing.stage("preprocess"):
+            image = pp.encode(bgr)
 
     confidences = [line.confidence for line in lines]
     run = OcrRun(

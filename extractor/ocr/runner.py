@@ -11,8 +11,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import ErrorCode, InputError
+from . import timing
 from .api import OcrCache, OcrOptions, OcrPageResult, PageImage
-from .engines import EngineInfo, OcrEngine, engine_info, make_engine
+from .engines import EngineInfo, OcrEngine, RapidSettings, engine_info, make_engine
 from .page import recognise_page
 
 DEFAULT_OPTIONS = OcrOptions()
@@ -20,9 +21,23 @@ DEFAULT_OPTIONS = OcrOptions()
 # Bump when preprocessing or line assembly changes what a page's result is.
 PIPELINE_VERSION = "1"
 
-# One engine per (engine, model dir, threads) per process: loading the ONNX
-# sessions costs ~0.3 s, recognising a page ~1-3 s.
-_ENGINES: dict[tuple[str, str | None, int], OcrEngine] = {}
+# One engine per (engine, model dir, settings, threads) per process: loading
+# the ONNX sessions costs ~0.3 s, recognising a page ~1-3 s.
+_ENGINES: dict[tuple[str, str | None, RapidSettings, int], OcrEngine] = {}
+
+
+def rapid_settings(options: OcrOptions) -> RapidSettings:
+    return RapidSettings(
+        det_max_side=options.det_max_side,
+        rec_int8=options.rec_int8,
+        rec_batch=options.rec_batch,
+        runtime=options.runtime,
+    )
+
+
+def options_info(options: OcrOptions) -> EngineInfo:
+    """The engine `options` name, its models and settings (no model loaded)."""
+    return engine_info(options.engine, options.paddle_model_dir, rapid_settings(options))
 
 
 def get_engine(options: OcrOptions = DEFAULT_OPTIONS, threads: int | None = None) -> OcrEngine:
@@ -31,10 +46,11 @@ def get_engine(options: OcrOptions = DEFAULT_OPTIONS, threads: int | None = None
     Raises :class:`InputError` E113 when the engine or its models are missing.
     """
     n = threads if threads is not None else (options.workers or os.cpu_count() or 1)
-    key = (options.engine, options.paddle_model_dir, n)
+    settings = rapid_settings(options)
+    key = (options.engine, options.paddle_model_dir, settings, n)
     engine = _ENGINES.get(key)
     if engine is None:
-        engine = make_engine(options.engine, options.paddle_model_dir, threads=n)
+        engine = make_engine(options.engine, options.paddle_model_dir, threads=n, settings=settings)
         _ENGINES[key] = engine
     return engine
 
@@ -45,21 +61,25 @@ def _key(page: PageImage, options: OcrOptions, info: EngineInfo) -> str:
         "dpi": page.dpi,
         "engine": info.name,
         "engine_version": info.version,
+        # For rapidocr this holds the det/rec/cls files (the int8 recogniser
+        # under its own digest), the runtime and the settings string.
         "models": info.models,
         "max_side": options.max_side,
         "deskew": options.deskew,
         "detect_rotation": options.detect_rotation,
         "pipeline": PIPELINE_VERSION,
     }
+    if info.name == "rapidocr":
+        material["rapid_settings"] = rapid_settings(options).describe()
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
 def cache_key(page: PageImage, options: OcrOptions) -> str:
-    """Everything that decides a page's OCR result: image, engine, models, options.
+    """Everything that decides a page's OCR result: image, engine, models, settings, options.
 
     `workers` is left out: it changes speed, not output.
     """
-    return _key(page, options, engine_info(options.engine, options.paddle_model_dir))
+    return _key(page, options, options_info(options))
 
 
 # --------------------------------------------------------------------------- workers
@@ -163,14 +183,15 @@ def recognise_pages(
     mapper = mapper or (_DEFAULT_MAPPER[0] if _DEFAULT_MAPPER else None)
     results: list[OcrPageResult | InputError | None] = [None] * len(pages)
     try:
-        info = engine_info(options.engine, options.paddle_model_dir)
+        info = options_info(options)
     except InputError as exc:
         return [InputError(exc.code, exc.detail) for _ in pages]
 
     keys = [_key(page, options, info) for page in pages]
     misses: list[int] = []
     for i, key in enumerate(keys):
-        hit = cache.get(key) if cache is not None else None
+        with timing.stage("cache look-up"):
+            hit = cache.get(key) if cache is not None else None
         if hit is not None:
             results[i] = hit.model_copy(update={"run": hit.run.model_copy(update={"cached": True})})
         else:
@@ -182,8 +203,10 @@ def recognise_pages(
     def store(i: int, outcome: OcrPageResult | _ErrorPayload) -> None:
         if isinstance(outcome, OcrPageResult):
             results[i] = outcome
+            timing.merge(outcome.timings)
             if cache is not None:
-                cache.put(keys[i], outcome)
+                with timing.stage("store writes"):
+                    cache.put(keys[i], outcome)
         else:
             results[i] = _to_error(outcome)
         bar.advance(1)

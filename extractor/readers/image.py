@@ -10,10 +10,16 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from ..errors import ErrorCode, InputError
 from ..limits import Limits
 from ..model import Page, Source
+from ..ocr import timing
 from .base import OcrJob, ReadOutput, sha256_hex
 
 
 def read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
+    with timing.stage("decode"):
+        return _read_image(data, fmt, limits)
+
+
+def _read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
     out = ReadOutput()
     try:
         with _bomb_guard(limits), Image.open(io.BytesIO(data)) as image:

@@ -29,6 +29,7 @@ from ..errors import ErrorCode, InputError
 from ..layout import Glyph, dedupe_glyphs, glyphs_to_cell_lines, reading_order
 from ..limits import Limits
 from ..model import Page, Source
+from ..ocr import timing
 from .base import OcrJob, ReadOutput, sha256_hex
 from .tables import find_tables, page_edges
 
@@ -160,7 +161,8 @@ def _read_page(
 ) -> Page:
     width, height = page.get_size()
     to_display = display_transform(page)
-    text = _page_glyphs(page, to_display)
+    with timing.stage("text layer"):
+        text = _page_glyphs(page, to_display)
     total = text.visible + text.invisible
     decision = ""
     if total and _suspicious(text):
@@ -191,11 +193,12 @@ def _read_page(
 
     if use_ocr:
         scale = limits.ocr_dpi / 72
-        bitmap = page.render(scale=scale, grayscale=False)
-        image = bitmap.to_pil()
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", optimize=False, compress_level=1)
-        encoded = buffer.getvalue()
+        with timing.stage("render"):
+            bitmap = page.render(scale=scale, grayscale=False)
+            image = bitmap.to_pil()
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=False, compress_level=1)
+            encoded = buffer.getvalue()
         out.ocr_jobs.append(
             OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded, dpi=float(limits.ocr_dpi))
         )
@@ -212,14 +215,15 @@ def _read_page(
             if not _is_unmapped(g.text) and g.x1 > 0 and g.x0 < width and g.bottom > 0 and g.top < height
         ]
     )
-    tables = find_tables(page_edges(page, to_display)) if not text.from_pdfminer else []
-    result = Page(
-        number=index + 1, width=width, height=height, unit="pt", source=Source.TEXT,
-        decision=decision, tables=tables,
-        lines=reading_order(glyphs_to_cell_lines(glyphs, tables, Source.TEXT)),
-    )
-    if tables:
-        _fill_cell_text(result)
+    with timing.stage("layout/tables"):
+        tables = find_tables(page_edges(page, to_display)) if not text.from_pdfminer else []
+        result = Page(
+            number=index + 1, width=width, height=height, unit="pt", source=Source.TEXT,
+            decision=decision, tables=tables,
+            lines=reading_order(glyphs_to_cell_lines(glyphs, tables, Source.TEXT)),
+        )
+        if tables:
+            _fill_cell_text(result)
     return result
 
 
