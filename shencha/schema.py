@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -62,7 +63,11 @@ class ApplicationRow(Base):
 
 class ReportRow(Base):
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("application_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "version"),
+        # A retried task stores its report once: (application, run key) is unique (NULLs repeat).
+        Index("uq_reports_run_key", "application_id", "run_key", unique=True),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
     version: Mapped[int] = mapped_column(Integer)
@@ -74,6 +79,8 @@ class ReportRow(Base):
     n_high: Mapped[int] = mapped_column(Integer, default=0)
     n_errors: Mapped[int] = mapped_column(Integer, default=0)
     report_json: Mapped[str] = mapped_column(Text)
+    # The run that stored this version (a batch or re-review run and its case); None for a single review.
+    run_key: Mapped[str | None] = mapped_column(String(120), nullable=True, default=None)
 
 
 class DocumentRow(Base):
