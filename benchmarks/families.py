@@ -80,9 +80,9 @@ def export_family_a(out: Path) -> Path:
     return out
 
 
-def _run(script: str, pkg_dir: Path, details: Path) -> tuple[str, float]:
+def _run(script: str, pkg_dir: Path, details: Path, shencha: str = str(SHENCHA)) -> tuple[str, float]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(SCORING / script), str(pkg_dir), "--shencha", str(SHENCHA),
+    proc = subprocess.run([sys.executable, str(SCORING / script), str(pkg_dir), "--shencha", shencha,
                            "--details", str(details)], capture_output=True, text=True)
     return proc.stdout + proc.stderr, time.perf_counter() - start
 
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["extract", "review"])
     ap.add_argument("--json", type=Path, help="write the summary and the scorers' details here")
     ap.add_argument("--quiet", action="store_true", help="print the summary only")
+    ap.add_argument("--shencha", default=str(SHENCHA),
+                    help="the command to score (e.g. a wrapper running another checkout)")
     args = ap.parse_args(argv)
     if not SCORING.is_dir():
         print(f"the shared scorers are not present: {SCORING}", file=sys.stderr)
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only and args.only != kind:
                     continue
                 details = Path(tmp) / f"{fam}-{kind}.json"
-                out, secs = _run(f"eval_{kind}.py", pkg_dir, details)
+                out, secs = _run(f"eval_{kind}.py", pkg_dir, details, args.shencha)
                 if not args.quiet:
                     print(f"\n===== family {fam}: eval_{kind} ({secs:.0f} s) =====\n{out}")
                 row[f"{kind}_seconds"] = round(secs, 1)

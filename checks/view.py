@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pydantic import Field as PydField
 
-from extractor.model import Document, Field
+from extractor.model import Coverage, Document, Field
 
 Industry = Literal[
     "construction", "hazardous_chemicals", "non_coal_mine", "coal_mine", "fireworks", "civil_explosives"
@@ -47,6 +47,12 @@ class DocumentInfo(BaseModel):
     pages: int = 0
     error: str | None = None
     doc_type_confidence: float = PydField(1.0, ge=0, le=1, description="how sure extraction is of doc_type")
+    covers: list[Coverage] = PydField(default_factory=list, description="checklist items it covers besides doc_type")
+
+    def covering(self, doc_type: str, strong: bool = True) -> Coverage | None:
+        """How the document covers `doc_type` besides its own type (title, heading, statement;
+        with `strong=False` also a mention in passing)."""
+        return next((c for c in self.covers if c.doc_type == doc_type and (c.how != "mention" or not strong)), None)
 
 
 class Record:
@@ -188,6 +194,7 @@ class ApplicationView(BaseModel):
                     pages=len(d.pages),
                     error=d.error.message if d.error else None,
                     doc_type_confidence=max(0.0, min(1.0, d.doc_type_confidence)),
+                    covers=d.covers,
                 )
             )
             fields.extend(d.fields)

@@ -135,6 +135,23 @@ class DocumentError(_Model):
     message_en: str
 
 
+class Coverage(_Model):
+    """A checklist item a document covers besides its own type (a combined document).
+
+    "应急救援预案及职业病防治措施" is an emergency plan that also covers the
+    occupational-hazard measures; a responsibility system with a chapter
+    "第四章 职业危害防治" covers them too. `how` says what showed it:
+    the title (or file name), a section heading, a statement in the text
+    ("设立安全生产管理科"), or only a mention in passing (which proves nothing:
+    the checklist rule asks a person instead of failing or passing).
+    """
+
+    doc_type: str
+    how: Literal["title", "heading", "statement", "mention"]
+    text: str
+    page: int | None = None
+
+
 class Conversion(_Model):
     """How a file was converted before it was read (e.g. .doc → .docx by LibreOffice).
 
@@ -183,6 +200,7 @@ class Document(_Model):
     warnings: list[DocumentError] = PydField(default_factory=list)
     doc_type: str = "other"
     doc_type_confidence: float = 0.0
+    covers: list[Coverage] = PydField(default_factory=list, description="checklist items covered besides doc_type")
     pages: list[Page] = PydField(default_factory=list)
     fields: list[Field] = PydField(default_factory=list)
     conversion: Conversion | None = PydField(

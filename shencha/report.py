@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 
 from checks.model import Finding
-from extractor.model import Document, DocumentError, Field, OcrRun, Source
+from extractor.model import Coverage, Document, DocumentError, Field, OcrRun, Source
 
 
 class _Model(BaseModel):
@@ -52,6 +52,7 @@ class ReportDocument(_Model):
     sha256: str
     doc_type: str
     doc_type_confidence: float = 0.0
+    covers: list[Coverage] = PydField(default_factory=list, description="checklist items covered besides doc_type")
     pages: int
     status: Literal["ok", "error"]
     error: DocumentError | None = None
@@ -69,6 +70,7 @@ class ReportDocument(_Model):
             sha256=document.sha256,
             doc_type=document.doc_type,
             doc_type_confidence=document.doc_type_confidence,
+            covers=document.covers,
             pages=len(document.pages),
             status=document.status,
             error=document.error,

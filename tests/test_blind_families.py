@@ -23,6 +23,7 @@ from .conftest import FIXTURES
 
 B = FIXTURES / "blind_b" / "packages_out"
 C = FIXTURES / "blind_c" / "packages_out"
+D = FIXTURES / "blind_d" / "packages_out"
 
 
 def _read(path: Path):
@@ -75,7 +76,7 @@ def test_a_regime_threshold_is_not_the_scaffold_height():
     assert heights == expected and 50.0 not in heights
 
 
-@pytest.mark.parametrize("family", [B, C], ids=["b", "c"])
+@pytest.mark.parametrize("family", [B, C, D], ids=["b", "c", "d"])
 def test_blind_families_are_present_with_ground_truth(family):
     cases = sorted((family / "_expected").glob("*.json"))
     assert len(cases) >= 5
@@ -251,3 +252,88 @@ def test_a_company_name_ends_at_its_suffix_and_a_reports_number_is_no_certificat
     names = _values(documents, "company_name")
     assert not [n for n in names if n.endswith(("金额", "版本号:2025版"))]
     assert not [v for v in _values(documents, "cert_no") if "-" in v]  # 报告编号 YATK-YS-2026-045
+
+
+# --------------------------------------------------------------- family D (written blind, scored before these fixes)
+
+
+def _review(path: Path, as_of: str):
+    """Findings of a package reviewed without a registry (checklist, drawings, identifiers)."""
+    from datetime import date
+
+    from checks.runner import run
+    from checks.view import ApplicationInfo, ApplicationView
+    from extractor.ingest import IngestOptions
+    from shencha.review import read_package
+
+    _package, documents, _blobs = read_package(path, None, IngestOptions())  # drawings measured too
+    view = ApplicationView.from_documents(
+        ApplicationInfo(industry=_expected(D, path.name)["industry"], as_of=date.fromisoformat(as_of)), documents)
+    return documents, run(view).findings
+
+
+def test_a_combined_document_covers_each_checklist_item_its_title_or_headings_name():
+    """"安全投入及工伤保险情况", "应急救援预案及职业病防治措施", a chapter "六、职业危害防治"
+    inside a responsibility system: real packages bind several checklist items into one file."""
+    documents, findings = _review(D / "blind_d05", "2026-11-30")
+    covers = {(d.path[:2], c.doc_type, c.how) for d in documents for c in d.covers}
+    assert ("10", "safety_investment", "title") in covers and ("04", "occupational_health", "heading") in covers
+    assert not [f for f in findings if f.category == "completeness.missing_document" and f.verdict == "fail"]
+
+
+def test_a_checklist_item_only_mentioned_in_passing_is_a_question_and_a_truly_missing_one_fails():
+    _documents, findings = _review(D / "blind_d06", "2026-12-04")
+    missing = {f.expected: f.verdict for f in findings if f.category == "completeness.missing_document"}
+    assert missing.get("依法进行的安全评价报告") == "fail"  # planted: no assessment report at all
+    assert missing.get("职业危害预防措施及劳动防护用品") == "uncertain"  # only named in a list of rules
+
+
+@pytest.mark.parametrize("path, pair, grade", [
+    ("blind_d01/14_生产基地总平面布置图.pdf", "综合办公楼", 2),
+    ("blind_d02/11_项目部临建区总平面布置图.pdf", "工人宿舍", 3),
+])
+def test_buildings_coded_on_the_plan_take_name_class_and_grade_from_the_schedule(path, pair, grade):
+    """Outlines labelled "1#" or "B" only, a 建（构）筑物一览表 saying what each code is: the
+    schedule's rows are no buildings, and each code stands for its row."""
+    [document], blobs = _read(D / path)
+    fields = analyse(document, blobs[document.sha256]).fields
+    buildings = {f.value: f.attributes for f in fields if f.type == "building"}
+    assert not [n for n in buildings if "(2)" in str(n)]  # no phantom buildings from schedule rows
+    named = [a for n, a in buildings.items() if pair in str(n)]
+    assert named and all(a["fire_grade"] == grade and a["label_complete"] for a in named)
+
+
+def test_a_separation_below_the_table_on_a_coded_plan_fails():
+    _documents, findings = _review(D / "blind_d02", "2026-11-09")
+    fails = [f for f in findings if f.category == "standard.fire_separation" and f.verdict == "fail"]
+    assert len(fails) == 1 and "6.4" in fails[0].message and "≥ 8 m" in fails[0].message
+
+
+def test_an_id_column_number_with_a_wrong_check_digit_is_an_invalid_id_not_a_credit_code():
+    documents, _ = _read(D / "blind_d02" / "06_特种作业人员花名册.pdf")
+    ids = {f.value: f.attributes.get("valid") for d in documents for f in d.fields if f.type == "resident_id"}
+    assert ids.get("320602198305262277") is False
+    assert "320602198305262277" not in _values(documents, "uscc")
+
+
+def test_signers_and_contacts_are_people_whatever_is_glued_after_them():
+    """"评价项目组长：寸海涛评价人员：杞雪梅、毛翔", "龙婷0799-…", "财务负责人：潘丽娟 2026-10-15"."""
+    names = set()
+    for pkg, doc in (("blind_d05", "08_安全设施验收评价报告结论.pdf"), ("blind_d06", "01_烟花爆竹生产企业安全生产许可证申请书.pdf"),
+                     ("blind_d03", "10_安全生产投入及机械设备情况.pdf")):
+        documents, _ = _read(D / pkg / doc)
+        names |= _values(documents, "person_name")
+    assert {"寸海涛", "杞雪梅", "毛翔", "龙婷", "潘丽娟"} <= names
+
+
+def test_a_branch_and_a_place_before_he_stay_in_the_company_name():
+    documents, _ = _read(D / "blind_d05")
+    companies = _values(documents, "company_name")
+    assert {"云南和信安全技术咨询有限公司", "中国人民财产保险股份有限公司楚雄州分公司"} <= companies
+    assert not companies & {"信安全技术咨询有限公司", "楚雄州分公司"}
+
+
+def test_a_malformed_licence_number_is_read_as_an_invalid_licence_number():
+    documents, _ = _read(D / "blind_d03" / "01_安全生产许可证延续申请表.pdf")
+    numbers = {f.value: f.attributes.get("valid") for d in documents for f in d.fields if f.type == "safety_licence_no"}
+    assert any("安许字" in str(v) and ok is False for v, ok in numbers.items())

@@ -342,7 +342,7 @@ def test_missing_inputs_never_pass_silently():
     verdicts = {(x.rule_id, x.verdict) for x in result.findings}
     assert ("jgj80.fall_protection.v1", "uncertain") in verdicts
     assert ("jzb31.expert_review.v1", "uncertain") in verdicts
-    assert ("jgj130.scaffold_special_plan.v1", "uncertain") in verdicts
+    assert ("jgj130.scaffold_special_plan.v2", "uncertain") in verdicts
 
 
 def test_view_from_extractor_documents():

@@ -319,7 +319,7 @@ def test_the_wiring_lines_work_through_the_public_ruleset_api(tmp_path):
     yaml_path = tmp_path / "ruleset.yaml"
     yaml_path.write_text(
         'name: with-drawings\nversion: "1"\nextends: default\nrules:\n'
-        "  drawings.separation.v2:\n    severity: high\n    effective_from: 2018-10-01\n"
+        "  drawings.separation.v3:\n    severity: high\n    effective_from: 2018-10-01\n"
         "  drawings.annotation_consistency.v1:\n    severity: high\n    effective_from: 2018-10-01\n",
         encoding="utf-8")
     ruleset = Ruleset.load(yaml_path, load_registry(entry_points_group=None, extra=RULES))
@@ -329,5 +329,5 @@ def test_the_wiring_lines_work_through_the_public_ruleset_api(tmp_path):
     run = checks.run(view, ruleset)
     assert not run.errors
     mine = {(f.rule_id, f.category, f.verdict) for f in run.findings if f.rule_id.startswith("drawings.")}
-    assert ("drawings.separation.v2", "standard.fire_separation", "fail") in mine
+    assert ("drawings.separation.v3", "standard.fire_separation", "fail") in mine
     assert ("drawings.annotation_consistency.v1", "consistency.conflict", "fail") in mine

@@ -20,7 +20,7 @@ from .e2e.support import RESIDENT_ID, finding, login, synthetic_case
 def setup(tmp_path_factory):
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('notice') / 'shencha.db'}")
     findings = [finding(1), finding(2, "medium", "uncertain", page=2),
-                finding(3, rule_id="completeness.documents.v2", category="completeness.missing_document")]
+                finding(3, rule_id="completeness.documents.v3", category="completeness.missing_document")]
     findings[2].evidence = []  # a missing document has no page to point at
     window = login(store, "window")
     report = synthetic_case(store, findings=findings, ran_by=window)  # window staff notify on their own reviews

@@ -104,14 +104,14 @@ def test_checklist_is_per_industry():
             "e": "safety_organisation", "f": "managers_roster", "g": "special_operations_roster",
             "h": "training_record", "i": "insurance", "j": "emergency_plan", "k": "occupational_health"}
     construction = _by_rule(build(docs=docs | {"l": "machinery_inspection", "m": "scaffold_plan"},
-                                  industry="construction"), "completeness.documents.v2")
+                                  industry="construction"), "completeness.documents.v3")
     assert construction == []
-    chem = _by_rule(build(docs=docs, industry="hazardous_chemicals"), "completeness.documents.v2")
+    chem = _by_rule(build(docs=docs, industry="hazardous_chemicals"), "completeness.documents.v3")
     # The safety assessment is required of every non-construction applicant; major hazards only of some.
     assert [(x.verdict, "安全评价报告" in x.message) for x in chem if x.verdict == "fail"] == [("fail", True)]
     assert [x.verdict for x in chem if "重大危险源" in x.message] == ["uncertain"]
     docs.pop("g")
-    out = _by_rule(build(docs=docs, industry="non_coal_mine"), "completeness.documents.v2")
+    out = _by_rule(build(docs=docs, industry="non_coal_mine"), "completeness.documents.v3")
     assert any(x.verdict == "fail" and "特种作业" in x.message and "第六条" in x.citation for x in out)
 
 
@@ -304,7 +304,7 @@ def test_distances_measured_on_the_drawing_are_left_to_the_drawing_rules():
         f("fire_separation_distance", 3.0, doc="s", between=["A", "B"], origin="drawing", qualifier="measured"),
     ]
     out = [x for x in checks.run(build(fields, docs={"s": "site_plan"})).findings if x.category == "standard.fire_separation"]
-    assert out and {x.rule_id for x in out} <= {"drawings.separation.v2"}
+    assert out and {x.rule_id for x in out} <= {"drawings.separation.v3"}
 
 
 @pytest.mark.parametrize("number", ["（鲁）JZ安许证字[2023]087974", "（鄂）JZ安许证字【2005】000115", "（闽）FM安许证字（2024）E01号",

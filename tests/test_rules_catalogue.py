@@ -89,8 +89,8 @@ def test_default_ruleset_covers_every_builtin_and_nothing_else():
         assert {c for e in active for c in e.spec.categories} >= {
             "identifier.invalid", "consistency.conflict", "completeness.missing_document", "completeness.missing_field",
             "standard.fire_separation", "standard.evacuation_width", "registry.not_found"}, industry
-    assert "construction" in rs.entries["jgj130.scaffold_special_plan.v1"].industries
-    for rid in ("jgj130.scaffold_special_plan.v1", "jgj80.fall_protection.v1", "jzb31.expert_review.v1"):
+    assert "construction" in rs.entries["jgj130.scaffold_special_plan.v2"].industries
+    for rid in ("jgj130.scaffold_special_plan.v2", "jgj80.fall_protection.v1", "jzb31.expert_review.v1"):
         assert rs.entries[rid].industries == ("construction",)
 
 

@@ -38,6 +38,10 @@ class ChecklistItem(BaseModel):
     confidence: Confidence
     recognised: bool = True
     when: str | None = None  # the condition under which the item is required ("有重大危险源的"), Chinese
+    # Measures or arrangements a package may describe inside another document (职业危害防治措施,
+    # 安全管理机构): a passing mention asks a person. A document that must itself be submitted
+    # (a plan, a proof of insurance) is missing however often other documents name it.
+    embeddable: bool = False
 
 
 class Checklist(BaseModel):
@@ -72,7 +76,7 @@ class DocumentsParams(BaseModel):
 
 
 @rule(
-    "completeness.documents.v2",
+    "completeness.documents.v3",
     category="completeness.missing_document",
     requires=[],
     citation=Citation(standard="《安全生产许可证条例》", edition="国务院令第397号（2014年修订）",
@@ -104,13 +108,17 @@ class DocumentsParams(BaseModel):
 def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """按行业的申请材料清单核对材料是否齐全。
 
-    清单为数据（checks/tables/checklists.yaml）。缺少的材料若可能在无法读取的文件中，判为待核实；
+    清单为数据（checks/tables/checklists.yaml）。一份材料的标题（含文件名）、章节标题或明确表述涵盖的清单项目
+    （如“安全投入及工伤保险情况”、“第四章 职业危害防治”、“设立安全生产管理科”）视为已提交；仅顺带提及的判为待核实。
+    缺少的材料若可能在无法读取的文件中，判为待核实；
     仅在一定条件下须提交的材料（如有重大危险源的）缺少时判为待核实（低），请申请人说明是否适用；
     系统尚不能识别的材料类别合并为一条待核实提示。
     """
     lists = load_checklists().checklists
     checklist = lists.get(view.industry or "", lists["default"])
-    present = {d.doc_type for d in view.documents}
+    # A combined document ("安全投入及工伤保险情况") covers more than its own type.
+    present = {d.doc_type for d in view.documents} | {c.doc_type for d in view.documents for c in d.covers
+                                                       if c.how != "mention"}
     # Files that could be the missing one: unreadable, or read but not confidently classified.
     unreadable = [d for d in view.documents if d.doc_type == "other"
                   and (d.status == "error" or d.doc_type_confidence < ctx.params.min_doc_type_confidence)]
@@ -128,6 +136,18 @@ def documents(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                                 reason=f"该项仅{item.when}须提交，材料中未说明是否适用", key=item.key, citation=cite,
                                 severity="low", expected=item.title, actual="未识别到",
                                 suggestion=f"如{item.when.removesuffix('的')}，请补充提交“{item.title}”；否则请书面说明不适用。")
+            continue
+        mentioned = [(d, c) for d in view.documents for t in item.doc_types
+                     if item.embeddable and (c := d.covering(t, strong=False)) is not None]
+        if mentioned:
+            # Named in passing ("…劳动防护用品、职业健康…等共19项制度"): maybe covered inside a
+            # document, maybe not submitted; a person can tell at a glance.
+            d, c = mentioned[0]
+            yield ctx.uncertain(f"未见单独的“{item.title}”，仅在 {d.path or d.id} 中提及",
+                                reason=f"{d.path or d.id} 第 {c.page or 1} 页提到“{c.text}”，未能确定是否即为该项材料",
+                                key=item.key, citation=cite, expected=item.title, actual="仅有提及",
+                                evidence=[Evidence(document=d.id, page=c.page, text=c.text)],
+                                suggestion=f"如该文件已包含“{item.title}”，请在审查中确认；否则请补充提交。")
             continue
         if unreadable:
             paths = "、".join(d.path or d.id for d in unreadable)

@@ -12,7 +12,7 @@ The rules put three numbers side by side for each pair — measured,
 annotated, required (GB 50016 Tables 5.2.2, 3.4.1, 3.5.2 via
 ``checks.tables``) — and judge:
 
-* ``drawings.separation.v2`` (standard.fire_separation): the smaller of the
+* ``drawings.separation.v3`` (standard.fire_separation): the smaller of the
   measured and annotated distances below the minimum; uncertain when the
   minimum cannot be known (a label not read) or nothing can be measured (no
   scale).
@@ -105,7 +105,8 @@ def sheets(view: ApplicationView) -> list[DrawingSheet]:
 
 # -- the required minimum, from the standard's tables ------------------------------------------------
 
-def _profile(b: Field | None, assume_hr: bool | None = None) -> tuple[dict | None, list[str]]:
+def _profile(b: Field | None, assume_hr: bool | None = None,
+             assume_grade: int | None = None) -> tuple[dict | None, list[str]]:
     if b is None:
         return None, ["建筑未识别"]
     a = b.attributes
@@ -113,7 +114,8 @@ def _profile(b: Field | None, assume_hr: bool | None = None) -> tuple[dict | Non
     kind = a.get("kind") or ("civil" if a.get("use_class") == "民用" else None)
     if not kind or not a.get("use_class"):
         missing.append("使用性质/火灾危险性类别")
-    if a.get("fire_grade") not in (1, 2, 3, 4):
+    grade = a.get("fire_grade") if a.get("fire_grade") in (1, 2, 3, 4) else assume_grade
+    if grade is None:
         missing.append("耐火等级")
     hr = a.get("high_rise") if a.get("high_rise") is not None else assume_hr
     if hr is None:
@@ -121,7 +123,7 @@ def _profile(b: Field | None, assume_hr: bool | None = None) -> tuple[dict | Non
     if missing:
         return None, missing
     hc = a.get("high_rise_class")
-    return {"kind": kind, "cls": a["use_class"], "grade": int(a["fire_grade"]), "hr": bool(hr),
+    return {"kind": kind, "cls": a["use_class"], "grade": int(grade), "hr": bool(hr),
             "hr_class": int(hc) if hc in (1, 2, "1", "2") else None}, []
 
 
@@ -132,9 +134,13 @@ def _profiles(b: Field | None) -> tuple[list[dict] | None, list[str], bool]:
     prof, missing = _profile(b)
     if prof is not None:
         return [prof], [], False
-    if missing == ["高层/多层"]:
-        both = [_profile(b, assume_hr=hr)[0] for hr in (False, True)]
-        return [x for x in both if x is not None], [], True
+    if missing and set(missing) <= {"高层/多层", "耐火等级"}:
+        # Every reading of what the label leaves open: the finding is sure when the
+        # distance fails (or passes) under all of them; else the label is the question.
+        grades = (1, 2, 3, 4) if "耐火等级" in missing else (None,)
+        hrs = (False, True) if "高层/多层" in missing else (None,)
+        every = [_profile(b, assume_hr=hr, assume_grade=g)[0] for g in grades for hr in hrs]
+        return [x for x in every if x is not None], missing, "高层/多层" in missing
     return None, missing, False
 
 
@@ -229,7 +235,7 @@ def _side_by_side(measured: float | None, annotated: list[float], req: str) -> s
 
 
 @rule(
-    "drawings.separation.v2",
+    "drawings.separation.v3",
     category="standard.fire_separation",
     requires=["fire_separation_distance", "measured_separation", "building", "drawing_scale"],
     citation=Citation(standard="GB 50016", edition="2014(2018年版)", clause="表5.2.2、表3.4.1、表3.5.2"),
@@ -372,8 +378,12 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
                     suggestion=f"请调整总平面布置，使{names}的防火间距不小于 {lo:g} m；如相邻外墙为防火墙或开口面积不大于5%且不正对"
                                f"（GB 50016 {table}注），请在图中标明并提供说明，可按表注减小间距。")
             else:
+                open_ = [f"{n}的{'、'.join(m)}" for n, m in ((pair[0], miss_a), (pair[1], miss_b)) if m]
                 if fire_wall:
                     why, ask = "图上标有防火墙，表注可能允许减小间距", f"请说明{names}相邻外墙的防火墙、门窗洞口做法，或调整间距不小于 {hi:g} m。"
+                elif d >= lo and open_ and any("耐火等级" in m for m in (miss_a, miss_b)):
+                    why = f"图纸未载明{'；'.join(open_)}：按最宽松的读法须≥{lo:g} m（已满足），按最严格的读法须≥{hi:g} m"
+                    ask = f"请在总平面图上标注{'；'.join(open_)}。"
                 elif d >= lo and hr_unstated:
                     why = (f"图纸未载明{'、'.join(hr_unstated)}是否为高层建筑（建筑高度>24 m）：按单、多层须≥{lo:g} m（已满足），"
                            f"按高层须≥{hi:g} m")

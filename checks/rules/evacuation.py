@@ -41,9 +41,14 @@ def _building_attrs(view: ApplicationView, name: str | None) -> dict[str, Any] |
     if not name:
         return None
     key = name_key(name)
-    for b in view.fields_of("building"):
+    buildings = view.fields_of("building")
+    for b in buildings:
         if name_key(value_of(b)) == key:
             return b.attributes
+    # A note says "宿舍楼", the plan "2#职工宿舍楼": the one building whose name holds it.
+    holding = [b for b in buildings if key and key in name_key(value_of(b))]
+    if len({name_key(value_of(b)) for b in holding}) == 1:
+        return holding[0].attributes
     return None
 
 

@@ -57,7 +57,7 @@ _ALL_SECTIONS = [f("plan_section", k, doc="plan", heading=v) for k, v in SECTION
 
 
 @rule(
-    "jgj130.scaffold_special_plan.v1",
+    "jgj130.scaffold_special_plan.v2",
     category="plan.missing_measure",
     requires=["scaffold_height", "plan_section"],
     citation=Citation(standard="住房城乡建设部办公厅关于实施《危险性较大的分部分项工程安全管理规定》有关问题的通知",
@@ -94,7 +94,10 @@ def scaffold_special_plan(view: ApplicationView, ctx: RuleContext) -> Iterator[F
     needing = [(x, h) for x, h in heights if h is not None and _needs_plan(x, h, p)]
     plans = _plan_docs(view)
     readable = [d for d in plans if d.status == "ok"]
-    if needing and not plans:
+    # A plan bound into another document ("危大工程清单及落地式脚手架专项施工方案") is submitted;
+    # its contents are checked only where it is a document of its own.
+    bound = [d for d in view.documents if d.covering("scaffold_plan") and d.covering("scaffold_plan").how == "title"]
+    if needing and not plans and not bound:
         x, h = max(needing, key=lambda t: t[1])
         yield ctx.fail(f"脚手架搭设高度 {h:g} m（{_type(x) or '落地式'}），属危险性较大的分部分项工程，但未提交脚手架专项施工方案",
                        evidence=[x for x, _ in needing], key="no-plan", expected="脚手架专项施工方案", actual="未提交",

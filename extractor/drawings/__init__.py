@@ -26,6 +26,8 @@ from .fields import to_fields
 from .geometry import label_buildings, name_buildings, neighbours, pair_annotations
 from .model import Annotation, Building, DrawingAnalysis, DrawingPage, Measurement, Scale, TextItem
 from .scale import INCH_M, bar_rows, find_scale
+from .schedule import expand_codes, find_schedules
+from .schedule import inside as in_schedule
 
 __all__ = [
     "Annotation",
@@ -205,17 +207,22 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                     vp = read_vector_page(page)
                     if not vp.edges:
                         continue
+                    texts = vp.texts
                     if meta is not None and meta.tables:
                         # A ruled table listing "1#办公楼 | 民用 | 二级" is not a drawing: its cells
                         # hold building names but are not outlines (the reader found the tables).
-                        vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)]
-                    buildings = label_buildings(vp.candidates, vp.texts, vp.width * vp.height, leaders=vp.segments)
+                        # A building schedule's rows go too, and a code on the plan stands for its row.
+                        schedules = find_schedules(meta.tables)
+                        vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)
+                                         and not in_schedule(c.polygon.bounds, schedules)]
+                        texts = expand_codes(texts, schedules)
+                    buildings = label_buildings(vp.candidates, texts, vp.width * vp.height, leaders=vp.segments)
                     name_buildings(buildings)
                     scale = find_scale(bar_rows(vp.rects), vp.texts, INCH_M / 72.0, "pt")
-                    annotations = pair_annotations(vp.texts, buildings, vp.segments, near_tol=1.5) if buildings else []
+                    annotations = pair_annotations(texts, buildings, vp.segments, near_tol=1.5) if buildings else []
                     dp = _finish(index + 1, "pt", scale, buildings, annotations,
                                  (vp.width ** 2 + vp.height ** 2) ** 0.5, options)
-                    _floor_plan(dp, vp.edges, vp.texts)
+                    _floor_plan(dp, vp.edges, texts)
                     if not (dp.buildings or dp.widths):
                         continue
                     methods.add("vector_pdf")
@@ -252,6 +259,11 @@ def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float
 
     rp = read_raster(gray, unit_per_px)
     texts, note = _ocr_texts(meta, gray, unit_per_px, options)
+    if meta is not None and meta.tables and meta.source == Source.OCR and texts is not None and not note:
+        # Same frame as the OCR lines (see _ocr_texts): schedules read from the scan apply.
+        schedules = find_schedules(meta.tables)
+        rp.candidates = [c for c in rp.candidates if not in_schedule(c.polygon.bounds, schedules)]
+        texts = expand_codes(texts, schedules)
     buildings = label_buildings(rp.candidates, texts, rp.width * rp.height)
     name_buildings(buildings)
     scale = find_scale(rp.bars, texts, unit_m, unit if unit == "pt" else "px")

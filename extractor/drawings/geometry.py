@@ -21,6 +21,7 @@ from shapely.strtree import STRtree
 from .labels import (
     NUMBER,
     building_name,
+    is_attribute_line,
     is_keyword_annotation,
     looks_like_label,
     norm,
@@ -94,6 +95,25 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
             if target is not None:
                 inside.setdefault(target, []).append(t)
                 labelled.add(target)
+        # "五层 H=19.80m" under a building's name outside its outline: storeys and height
+        # belong to the one outline right beside them, labelled or not.
+        for t_i, t in enumerate(texts):
+            if t_i in smallest or building_name(t.text) or not is_attribute_line(t.text):
+                continue
+            box = shapely.box(*t.bbox)
+            near = sorted((cands[i].polygon.distance(box), i) for i in tree.query(box.buffer(3 * t.height)).tolist())
+            if near and (len(near) == 1 or near[1][0] > 2 * max(near[0][0], 0.5 * t.height)):
+                inside.setdefault(near[0][1], []).append(t)
+                continue
+            # Else it continues a name set apart from the outline (a callout on a leader):
+            # it belongs where that name's building is.
+            for t2 in texts:
+                name = building_name(t2.text)
+                if name and t2 is not t and shapely.box(*t2.bbox).distance(box) <= 1.5 * t.height:
+                    owners = [i for i, items in inside.items() if any(name in norm(x.text) for x in items)]
+                    if len(owners) == 1:
+                        inside[owners[0]].append(t)
+                    break
     buildings: list[Building] = []
     named_styles: set[tuple] = set()
     unnamed: list[tuple[int, list[TextItem]]] = []

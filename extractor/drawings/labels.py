@@ -11,8 +11,8 @@ _GRADE = re.compile(r"(?:耐火等级\s*(?:为|:)?\s*)?(?P<g>[一二三四1234])
 _CLASS = re.compile(r"(?P<c>[甲乙丙丁戊])\s*类")
 _CIVIL = re.compile(r"民用|住宅|公共建筑")
 # Building names that are civil buildings whatever else the label says (no 甲..戊 class given).
-_CIVIL_NAME = re.compile(r"宿舍|办公|住宅|食堂|综合楼|教学|门卫|商业|酒店|公寓|会议|值班|用房|活动房|医院|学校|宾馆|餐厅")
-_STOREYS = re.compile(r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:层|F\b)")
+_CIVIL_NAME = re.compile(r"宿舍|办公|住宅|商住|食堂|综合楼|教学|门卫|商业|酒店|公寓|会议|值班|用房|活动房|医院|学校|宾馆|餐厅")
+_STOREYS = re.compile(r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:层|F(?![A-Za-z]))")
 _HEIGHT = re.compile(r"(?:H|h|高度?)\s*[=＝:：]?\s*(?P<h>\d+(?:\.\d+)?)\s*(?:m|米)")
 _RATIO = re.compile(r"(?:比\s*例\s*[:：]?\s*)?1\s*[:：∶/]\s*(?P<n>[1-9]\d{1,5})(?!\d)")
 _SEPARATION = re.compile(r"(?:防火)?间距\s*[:：=]?\s*(?P<v>\d+(?:\.\d+)?)\s*(?P<u>mm|m|米)?")
@@ -49,6 +49,7 @@ def building_name(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+_CODED = re.compile(r"^[0-9A-Za-z]{1,3}#?\s+(?P<name>[\u4e00-\u9fff（）()]{2,14})(?:\s|$)")
 _CLASS_NAMED = re.compile(r"^(?:[0-9A-Za-z]+#?)?[甲乙丙丁戊]类[\u4e00-\u9fff]{0,4}?(?:车间|厂房|仓库|库房|库|罐区|装置)$")
 
 
@@ -61,6 +62,13 @@ def parse_label(lines: list[str]) -> dict:
         if name:
             out["name"] = name
             break
+    else:
+        # "4 原料及成品仓库 丙类 二级": a code and a name the grammar does not know (a schedule row).
+        for ln in lines:
+            m = _CODED.match(norm(ln))
+            if m:
+                out["name"] = m["name"]
+                break
     m = _CLASS.search(text)
     if m:
         out["use_class"] = m["c"]
@@ -85,6 +93,9 @@ def parse_label(lines: list[str]) -> dict:
             out["high_rise_class"] = 1 if (hc["c"] or hc["d"]) == "一" else 2
     elif "多层" in text or "单层" in text:
         out["high_rise"] = False
+    elif out.get("storeys") is not None and out["storeys"] <= (6 if out.get("kind") == "civil" else 2):
+        # Too few floors to pass 24 m (GB 50016 2.1.1) at any usual storey height.
+        out["high_rise"] = False
     elif out.get("height_m") is not None:
         # GB 50016 2.1.1: above 24 m is high-rise (27 m for housing)
         limit = 27.0 if "住宅" in text else 24.0
@@ -93,6 +104,16 @@ def parse_label(lines: list[str]) -> dict:
     out["label_complete"] = bool(out["name"] and out.get("use_class") and out.get("fire_grade")
                                  and out.get("high_rise") is not None)
     return out
+
+
+def is_attribute_line(text: str) -> bool:
+    """A line that only gives storeys and/or height ("五层 H=19.80m", "单层"), no name."""
+    t = norm(text).replace(" ", "")
+    storeys = r"(?:(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[单多高])层|\d{1,3}F)"
+    height = r"(?:[Hh]|高度?)[=＝:：]?\d+(?:\.\d+)?(?:m|米)"
+    grade = r"(?:耐火等级)?[一二三四1234]级"
+    use = r"(?:[甲乙丙丁戊]类|民用)"
+    return bool(re.fullmatch(rf"(?:{storeys}|{height}|{grade}|{use}|[,，;；、])+", t))
 
 
 def looks_like_label(text: str) -> bool:

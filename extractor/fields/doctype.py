@@ -49,7 +49,7 @@ CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "application_form": (("申请(?:书|表)", "许可证申请"), ("申请单位", "申请类型", "申请日期", "申请人", "延期", "首次申请")),
     "safety_investment": (("安全(?:生产)?投入", "安全(?:生产)?费用", "安全措施费"), ("提取", "使用计划", "费用", "万元", "投入")),
     "safety_organisation": (
-        ("安全生产管理机构", "安全管理机构", "机构设置", "成立.{0,10}安全"),
+        ("安全生产管理机构", "安全管理机构", "机构设置", "成立.{0,10}安全", "(?:任命|聘任|调整).{0,12}(?:管理人员|机构|负责人)"),
         ("机构", "专职安全生产管理人员", "配备", "设立", "安全科", "安全部"),
     ),
 }
@@ -78,7 +78,7 @@ CUES["major_works_measures"] = (
 )
 # Documents a package holds that none of the types above describe.
 CUES["other"] = (
-    ("检测报告", "许可证副本", "许可证\\(副本\\)", "^安全生产许可证$"),
+    ("检测报告", "许可证副本", "许可证\\(副本\\)", "^安全生产许可证$", "会议纪要$", "会议记录$"),
     (),
 )
 
@@ -127,3 +127,90 @@ def classify(lines: list[str], titles: list[str] | None = None) -> tuple[str, fl
     share = top / (top + second) if top + second else 0.0
     strength = min(1.0, top / 8.0)
     return best, round(min(0.99, share * (0.5 + 0.5 * strength) + 0.1), 3), scores
+
+
+# -- what else a document covers ------------------------------------------------------------
+
+# Topic words per checklist type, matched against a title part, a section heading
+# or a file name: broader than the classifier's title cues, because here the
+# document already has a type and the words only say what else it holds.
+COVER_CUES: dict[str, str] = {
+    "application_form": r"申请(?:书|表)",
+    "business_licence": r"营业执照",
+    "responsibility_system": r"责任制",
+    "safety_investment": r"安全(?:生产)?(?:投入|费用)|安全措施费",
+    "safety_organisation": r"管理机构|机构设置|机构及|(?:任命|聘任|配备).{0,8}(?:安全|管理)(?:生产)?管理人员|管理人员配备",
+    "managers_roster": r"三类人员|(?:主要负责人|管理人员).{0,8}(?:名册|名单|花名册|一览表|登记表|考核合格)|考核合格证|[ABC]类人员",
+    "special_operations_roster": r"特种作业",
+    "training_record": r"培训|安全教育",
+    "insurance": r"工伤保险|参保",
+    "emergency_plan": r"应急(?:救援)?预案|应急救援",
+    "machinery_inspection": r"起重机械|机械设备|设备.{0,4}检验|检验检测",
+    "occupational_health": r"职业病|职业危害|职业健康|劳动防护",
+    "safety_assessment": r"安全(?:现状)?评价|评价报告|验收评价",
+    "major_hazards": r"重大危险源",
+    "major_works_measures": r"危险性较大|危大工程",
+    "scaffold_plan": r"脚手架.{0,12}方案",
+    "site_plan": r"总平面",
+}
+_COVER_RX = {t: re.compile(rx) for t, rx in COVER_CUES.items()}
+# A title or file name joins topics with 及 / 和 / 与 / 暨 / 、 ("安全投入及工伤保险情况").
+_JOINERS = re.compile(r"[及和与暨、/＆&]")
+# "第四章 职业危害防治", "六、职业危害防治：…", "（三）安全培训", "2. 安全投入", "职业病防治措施：…"
+_HEADING = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百\d]+[章节条部分]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|"
+    r"\d{1,2}(?:\.\d{1,2})*[、.．](?!\d))\s*(?P<label>[^：:，,。；;]{2,20})")
+_LABEL = re.compile(r"^\s*(?P<label>[\u4e00-\u9fff（）()]{2,14})[：:]")
+# Statements that set up the safety organisation or staff it.
+_STATEMENTS = {
+    "safety_organisation": re.compile(
+        r"(?:设立|设置|成立|组建).{0,20}(?:安全生产管理机构|安全管理机构|安全(?:生产|环保|质量)?(?:管理)?(?:科|部|处|办公室))"
+        r"|配备.{0,24}专职安全(?:生产)?管理人员|专职安全(?:生产)?管理人员\s*\d+\s*名"),
+}
+# Words that only show a topic is touched on (a duty, a list of rules): never coverage.
+_MENTIONS = {
+    "safety_organisation": re.compile(r"专职安全(?:生产)?(?:管理人员|员)|安全(?:管理)?(?:科|部)"),
+}
+
+
+def _stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return re.sub(r"^[\d\s_.\-—]+", "", stem)
+
+
+def coverage(path: str, lines: list[tuple[int, str]], primary: str):
+    """What the document covers besides `primary`: from its title and file name, its
+    section headings and statements; topics only mentioned in passing are kept as
+    `mention` so the checklist rule can ask instead of deciding."""
+    from ..model import Coverage
+
+    found: dict[str, Coverage] = {}
+    strength = {"title": 3, "heading": 2, "statement": 2, "mention": 0}
+
+    def add(t: str, how: str, text: str, page: int | None) -> None:
+        if t == primary:
+            return
+        old = found.get(t)
+        if old is None or strength[how] > strength[old.how]:
+            found[t] = Coverage(doc_type=t, how=how, text=text[:60], page=page)
+
+    head = [(pg, ln) for pg, ln in lines[:8] if len(ln) <= 40 and not _NOT_A_TITLE.search(ln)]
+    for page, text in [(None, _stem(path))] + head[:3]:
+        for part in _JOINERS.split(text):
+            for t, rx in _COVER_RX.items():
+                if rx.search(part):
+                    add(t, "title", text, page)
+    for page, text in lines:
+        m = _HEADING.match(text) or _LABEL.match(text)
+        if m:
+            for t, rx in _COVER_RX.items():
+                if rx.search(m["label"]):
+                    add(t, "heading", text, page)
+        for t, rx in _STATEMENTS.items():
+            if rx.search(text):
+                add(t, "statement", text, page)
+        for t, rx in list(_COVER_RX.items()) + list(_MENTIONS.items()):
+            if t not in found and rx.search(text):
+                add(t, "mention", text, page)
+    return sorted(found.values(), key=lambda c: c.doc_type)

@@ -20,7 +20,14 @@ LABELS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "持证人姓名", "持证人", "人员姓名", "姓名(签字)", "姓名(签名)", "名"),
     "legal_representative": ("法定代表人", "法人代表", "法定代表人姓名", "法定代表人(负责人)", "法人"),
     "principal": ("主要负责人", "企业负责人", "企业主要负责人", "单位负责人"),
-    "other_person": ("技术负责人", "设备管理负责人", "设备负责人", "总工程师", "技术总监"),
+    "other_person": ("技术负责人", "设备管理负责人", "设备负责人", "总工程师", "技术总监",
+                     # who filled in, wrote, checked, taught or signed: forms, reports, title blocks
+                     "联系人", "填报人", "填报", "填表人", "编制人", "编写人", "审核人", "报告审核人", "复核人",
+                     "批准人", "审批人", "审定人", "审定", "校对", "校核", "设计人", "设计", "绘制", "绘图",
+                     "制图", "制表人", "经办人", "记录人", "授课人", "主讲人", "授课教师", "讲师",
+                     "评价人员", "项目组长", "财务负责人"),
+    # Not a person or a company: known so that a value glued to it ends there ("郑咏琪电话：…").
+    "phone": ("电话", "联系电话", "手机", "手机号码", "传真"),
     "safety_manager": ("安全负责人", "安全生产管理人员", "专职安全生产管理人员", "专职安全员",
                        "安全管理人员", "分管安全负责人", "安全总监"),
     "project_manager": ("项目经理", "项目负责人"),
@@ -183,6 +190,9 @@ SURNAMES_SINGLE = set(
     "豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰"
     "赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富"
     "尧闭由"
+    # The rest of the single surnames of the 百家姓 (Song dynasty list, still the reference).
+    "褚水窦昌凤酆廉傅萧贝伏茅钮滑荀羊家羿汲邴糜松弓牧隗山宓蓬郗仰秋暴钭韶蓟怀鄂咸籍赖鬱能苍双莘"
+    "贡逄扶堵宰郦郤璩濮寿通郏别阎充习宦鱼慎庾终暨步弘广禄东殳沃蔚越夔厍融訾空毋乜养须巢蒯后红竺益桓"
 )
 # Characters that are surnames but far more often function words here.
 SURNAMES_SINGLE -= set("由和时向都来相信公原能但干於是")

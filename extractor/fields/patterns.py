@@ -28,8 +28,8 @@ class IdMatch:
 
 # The bracket usually holds the year; it may hold something else and the sequence may carry
 # letters (（闽）FM安许证字（2024）E01号, domain_sources.md §2.1, §7.1): ids decides what is valid.
-_LICENCE_RE = re.compile(r"\(?[" + ids.LICENCE_PROVINCES + r"]\)?\s?[A-Z]{2}\s?安许证字\s?第?\s?"
-                         r"(?:\(?\s?\d{4}\s?\)?|\([^()\s]{1,4}\))\s?第?\s?[0-9A-Z](?:[0-9A-Z-]{0,9}[0-9A-Z])?\s?号?")
+_LICENCE_RE = re.compile(r"\(?[" + ids.LICENCE_PROVINCES + r"]\)?\s?[A-Z]{2}\s?安许证?字\s?第?\s?"
+                         r"(?:[(\[]?\s?\d{4}\s?[)\]]?|\([^()\s]{1,4}\))\s?第?\s?[0-9A-Z](?:[0-9A-Z-]{0,9}[0-9A-Z])?\s?号?")
 _ABC_RE = re.compile(r"[" + P + r"]建安\s?(?:A|B|C[123]?)\s?\(?\s?\d{4}\s?\)?\s?\d{7}(?!\d)")
 _CSO_RE = re.compile(r"(?<![A-Za-z0-9])[" + P + r"][A-Z]\d{12}(?!\d)")
 _T_RE = re.compile(r"(?<![A-Za-z0-9])T[0-9OIlZSB]{17}[0-9Xx](?![0-9A-Za-z])")
@@ -42,6 +42,15 @@ def _plausible_id_shape(s: str) -> bool:
     """An 18-char run that could be a resident ID read with a few OCR slips."""
     digitish = sum(c.isdigit() for c in s[:17])
     return digitish >= 14 and s[6:8] in ("19", "20", "I9", "l9", "2O", "Z0")
+
+
+def _birth_shape(s: str) -> bool:
+    """Digits with a real birth date at positions 7–14: an ID's layout, which a USCC
+    (registration authority, entity type, region, organisation code) rarely shows."""
+    if not s[:17].isdigit():
+        return False
+    y, mo, d = int(s[6:10]), int(s[10:12]), int(s[12:14])
+    return 1900 <= y <= 2030 and 1 <= mo <= 12 and 1 <= d <= 31
 
 
 def find_identifiers(text: str, *, hint: str | None = None) -> list[IdMatch]:
@@ -83,7 +92,11 @@ def find_identifiers(text: str, *, hint: str | None = None) -> list[IdMatch]:
             out.append(IdMatch(m.start(), m.end(), "uscc", as_uscc))
         elif as_id.valid:
             out.append(IdMatch(m.start(), m.end(), "resident_id", as_id))
-        elif as_uscc.valid:
+        elif hint == "resident_id" and _plausible_id_shape(s):
+            # An ID column's number with a wrong check digit is an invalid ID, even when
+            # its 18th character happens to fit a USCC's check (1 in 31).
+            out.append(IdMatch(m.start(), m.end(), "resident_id", as_id))
+        elif as_uscc.valid and not (hint is None and as_uscc.warnings and _birth_shape(s)):
             out.append(IdMatch(m.start(), m.end(), "uscc", as_uscc))
         elif hint == "resident_id" or (hint is None and _plausible_id_shape(s)):
             out.append(IdMatch(m.start(), m.end(), "resident_id", as_id))

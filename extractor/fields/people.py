@@ -52,6 +52,8 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
         return False
     if "·" in name:
         return True
+    if len(name) >= 3 and any(w in name[1:] for w in _TITLE_WORDS):
+        return False  # "任组长", "王经理": a surname and a title, not a name
     if _VERB_TAIL.search(name) and len(name) >= 3:
         return False  # "应落实", "孟负责": a word after a title or surname, not a given name
     if labelled:
@@ -59,6 +61,9 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
         # (a header row "姓名 分工") is no name without a surname.
         return len(name) > 2 or has_surname(name)
     return has_surname(name)
+
+
+_TITLE_WORDS = ("组长", "队长", "班长", "经理", "主任", "部长", "科长", "书记", "主席", "厂长", "矿长", "总监", "局长")
 
 
 # Verbs of duty that follow a title in these documents ("项目负责人应落实…"):
@@ -108,6 +113,8 @@ def split_names(value: str) -> list[tuple[int, int, str]]:
     out = []
     for m in re.finditer(r"[^\s、,，/;；。和及]+", value):
         token = re.sub(r"\((?:签字|签名|盖章|手签)\)$", "", m.group())
+        # "龙婷0799-3621078": a telephone number or a date written straight after the name.
+        token = re.sub(r"\d[\d\-—年月日./]*$", "", token)
         if looks_like_name(token, labelled=True):
             out.append((m.start(), m.start() + len(token), token))
     return out
@@ -332,6 +339,10 @@ _PROVINCE_NAMES = ("北京|天津|上海|重庆|河北|山西|内蒙古|辽宁|�
                    "广东|广西|海南|四川|贵州|云南|西藏|陕西|甘肃|青海|宁夏|新疆")
 _PLACE_AFTER_WORD = re.compile(r"[经由后并在对向与和及的]"
                                rf"(?P<place>(?:{_PROVINCE_NAMES})(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区))")
+# A branch written straight after its parent's name: "中国平安财产保险股份有限公司佛山分公司".
+_BRANCH = re.compile(r"[\u4e00-\u9fff]{2,10}?(?:分公司|支公司|分行|支行|营业部)")
+# A place name before 和/与/及 makes it part of the name ("云南和信安全…"), not a conjunction.
+_PLACE_END = re.compile(rf"(?:{_PROVINCE_NAMES}|[省市县区州旗])$")
 _ORG_TYPE_WORDS = re.compile(r"^(?:其他|一人|国有独资|自然人独资|自然人投资|法人独资|外商独资|中外合资|港澳台)")
 
 
@@ -339,12 +350,23 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
     """Company names ending in a company suffix: the Han run before the
     suffix, less the words that lead into a name in prose ("兹证明…")."""
     out = []
+    taken = 0
     for m in _ORG_SUFFIX.finditer(text):
+        if m.start() < taken:
+            continue  # the branch suffix of a name already read ("…股份有限公司佛山分公司")
         end = m.end()
+        branch = _BRANCH.match(text, end)
+        if branch:
+            end = branch.end()
         start = m.start()
         while start > 0 and (is_han(text[start - 1]) or text[start - 1] in "()"):
-            if text[start - 1] in _ORG_BREAK or (text[start - 1] in "年月日" and start > 1 and text[start - 2].isdigit()):
-                break  # "…与浙江神鹰集团有限公司", "2006年浙江…": the name starts after
+            ch = text[start - 1]
+            if ch in _ORG_BREAK and not (ch in "和与及" and _PLACE_END.search(text, 0, start - 1)):
+                break  # "…与浙江神鹰集团有限公司": the name starts after ("云南和信…" is one name)
+            if ch in "年月日" and start > 1 and text[start - 2].isdigit():
+                break  # "2006年浙江…"
+            if ch == "(" and ")" not in text[start:m.start()]:
+                break  # "何卫平(萍乡市…有限公司)": a person and, in brackets, their company
             start -= 1
         # Two names in one run ("菲达环保公司为浙江神鹰集团有限公司"): keep the last.
         prev = max(text.rfind("公司", start, m.start()), text.rfind("集团", start, m.start()))
@@ -364,4 +386,5 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         if _ORG_TYPE_WORDS.match(name) or re.search(r"类型|性质|形式", text[max(0, start - 6):start]):
             continue  # "其他有限责任公司" is a kind of company, not a company
         out.append((start, end, name))
+        taken = end
     return out

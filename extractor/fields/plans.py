@@ -27,7 +27,7 @@ MEASURES: list[tuple[str, re.Pattern[str]]] = [
     ("guard_rail", re.compile(r"防护栏杆|护身栏杆")),
     ("toe_board", re.compile(r"挡脚板|踢脚板")),
     ("dense_mesh_net", re.compile(r"密目式?安全立?网|密目网")),
-    ("edge_protection", re.compile(r"临边防护|临边.{0,16}防护")),
+    ("edge_protection", re.compile(r"临边防护|临边.{0,24}防护")),
     ("expert_review", re.compile(r"专家论证|专家评审")),
 ]
 

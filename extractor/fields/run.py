@@ -6,6 +6,7 @@ import logging
 
 from ..errors import ErrorCode, describe
 from ..model import Document
+from . import doctype
 from .pipeline import get_nlp
 from .steps import Context
 
@@ -51,8 +52,10 @@ def extract_fields(doc: Document, *, use_ner: bool = True) -> Document:
         steps_zh = "、".join(f"{name}（{exc}）" for name, exc in ctx.failed_steps)
         steps_en = ", ".join(f"{name} ({exc})" for name, exc in ctx.failed_steps)
         warnings.append(describe(ErrorCode.STEP_FAILED, steps_zh, steps_en))
+    reading = ctx.view.reading()
+    covers = doctype.coverage(doc.path, [(ln.page, ln.text) for ln in reading if ln.text], ctx.doc_type)
     return doc.model_copy(
-        update={"doc_type": ctx.doc_type, "doc_type_confidence": ctx.doc_type_confidence,
+        update={"doc_type": ctx.doc_type, "doc_type_confidence": ctx.doc_type_confidence, "covers": covers,
                 "fields": ctx.fields, "warnings": warnings}  # type: ignore[attr-defined]
     )
 

@@ -270,7 +270,10 @@ def step_keyvalue(ctx: Context) -> None:
             # The next column's words glued on ("…有限公司金额", "…有限公司版本号:2025版"):
             # a name ends at its last company suffix.
             end = _COMPANY_END.search(value)
-            if end and end.end() < len(value) and not re.match(r"[(（]", value[end.end():]):
+            rest = value[end.end():] if end else ""
+            # What follows the suffix is the next column's words, or an unclosed "(资质…"
+            # cut by the next label; a closed "(筹)" stays.
+            if rest and (not re.match(r"[(（]", rest) or not re.search(r"[)）]", rest)):
                 value = value[:end.end()]
             if len(value) < 4 or not re.search(r"公司|集团|厂|院|局|中心|站|所|社|部|矿", value):
                 continue
@@ -521,6 +524,19 @@ def step_dates(ctx: Context) -> None:
                     ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.8, normalized=d.iso,
                                     role=role, attributes={"of": "licence" if ctx.doc_type == "business_licence"
                                                            else "document"}, step="dates"))
+                    continue
+                # Any other date (a training session, a filing, a meeting) is a fact with a
+                # place on the page too; no rule reads role "other" as a validity date.
+                ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.7, normalized=d.iso,
+                                role="other", step="dates"))
+    # Dates in table cells that no roster or form step claimed (培训日期 columns, ledgers).
+    for ln in ctx.view.lines:
+        if ln.table is None or not ln.text:
+            continue
+        for d in find_dates(ln.text):
+            if not any(c[0] == ln.id and d.start <= c[1] < d.end for c in claimed):
+                ctx.add(Mention("date", d.iso, [Span(ln.id, d.start, d.end)], 0.7, normalized=d.iso,
+                                role="other", step="dates"))
 
 
 # --------------------------------------------------------------------------- names in prose
@@ -751,8 +767,8 @@ def step_design(ctx: Context) -> None:
 
 # A responsibility system states the principal's duties in words like these,
 # with or without naming the person (the law asks for the duties).
-_PRINCIPAL_DUTY = re.compile(r"(?:主要负责人|第一责任人|法定代表人|董事长|总经理|厂长|矿长)[^。；;]{0,30}?"
-                             r"(?:第一责任人|全面负责|负全面责任|负总责|安全生产职责)")
+_PRINCIPAL_DUTY = re.compile(r"(?<!副)(?:主要负责人|第一责任人|法定代表人|董事长|总经理|厂长|矿长)[^。；;]{0,30}?"
+                             r"(?:第一责任人|全面负责|负全面责任|负总责|安全生产职责|安全生产责任[:：])")
 
 
 def step_duties(ctx: Context) -> None:
