@@ -28,7 +28,7 @@ by the stricter of Table 3.5.2's 丙 and 丁戊 rows, the 丁 cell being [L]
 (§7.1), and the finding's reason says so.
 
 Distances that the drawing analysis measured or paired on the drawing
-(``attributes.origin == "drawing"``) are left to ``drawings.separation.v2``.
+(``attributes.origin == "drawing"``) are left to ``drawings.separation.v3``.
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def judge(view: ApplicationView, ctx: RuleContext, table: str) -> Iterator[Findi
                if h.attributes.get("building") and number(h) is not None}
     for dist in view.fields_of("fire_separation_distance"):
         if dist.attributes.get("origin") == "drawing":
-            continue  # measured or paired on the drawing itself: drawings.separation.v2 judges it
+            continue  # measured or paired on the drawing itself: drawings.separation.v3 judges it
         between = dist.attributes.get("between") or []
         d = number(dist)
         if len(between) != 2 or d is None:
