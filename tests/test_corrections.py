@@ -270,3 +270,13 @@ def test_export_and_rates(store, tmp_path, capsys):
     assert by_doc[0].key == "special_operations_roster" and by_doc[0].fields == 4
     with pytest.raises(PermissionDenied):
         corrections.correction_rates(store, officer)
+
+
+def test_a_pending_correction_is_in_the_second_officers_queue(store, tmp_path):
+    officer, officer2 = login(store, "officer"), login(store, "officer2")
+    rid, _ = misread_case(store, tmp_path)
+    corrections.correct_field(store, officer, rid, field_type="person_name", document="d001", page=1,
+                              old_value="张三丰", new_value="张三", reason="名册原件为“张三”")
+    waiting = svc.queue(store, officer2, "second_review")
+    assert [c.report_id for c in waiting] == [rid] and waiting[0].awaiting_me == 1
+    assert svc.queue(store, officer, "second_review") == []  # not the officer who made it

@@ -202,6 +202,16 @@ def _pending_steps(records: list[DecisionRecord]) -> list[DecisionRecord]:
     return [r for r in newest.values() if r.state == "pending_second_review"]
 
 
+def _pending_corrections(session: Session) -> dict[int, list[str]]:
+    """Application id → who made each correction still waiting for a second officer."""
+    answered = set(session.scalars(select(SecondReviewRow.step_id).where(SecondReviewRow.step_kind == "correction")))
+    out: dict[int, list[str]] = {}
+    for c in session.scalars(select(CorrectionRow).where(CorrectionRow.second_review != "")):
+        if c.id not in answered:
+            out.setdefault(c.application_id, []).append(c.actor)
+    return out
+
+
 def queue(store: Store, user: User, view: QueueView = "all", today: date | None = None) -> list[CaseSummary]:
     """Latest report of every application the user may see, most urgent statutory clock first."""
     user = require(store, user, P.view_all_cases)
@@ -221,11 +231,13 @@ def queue(store: Store, user: User, view: QueueView = "all", today: date | None 
         case_recs = _decisions_by_report(session, CaseDecisionRow, report_ids)
         finding_recs = _decisions_by_report(session, FindingDecisionRow, report_ids)
         assigned = current_assignments(session)
+        corrections = _pending_corrections(session)
         cal = calendar(session)
         out = []
         for row, app in rows:
             cases, findings = case_recs.get(row.id, []), finding_recs.get(row.id, [])
             steps = _pending_steps(cases) + _pending_steps(findings)
+            waiting = corrections.get(app.id, [])
             decided = {r.finding_id for r in findings if r.state == "effective"}
             report = Report.model_validate_json(row.report_json)
             summary = CaseSummary(
@@ -235,7 +247,8 @@ def queue(store: Store, user: User, view: QueueView = "all", today: date | None 
                 reviewed_at=row.created_at, decision=current(cases), pending_decision=pending(cases),
                 n_decided=len(decided), assigned_to=assigned.get(app.id),
                 clock=clock(session, app.id, today, cal), high_risk=high_risk_reasons(report, rules),
-                n_pending_second=len(steps), awaiting_me=sum(s.actor != user.username for s in steps))
+                n_pending_second=len(steps) + len(waiting),
+                awaiting_me=sum(s.actor != user.username for s in steps) + sum(a != user.username for a in waiting))
             out.append(summary)
     if view == "mine":
         out = [c for c in out if c.assigned_to == user.username]
