@@ -34,6 +34,9 @@ LEVERS: dict[str, dict[str, object]] = {
     "det960": {**BASE, "det_max_side": 960},
     "int8": {**BASE, "rec_int8": True},
     "batch16": {**BASE, "rec_batch": 16},
+    "recw160": {**BASE, "rec_min_width": 160},
+    "recw96": {**BASE, "rec_min_width": 96},
+    "fast": {**BASE, "det_max_side": 1280, "rec_int8": True, "rec_min_width": 96},
     "openvino": {**BASE, "det_max_side": 1280, "runtime": "openvino"},
     "default": {},  # OcrOptions() as shipped
 }

@@ -188,7 +188,8 @@ def _run_ocr(
     if not pending:
         return
     flat = [(p.document, job) for p in pending for job in p.jobs]
-    images = [PageImage(key=job.key, image=job.image, dpi=job.dpi) for _, job in flat]
+    images = [PageImage(key=job.key, image=job.image, dpi=job.dpi, pdf=job.pdf, page_index=job.page_index)
+              for _, job in flat]
     results = recognise_pages(images, options.ocr, cache=cache, progress=options.progress,
                               mapper=options.ocr_mapper)
     failed: dict[str, list[int]] = {}

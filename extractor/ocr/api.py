@@ -31,6 +31,9 @@ class OcrOptions(BaseModel):
         False, description="rapidocr: the recogniser with int8 MatMul weights (derived once, cached on disk)"
     )
     rec_batch: int = Field(6, ge=1, le=64, description="rapidocr: line crops per recogniser call")
+    rec_min_width: int = Field(
+        320, ge=48, le=320, description="rapidocr: recogniser batches are padded to at least this width"
+    )
     runtime: Literal["onnxruntime", "openvino"] = Field(
         "onnxruntime", description="rapidocr: inference runtime of the detector and line classifier"
     )
@@ -50,6 +53,14 @@ class PageImage(BaseModel):
     key: str = Field(description="sha256 of the source image bytes")
     image: bytes = Field(description="an encoded image: PNG, JPEG or one TIFF frame", repr=False)
     dpi: float | None = Field(None, description="set for rendered PDF pages")
+    pdf: bytes | None = Field(
+        None,
+        repr=False,
+        description="a PDF whose page `page_index` is rendered at `dpi` where it is recognised "
+        "(then `image` is empty and `key` names the PDF, page, DPI and renderer): "
+        "rendered once, never encoded and decoded again",
+    )
+    page_index: int = Field(0, ge=0, description="0-based page of `pdf`")
 
 
 class OcrPageResult(BaseModel):

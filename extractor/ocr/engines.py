@@ -139,6 +139,9 @@ class RapidSettings:
       (dynamic quantisation, derived once from the bundled model and kept
       in the user's cache directory, see :func:`int8_rec_model`).
     * ``rec_batch``: line crops per recogniser call (RapidOCR: 6).
+    * ``rec_min_width``: the recogniser pads every batch to at least this
+      width (RapidOCR: 320 px at 48 px height); short cells of a roster
+      need far less.
     * ``runtime``: ``onnxruntime`` (default) or ``openvino`` for the
       detector and the line classifier (the recogniser stays on onnxruntime,
       whose ONNX file carries the character list).
@@ -148,12 +151,16 @@ class RapidSettings:
     rec_int8: bool = False
     rec_batch: int = 6
     runtime: str = "onnxruntime"
+    rec_min_width: int = 320
 
     def describe(self) -> str:
-        return (
+        text = (
             f"det_max_side={self.det_max_side or 'rapidocr'};rec_int8={int(self.rec_int8)};"
             f"rec_batch={self.rec_batch};runtime={self.runtime}"
         )
+        if self.rec_min_width != 320:
+            text += f";rec_min_width={self.rec_min_width}"
+        return text
 
 
 RAPIDOCR_DEFAULTS = RapidSettings(det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime")
@@ -255,6 +262,8 @@ class RapidOcrEngine:
             "Rec.model_path": str(_rec_file(settings, files)),
             "Cls.model_path": str(files["cls"]),
             "Rec.rec_batch_num": int(settings.rec_batch),
+            # A batch is padded to its widest crop, and to at least this width.
+            "Rec.rec_img_shape": [3, 48, int(settings.rec_min_width)],
         }
         if settings.runtime == "openvino":
             params["Det.engine_type"] = "openvino"

@@ -201,8 +201,13 @@ def recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> O
 
 def _recognise_page(page: PageImage, options: OcrOptions, engine: OcrEngine) -> OcrPageResult:
     started = time.perf_counter()
+    if page.pdf is not None:
+        with timing.stage("render"):
+            decoded = pp.render_pdf_page(page.pdf, page.page_index, page.dpi or 200.0, options.max_side)
+    else:
+        with timing.stage("preprocess"):
+            decoded = pp.decode(page.image, options.max_side)
     with timing.stage("preprocess"):
-        decoded = pp.decode(page.image, options.max_side)
         bgr, factor = pp.downscale(decoded.bgr, options.max_side)
     factor *= decoded.downscale
 

@@ -74,6 +74,34 @@ def decode(data: bytes, max_side: int) -> Decoded:
     )
 
 
+def render_pdf_page(data: bytes, index: int, dpi: float, max_side: int) -> Decoded:
+    """Render one PDF page straight to BGR (no PNG between renderer and OCR)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        page = pdf[index]
+        try:
+            bitmap = page.render(scale=dpi / 72, grayscale=False)
+            arr = bitmap.to_numpy()
+            mode = bitmap.mode
+        finally:
+            page.close()
+    finally:
+        pdf.close()
+    if mode in ("BGRA", "BGRX"):
+        bgr = np.ascontiguousarray(arr[:, :, :3])
+    elif mode == "L":
+        bgr = cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    elif mode in ("RGB", "RGBA", "RGBX"):
+        bgr = cv2.cvtColor(np.ascontiguousarray(arr[:, :, :3]), cv2.COLOR_RGB2BGR)
+    else:
+        bgr = arr
+    h, w = bgr.shape[:2]
+    return Decoded(bgr=bgr, format="PDF", exif_rotation=0, exif_changed=False, downscale=1.0,
+                   original_size=(w, h))
+
+
 def to_bgr(img: Image.Image) -> np.ndarray:
     """Any Pillow mode to 3-channel BGR, transparent areas on a contrasting background."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):

@@ -32,6 +32,7 @@ def rapid_settings(options: OcrOptions) -> RapidSettings:
         rec_int8=options.rec_int8,
         rec_batch=options.rec_batch,
         runtime=options.runtime,
+        rec_min_width=options.rec_min_width,
     )
 
 

@@ -17,9 +17,10 @@ class OcrJob:
     """A page image that still needs OCR."""
 
     page_index: int
-    key: str  # sha256 of `image`
-    image: bytes  # encoded PNG/JPEG
+    key: str  # sha256 of `image`; for a PDF page, of the PDF's sha256, page, DPI and renderer
+    image: bytes  # encoded PNG/JPEG; empty for a PDF page, which the OCR worker renders from `pdf`
     dpi: float | None = None  # set for rendered PDF pages
+    pdf: bytes | None = None  # the whole PDF, for a page rendered where it is recognised
 
 
 @dataclass

@@ -34,6 +34,10 @@ from .base import OcrJob, ReadOutput, sha256_hex
 from .tables import find_tables, page_edges
 
 INVISIBLE = 3  # PDF text render mode "neither fill nor stroke"
+# Up to this size a PDF travels whole to the OCR worker that renders its page.
+SHIP_PDF_BYTES = 16 * 2**20
+# Part of a rendered page's cache key: another PDFium may draw other pixels.
+RENDERER = f"pypdfium2 {pdfium.PYPDFIUM_INFO} / pdfium {pdfium.PDFIUM_INFO}"
 
 
 @dataclass
@@ -82,6 +86,12 @@ class _PlumberFallback:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pdf = None
+
+    @property
+    def sha256(self) -> str:
+        if not hasattr(self, "_sha256"):
+            self._sha256 = sha256_hex(self.data)
+        return self._sha256
 
     def glyphs(self, index: int, to_display: Transform) -> _PageText | None:
         import pdfplumber
@@ -193,15 +203,23 @@ def _read_page(
 
     if use_ocr:
         scale = limits.ocr_dpi / 72
-        with timing.stage("render"):
-            bitmap = page.render(scale=scale, grayscale=False)
-            image = bitmap.to_pil()
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", optimize=False, compress_level=1)
-            encoded = buffer.getvalue()
-        out.ocr_jobs.append(
-            OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded, dpi=float(limits.ocr_dpi))
-        )
+        # The OCR worker renders the page (rendering is cheap; a PNG of a
+        # 200-dpi scan took ~0.6 s to write and ~0.2 s to read back), and
+        # a cached page is never rendered at all: the key names the page.
+        if len(fallback.data) <= SHIP_PDF_BYTES:
+            key = sha256_hex(f"pdf-page|{fallback.sha256}|{index}|{limits.ocr_dpi}|{RENDERER}".encode())
+            out.ocr_jobs.append(
+                OcrJob(page_index=index, key=key, image=b"", dpi=float(limits.ocr_dpi), pdf=fallback.data)
+            )
+        else:  # each page would carry the whole file to its worker: send the page's image instead
+            with timing.stage("render"):
+                image = page.render(scale=scale, grayscale=False).to_pil()
+                buffer = io.BytesIO()
+                image.save(buffer, format="PNG", optimize=False, compress_level=1)
+                encoded = buffer.getvalue()
+            out.ocr_jobs.append(
+                OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded, dpi=float(limits.ocr_dpi))
+            )
         return Page(
             number=index + 1, width=width, height=height, unit="pt", source=Source.OCR,
             decision=decision, image_scale=scale,
