@@ -280,3 +280,20 @@ def test_a_pending_correction_is_in_the_second_officers_queue(store, tmp_path):
     waiting = svc.queue(store, officer2, "second_review")
     assert [c.report_id for c in waiting] == [rid] and waiting[0].awaiting_me == 1
     assert svc.queue(store, officer, "second_review") == []  # not the officer who made it
+
+
+def test_a_missed_value_is_placed_on_a_line_chosen_from_the_page(store, tmp_path):
+    """Adding a value the machine missed: the officer picks the page line it stands on."""
+    from pathlib import Path
+
+    from shencha.review import review_path
+
+    officer = login(store, "officer")
+    package = Path(__file__).resolve().parents[1] / "fixtures" / "packages" / "wh_hubei_missing_plan"
+    report = review_path(package, store, application_id="line-pick")
+    rid = store.report_row_id(report.report_id)
+    doc = next(d for d in report.documents if d.status == "ok" and d.pages)
+    lines = corrections.page_lines(store, officer, rid, doc.id, 1)
+    assert lines and all(len(ln.bbox) == 4 for ln in lines)
+    with pytest.raises(PermissionDenied):
+        corrections.page_lines(store, login(store, "author"), rid, doc.id, 1)

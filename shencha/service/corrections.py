@@ -718,3 +718,42 @@ def accept_headers(store: Store, user: User, accepted: list[HeaderProposal]) -> 
     append(store, user.username, "rule_change", "header_synonyms",
            {"accepted": [[p.key, p.header] for p in accepted], "file": str(path)}, "采纳更正记录中的表头写法")
     return path
+
+
+class PageLine(BaseModel):
+    text: str
+    bbox: list[float]
+
+
+def page_lines(store: Store, user: User, report_id: int, document: str, page: int) -> list[PageLine]:
+    """The text lines read on one page, for choosing the line a missed value stands on.
+
+    Versions made by re-checking (corrections, re-reviews) keep fields, not lines: the lines
+    come from the version of the application that read the same file (same document key and
+    sha256). Resident ID numbers are masked for roles that do not see them in full.
+    """
+    from ..schema import LineRow
+
+    user = require(store, user, P.correct_fields)
+    with store.session() as session:
+        row = session.get(ReportRow, report_id)
+        if row is None:
+            raise KeyError(report_id)
+        check_access(session, user, row)
+        doc = session.scalar(select(DocumentRow).where(DocumentRow.report_id == report_id,
+                                                       DocumentRow.doc_key == document))
+        if doc is None:
+            raise KeyError(document)
+        same_file = select(DocumentRow.id).join(ReportRow, ReportRow.id == DocumentRow.report_id).where(
+            ReportRow.application_id == row.application_id, DocumentRow.doc_key == document,
+            DocumentRow.sha256 == doc.sha256)
+        for doc_id in session.scalars(same_file.order_by(ReportRow.version)):
+            page_row = session.scalar(select(PageRow).where(PageRow.document_id == doc_id, PageRow.number == page))
+            if page_row is None:
+                continue
+            lines = list(session.scalars(select(LineRow).where(LineRow.page_id == page_row.id).order_by(LineRow.seq)))
+            if lines:
+                full = user.can(P.view_personal_data)
+                return [PageLine(text=ln.text if full else mask_ids(ln.text), bbox=[ln.x0, ln.y0, ln.x1, ln.y1])
+                        for ln in lines if ln.text.strip()]
+    return []

@@ -15,6 +15,7 @@ from shencha.service.corrections import (
     CorrectionRecord,
     case_corrections,
     correct_field,
+    page_lines,
     second_review_correction,
 )
 from shencha.service.decisions import (
@@ -363,8 +364,9 @@ def _comparison(view: CaseView) -> None:
         return
     changed = getattr(c, "changed", [])
     notes = getattr(c, "corrections", [])
+    moved = f"内容变化 {len(changed)} 项，" if changed else ""  # said only when a finding changed
     with st.expander(f"复审对比（与第 {c.previous_version} 版相比）：已整改 {len(c.fixed)} 项，"
-                     f"新出现 {len(c.new)} 项，内容变化 {len(changed)} 项，仍存在 {len(c.remaining)} 项",
+                     f"新出现 {len(c.new)} 项，{moved}仍存在 {len(c.remaining)} 项",
                      expanded=bool(notes), key="comparison_box"):
         for n in notes:
             st.info(f"本版本由更正 {n.key} 生成（按更正后的值重新核查，未重新识别）："
@@ -528,11 +530,19 @@ def _correction_form(view: CaseView, f: Finding, user: User) -> None:
             cols[0].selectbox("字段类型", list(FIELD_TYPE_LABEL), key=f"corr_add_type_{f.id}",
                               format_func=lambda k: FIELD_TYPE_LABEL[k])
             cols[1].text_input("漏识别的值", key=f"corr_add_value_{f.id}")
+            try:
+                lines = page_lines(common.store(), user, rid, e.document, e.page)
+            except (PermissionDenied, KeyError):
+                lines = []
+            # The value's place on the page: the line it stands on (its box is the evidence), else the finding's.
+            picked = st.selectbox("所在文字行", [None, *range(len(lines))], key=f"corr_add_line_{f.id}",
+                                  format_func=lambda n: "（按问题的证据位置）" if n is None else common.plain(lines[n].text)[:60])
+            box = lines[picked].bbox if picked is not None else (list(e.bbox) if e.bbox else None)
             st.text_input("补录理由（必填）", key=f"corr_add_reason_{f.id}")
             st.button(f"补录到《{common.plain(docs[e.document].path)}》第 {e.page} 页", key=f"corr_add_btn_{f.id}",
                       on_click=lambda: _correct(rid, e.document, st.session_state.get(f"corr_add_type_{f.id}"),
                                                 e.page, None, f"corr_add_value_{f.id}", f"corr_add_reason_{f.id}",
-                                                list(e.bbox) if e.bbox else None))
+                                                box))
 
 
 def _corrections(view: CaseView, user: User) -> None:
