@@ -133,7 +133,7 @@ def review(
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
     from .render import render
-    from .review import ReviewOptions, check_application_id, review_path
+    from .review import ReviewOptions, check_application_ids, review_path
     from .service.audit import append as append_audit
     from .store import Store, write_private
 
@@ -141,14 +141,10 @@ def review(
     formats = formats or [Format.json]
     if len(formats) > 1 and out is None:
         raise typer.BadParameter("多种格式需要配合 --out 写入文件", param_hint="--format")
-    if application_ids and len(application_ids) != len(paths):
-        raise typer.BadParameter(f"--application-id 给了 {len(application_ids)} 个，申请材料有 {len(paths)} 份：应一一对应",
-                                 param_hint="--application-id")
-    for value in application_ids or []:
-        try:
-            check_application_id(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--application-id") from None
+    try:
+        check_application_ids(application_ids, len(paths))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--application-id") from None
     ids = dict(zip(range(len(paths)), application_ids or []))
     store = Store(db)
     options = ReviewOptions(

@@ -70,7 +70,7 @@ def batch_review(
     from .cli import _parse_date
     from .executor import Event, ReviewJob, new_run_id
     from .render import render
-    from .review import check_application_id
+    from .review import check_application_ids
     from .service.audit import append as append_audit
     from .store import Store, write_private
 
@@ -78,14 +78,10 @@ def batch_review(
     for fmt in formats:
         if fmt not in ("json", "html"):
             raise typer.BadParameter(f"不支持的格式：{fmt}（json 或 html）", param_hint="--format")
-    if application_ids and len(application_ids) != len(paths):
-        raise typer.BadParameter(f"--application-id 给了 {len(application_ids)} 个，申请材料有 {len(paths)} 份：应一一对应",
-                                 param_hint="--application-id")
-    for value in application_ids or []:
-        try:
-            check_application_id(value)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--application-id") from None
+    try:
+        check_application_ids(application_ids, len(paths))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--application-id") from None
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[red]找不到申请材料：{p}[/red]")

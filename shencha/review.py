@@ -76,6 +76,14 @@ def check_application_id(value: str) -> str:
     return value
 
 
+def check_application_ids(values: list[str] | None, n_packages: int) -> None:
+    """Application numbers given on a command line: one per package, each well formed (ValueError)."""
+    if values and len(values) != n_packages:
+        raise ValueError(f"--application-id 给了 {len(values)} 个，申请材料有 {n_packages} 份：应一一对应")
+    for value in values or []:
+        check_application_id(value)
+
+
 def application_key(application_id: str) -> str:
     """The store key of a submitted application number (old keys were USCCs or package names)."""
     return f"application:{application_id}"

@@ -170,10 +170,13 @@ def latest_report(session: Session, application_id: int) -> ReportRow | None:
                            .order_by(ReportRow.version.desc()).limit(1)).first()
 
 
-def report_pk(store: Store, user: User, report_key: str) -> int:
-    """ReportRow.id of "app-<id>-v<version>", if the user may open it."""
-    user = require(store, user, P.view_cases)
-    app_id, version = _parse_report_id(report_key)
+def report_pk(store: Store, user: User, report_key: str, permission: P = P.view_cases) -> int:
+    """ReportRow.id of "app-<id>-v<version>", if the user may open it (and has `permission`)."""
+    user = require(store, user, permission)
+    try:
+        app_id, version = _parse_report_id(report_key)
+    except ValueError:
+        raise KeyError(report_key) from None
     with store.session() as session:
         found = session.scalar(select(ReportRow).where(ReportRow.application_id == app_id,
                                                         ReportRow.version == version))

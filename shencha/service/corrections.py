@@ -52,10 +52,10 @@ from ..schema import (
     ReportRow,
     SecondReviewRow,
 )
-from ..store import IDENTITY_RULE_ID, Store, _parse_report_id
+from ..store import IDENTITY_RULE_ID, Store
 from .access import check_access
 from .audit import maybe_checkpoint, record, sha256_text
-from .cases import Comparison, compare, latest_report
+from .cases import Comparison, compare, latest_report, report_pk
 from .decisions import DecisionConflict
 from .permissions import NotAllowed, P, PermissionDenied, User, mask_ids, require
 from .policy import policy
@@ -497,18 +497,7 @@ def awaiting_second_review(store: Store, user: User) -> list[CorrectionRecord]:
 
 def report_pk_of(store: Store, user: User, report_key: str) -> int:
     """ReportRow.id of "app-<id>-v<version>" if the user may correct on it (the API's report ids)."""
-    user = require(store, user, P.correct_fields)
-    try:
-        app_id, version = _parse_report_id(report_key)
-    except ValueError:
-        raise KeyError(report_key) from None
-    with store.session() as session:
-        row = session.scalar(select(ReportRow).where(ReportRow.application_id == app_id,
-                                                     ReportRow.version == version))
-        if row is None:
-            raise KeyError(report_key)
-        check_access(session, user, row)
-        return row.id
+    return report_pk(store, user, report_key, P.correct_fields)
 
 
 # -- learning: export and rates --------------------------------------------------------------
