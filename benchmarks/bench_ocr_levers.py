@@ -26,7 +26,7 @@ from extractor.ocr import OcrOptions, OcrPageResult, PageImage
 from extractor.ocr.runner import _run_one
 
 # RapidOCR's own settings: what shencha ran before issue 16.
-BASE = {"det_max_side": None, "rec_int8": False, "rec_batch": 6, "runtime": "onnxruntime"}
+BASE = {"det_max_side": None, "rec_int8": False, "rec_batch": 6, "runtime": "onnxruntime", "rec_min_width": 320}
 LEVERS: dict[str, dict[str, object]] = {
     "base": BASE,
     "det1600": {**BASE, "det_max_side": 1600},
@@ -37,8 +37,10 @@ LEVERS: dict[str, dict[str, object]] = {
     "recw160": {**BASE, "rec_min_width": 160},
     "recw96": {**BASE, "rec_min_width": 96},
     "fast": {**BASE, "det_max_side": 1280, "rec_int8": True, "rec_min_width": 96},
+    "det1280w96": {**BASE, "det_max_side": 1280, "rec_min_width": 96},
+    "det1600w96": {**BASE, "det_max_side": 1600, "rec_min_width": 96},
     "openvino": {**BASE, "det_max_side": 1280, "runtime": "openvino"},
-    "default": {},  # OcrOptions() as shipped
+    "default": {},  # OcrOptions() as shipped: det1280w96
 }
 
 

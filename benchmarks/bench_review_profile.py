@@ -24,7 +24,7 @@ from shencha.review import ReviewOptions
 from shencha.store import Store
 
 # OcrOptions that reproduce the engine as it was before issue 16.
-BEFORE = {"det_max_side": None, "rec_int8": False, "rec_batch": 6, "runtime": "onnxruntime"}
+BEFORE = {"det_max_side": None, "rec_int8": False, "rec_batch": 6, "runtime": "onnxruntime", "rec_min_width": 320}
 
 
 def review_once(package: Path, ocr: OcrOptions, again: bool = False) -> list[tuple[str, Profile]]:

@@ -147,11 +147,11 @@ class RapidSettings:
       whose ONNX file carries the character list).
     """
 
-    det_max_side: int | None = None
+    det_max_side: int | None = 1280
     rec_int8: bool = False
     rec_batch: int = 6
     runtime: str = "onnxruntime"
-    rec_min_width: int = 320
+    rec_min_width: int = 96
 
     def describe(self) -> str:
         text = (
@@ -163,7 +163,9 @@ class RapidSettings:
         return text
 
 
-RAPIDOCR_DEFAULTS = RapidSettings(det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime")
+RAPIDOCR_DEFAULTS = RapidSettings(
+    det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime", rec_min_width=320
+)
 
 
 def _rec_file(settings: RapidSettings, files: dict[str, Path]) -> Path:

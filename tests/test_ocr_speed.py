@@ -1,0 +1,186 @@
+"""Issue 16's OCR settings: recorded, part of the cache key, as accurate as RapidOCR's own, offline.
+
+The A4 test page is drawn here with the WenQuanYi Zen Hei font at 200 dpi
+(1654 x 2339 px, larger than the detector limit, so the size policy applies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import socket
+import unicodedata
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from rapidfuzz.distance import Levenshtein
+
+from extractor.ocr import OcrOptions, OcrPageResult, PageImage, cache_key, recognise_pages, timing
+from extractor.ocr.engines import _rapidocr_model_files, int8_rec_model, rapidocr_info
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+needs_font = pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
+
+# RapidOCR's own settings, as shencha ran before issue 16.
+BASE = OcrOptions(det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime", rec_min_width=320)
+
+LINES = [
+    "建筑施工企业安全生产许可证申请材料",
+    "一、企业名称：江苏华建建设工程有限公司",
+    "统一社会信用代码：91320100MA1N2X3Y4Z",
+    "二、主要负责人：王建国，安全生产考核合格证书编号：苏建安A(2021)0012345",
+    "三、专职安全生产管理人员：李晓明、张伟、陈静，证书有效期至2027年6月30日",
+    "四、特种作业人员48人，均持有效特种作业操作证上岗作业",
+    "五、脚手架搭设高度不超过24米，立杆纵距1.5米，横距1.05米，步距1.8米",
+    "六、防护栏杆高度1.2米，挡脚板高度不小于180毫米，密目式安全网全封闭",
+    "七、安全生产费用按工程造价的2.0%提取，专款专用，建立使用台账",
+    "八、应急救援预案每年至少演练一次，演练记录存档备查",
+    "申请日期：2026年11月20日",
+]
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def cer(predicted: str, truth: str) -> float:
+    t = normalise(truth)
+    return Levenshtein.distance(normalise(predicted), t) / max(len(t), 1)
+
+
+def a4_page() -> PageImage:
+    """An A4 page at 200 dpi, 10.5 pt text (29 px), as a scan of a typed form."""
+    font = ImageFont.truetype(str(FONT), 29)
+    img = Image.new("RGB", (1654, 2339), "white")
+    draw = ImageDraw.Draw(img)
+    for i, text in enumerate(LINES):
+        draw.text((150, 200 + i * 70), text, font=font, fill=(20, 20, 20))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    data = buf.getvalue()
+    return PageImage(key=hashlib.sha256(data).hexdigest(), image=data, dpi=200.0)
+
+
+class DictCache:
+    def __init__(self) -> None:
+        self.store: dict[str, OcrPageResult] = {}
+
+    def get(self, key: str) -> OcrPageResult | None:
+        return self.store.get(key)
+
+    def put(self, key: str, result: OcrPageResult) -> None:
+        self.store[key] = result
+
+
+def _text(result: OcrPageResult | Exception) -> str:
+    assert isinstance(result, OcrPageResult), result
+    return "".join(line.text for line in result.lines)
+
+
+def test_every_setting_is_in_the_cache_key() -> None:
+    page = PageImage(key="0" * 64, image=b"not decoded for a key")
+    default = OcrOptions()
+    keys = {
+        cache_key(page, default),
+        cache_key(page, BASE),
+        cache_key(page, default.model_copy(update={"det_max_side": 960})),
+        cache_key(page, default.model_copy(update={"rec_int8": True})),
+        cache_key(page, default.model_copy(update={"rec_batch": 16})),
+        cache_key(page, default.model_copy(update={"runtime": "openvino"})),
+    }
+    assert len(keys) == 6
+    # Speed-only settings do not split the cache.
+    assert cache_key(page, default) == cache_key(page, default.model_copy(update={"workers": 1}))
+
+
+def test_settings_are_recorded_with_the_models() -> None:
+    info = rapidocr_info()
+    assert info.models["settings"] == (
+        "det_max_side=1280;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"
+    )
+    assert ".int8" not in info.models["rec"]
+    from extractor.ocr.engines import RapidSettings
+
+    quantised = rapidocr_info(RapidSettings(rec_int8=True))
+    assert ".int8-matmul." in quantised.models["rec"]
+    from extractor.ocr.engines import RAPIDOCR_DEFAULTS
+
+    plain = rapidocr_info(RAPIDOCR_DEFAULTS)
+    assert plain.models["rec"].startswith("PP-OCR") and ".int8" not in plain.models["rec"]
+    assert plain.models["settings"] == "det_max_side=rapidocr;rec_int8=0;rec_batch=6;runtime=onnxruntime"
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_different_setting_misses_the_cache() -> None:
+    page = a4_page()
+    cache = DictCache()
+    [first] = recognise_pages([page], OcrOptions(), cache=cache)
+    assert isinstance(first, OcrPageResult) and not first.run.cached
+    assert first.run.models["settings"].startswith("det_max_side=1280;rec_int8=0")
+    [again] = recognise_pages([page], OcrOptions(), cache=cache)
+    assert isinstance(again, OcrPageResult) and again.run.cached
+    [other] = recognise_pages([page], BASE, cache=cache)
+    assert isinstance(other, OcrPageResult) and not other.run.cached
+    assert other.run.models["settings"].startswith("det_max_side=rapidocr;rec_int8=0")
+    assert len(cache.store) == 2
+
+
+@pytest.mark.slow
+@needs_font
+def test_fast_path_reads_as_well_as_rapidocr_defaults() -> None:
+    page = a4_page()
+    truth = "".join(LINES)
+    with timing.collect() as seconds:
+        [fast] = recognise_pages([page], OcrOptions())
+    [quantised] = recognise_pages([page], OcrOptions(rec_int8=True))
+    [plain] = recognise_pages([page], BASE)
+    plain_cer = cer(_text(plain), truth)
+    assert plain_cer <= 0.02
+    for result in (fast, quantised):
+        assert cer(_text(result), truth) <= plain_cer + 0.002, (_text(result), plain_cer)
+    assert {"detection", "classification", "recognition"} <= set(seconds)
+
+
+@pytest.mark.slow
+def test_int8_recogniser_is_derived_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHENCHA_CACHE_DIR", str(tmp_path))
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    source = _rapidocr_model_files()["rec"]
+    derived = int8_rec_model(source)
+    assert derived is not None and derived.parent == tmp_path / "models"
+    assert derived.stat().st_size < source.stat().st_size
+    assert int8_rec_model(source) == derived  # cached: derived once
+
+
+@pytest.mark.slow
+@needs_font
+def test_scanned_pdf_page_is_rendered_once_and_not_at_all_from_the_cache(tmp_path: Path) -> None:
+    from extractor.ingest import IngestOptions, ingest_package
+    from extractor.package import open_package
+    from fixtures.render import image_pdf
+
+    page = a4_page()
+    package = tmp_path / "pkg"
+    package.mkdir()
+    image_pdf([Image.open(io.BytesIO(page.image))], package / "scan.pdf", dpi=200)
+    cache = DictCache()
+    runs = []
+    for _ in range(2):
+        with timing.collect() as seconds:
+            result = ingest_package(open_package(package), IngestOptions(), cache=cache)
+        [document] = result.documents
+        runs.append((document.pages[0], seconds))
+    (first, first_seconds), (again, again_seconds) = runs
+    assert "render" in first_seconds and "render" not in again_seconds
+    assert first.ocr is not None and not first.ocr.cached
+    assert again.ocr is not None and again.ocr.cached
+    assert cer("".join(line.text for line in first.lines), "".join(LINES)) <= 0.02
+    assert [line.text for line in again.lines] == [line.text for line in first.lines]
