@@ -108,3 +108,38 @@ def test_appending_after_verification_keeps_the_chain(trail):
     for n in range(3):
         append(store, "supervisor", "audit_verify", "audit", {"n": n})
     assert verify(store, None).ok and verify(store, None).entries == 10
+
+
+def test_no_other_writer_slips_between_reading_the_head_and_appending(tmp_path):
+    """SQLite: the head is read under the write lock, so two processes never take the same number.
+
+    Without it, the API's per-call entries and its review jobs' entries
+    (other processes) read the same head and collided on audit_log.seq:
+    under load a job failed and GET /reports answered 500.
+    """
+    import sqlite3
+
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'trail.db'}"
+    store = Store(url)
+    append(store, "platform", "api_call", "/api/v1/jobs/1", {"status": 200})
+    interloper: list[str] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def _another_process_appends(conn, cursor, statement, *args):
+        # Right after this writer read the head: may another process write now?
+        if statement.lstrip().startswith("SELECT") and "FROM audit_head" in statement and not interloper:
+            other = sqlite3.connect(tmp_path / "trail.db", timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # what another process's append needs
+                other.execute("ROLLBACK")
+                interloper.append("took the write lock between the head read and the append")
+            except sqlite3.OperationalError:
+                interloper.append("locked out")
+            finally:
+                other.close()
+
+    append(store, "job", "run_review", "app-1-v1", {"findings": 2})
+    assert interloper == ["locked out"]
+    assert verify(store, None).ok

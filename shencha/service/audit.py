@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -127,8 +127,17 @@ def record(session: Session, actor: str, action: str, target: str, detail: dict,
     Two writers racing for the same sequence number collide on the primary
     key (or on the head row); the loser's transaction fails and the service
     layer retries it, so the chain never forks.
+
+    On SQLite, FOR UPDATE is ignored and the driver opens the transaction
+    only at its first write, so the head would be read outside it: several
+    processes appending at once (the API's calls and its review jobs) read
+    the same head and all but one failed, five times over. A no-op UPDATE
+    of the head first takes the database's write lock (waiting for it, up to
+    the store's timeout), so the head read after it is the latest one.
     """
-    head = session.get(AuditHead, 1, with_for_update=True)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
     if head is None:
         last = session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
         prev_seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
