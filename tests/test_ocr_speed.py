@@ -98,7 +98,7 @@ def test_every_setting_is_in_the_cache_key() -> None:
 def test_settings_are_recorded_with_the_models() -> None:
     info = rapidocr_info()
     assert info.models["settings"] == (
-        "det_max_side=1280;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"
+        "det_max_side=rapidocr;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"
     )
     assert ".int8" not in info.models["rec"]
     from extractor.ocr.engines import RapidSettings
@@ -124,7 +124,7 @@ def test_a_different_setting_misses_the_cache() -> None:
     cache = DictCache()
     [first] = recognise_pages([page], OcrOptions(), cache=cache)
     assert isinstance(first, OcrPageResult) and not first.run.cached
-    assert first.run.models["settings"].startswith("det_max_side=1280;rec_int8=0")
+    assert first.run.models["settings"].startswith("det_max_side=rapidocr;rec_int8=0")
     [again] = recognise_pages([page], OcrOptions(), cache=cache)
     assert isinstance(again, OcrPageResult) and again.run.cached
     [other] = recognise_pages([page], BASE, cache=cache)
