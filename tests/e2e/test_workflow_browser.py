@@ -289,8 +289,8 @@ def test_overdue_case_is_flagged_in_the_queue(workflow, browser):  # noqa: F811
     base, store, people = workflow["base"], workflow["store"], workflow["people"]
     rid, _key, app_id = _case(store, "超期测试建设有限公司", "91330106MA2H0P0M5U", [finding(1)])
     old = date.today() - timedelta(days=120)
-    svc.record_date(store, people["window"], app_id, "received", old)
-    svc.record_date(store, people["window"], app_id, "accepted", old + timedelta(days=2))
+    svc.record_date(store, people["officer"], app_id, "received", old)
+    svc.record_date(store, people["officer"], app_id, "accepted", old + timedelta(days=2))
     fresh_rid, _k, _a = _case(store, "未超期测试建设有限公司", "91330106MA2H0P0P1W", [finding(1)])
     page = _page(browser, base, "officer")
     _queue(page)
