@@ -337,3 +337,9 @@ def test_a_malformed_licence_number_is_read_as_an_invalid_licence_number():
     documents, _ = _read(D / "blind_d03" / "01_安全生产许可证延续申请表.pdf")
     numbers = {f.value: f.attributes.get("valid") for d in documents for f in d.fields if f.type == "safety_licence_no"}
     assert any("安许字" in str(v) and ok is False for v, ok in numbers.items())
+
+
+def test_a_measure_whose_clause_wraps_mid_way_is_found():
+    """"建筑物临边及坠落高 / 度超过2m的部位均设置防护栏杆": the clause runs over the line end far from its words."""
+    documents, _ = _read(C / "blind_c02" / "脚手架专项施工方案.pdf")
+    assert "edge_protection" in _values(documents, "safety_measure")

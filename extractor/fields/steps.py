@@ -785,7 +785,7 @@ def step_duties(ctx: Context) -> None:
             return
 
 
-_WRAP = 10  # characters on each side of a line break searched for a broken measure
+_WRAP = 24  # characters on each side of a line break searched for a broken measure (a clause may wrap mid-way)
 
 
 def step_plans(ctx: Context) -> None:
