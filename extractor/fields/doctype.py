@@ -195,19 +195,23 @@ def coverage(path: str, lines: list[tuple[int, str]], primary: str):
         if old is None or strength[how] > strength[old.how]:
             found[t] = Coverage(doc_type=t, how=how, text=text[:60], page=page)
 
-    head = [(pg, ln) for pg, ln in lines[:8] if len(ln) <= 40 and not _NOT_A_TITLE.search(ln)]
-    for page, text in [(None, _stem(path))] + head[:3]:
+    head = [(pg, ln) for pg, ln in lines[:8] if len(ln) <= 40 and not _NOT_A_TITLE.search(ln)
+            and not re.search(r"[：:]", ln)]  # "工伤保险：已参保" is a form's field, not a title
+    form = primary == "application_form"
+    for page, text in [(None, _stem(path))] + ([] if form else head[:3]):
         for part in _JOINERS.split(text):
             for t, rx in _COVER_RX.items():
                 if rx.search(part):
                     add(t, "title", text, page)
+    # A form's fields name every checklist item ("工伤保险参保情况：已参保"): they claim, not cover;
+    # on a form they are mentions at most.
     for page, text in lines:
-        m = _HEADING.match(text) or _LABEL.match(text)
+        m = None if form else (_HEADING.match(text) or _LABEL.match(text))
         if m:
             for t, rx in _COVER_RX.items():
                 if rx.search(m["label"]):
                     add(t, "heading", text, page)
-        for t, rx in _STATEMENTS.items():
+        for t, rx in ({} if form else _STATEMENTS).items():
             if rx.search(text):
                 add(t, "statement", text, page)
         for t, rx in list(_COVER_RX.items()) + list(_MENTIONS.items()):
