@@ -277,19 +277,7 @@ def _review_controls(rec: DecisionRecord, user: User, what: str) -> None:
     with st.container(border=True, key=f"pending_{rec.key}"):
         st.markdown(f"**待复核**（{why}）：{what}“{rec.label}”，由 {common.md(rec.actor)} 于 "
                     f"{rec.created_at:%Y-%m-%d %H:%M} 作出，理由：{common.md(rec.reason)}")
-        if not user.can(P.decide):
-            st.caption("须另一名审批人员复核确认后生效。")
-            return
-        if rec.actor == user.username:
-            st.caption("这是您本人作出的决定，须另一名审批人员复核确认后生效。")
-            return
-        reason_key = f"sr_reason_{rec.key}"
-        st.text_input("复核意见（必填）", key=reason_key)
-        cols = st.columns(2)
-        cols[0].button("复核确认", key=f"sr_confirm_{rec.key}", type="primary", width="stretch",
-                       on_click=_second_review, args=(rec.key, "confirm", reason_key))
-        cols[1].button("退回", key=f"sr_return_{rec.key}", width="stretch",
-                       on_click=_second_review, args=(rec.key, "return", reason_key))
+        _second_review_controls(user, rec.actor, rec.key, "sr", _second_review, "决定")
 
 
 def _panels(view: CaseView, user: User) -> None:
@@ -573,19 +561,24 @@ def _corrections(view: CaseView, user: User) -> None:
                 continue
             fixed = "；".join(common.md(x["message"][:60]) for x in rec.effect.get("fixed", []))
             st.warning(f"待复核（更正使不符合项消失）：{fixed}")
-            if not user.can(P.decide):
-                st.caption("须另一名审批人员复核确认后生效。")
-                continue
-            if rec.actor == user.username:
-                st.caption("这是您本人作出的更正，须另一名审批人员复核确认后生效。")
-                continue
-            reason_key = f"csr_reason_{rec.key}"
-            st.text_input("复核意见（必填）", key=reason_key)
-            cols = st.columns(2)
-            cols[0].button("复核确认", key=f"csr_confirm_{rec.key}", type="primary", width="stretch",
-                           on_click=_review_correction, args=(rec.key, "confirm", reason_key))
-            cols[1].button("退回", key=f"csr_return_{rec.key}", width="stretch",
-                           on_click=_review_correction, args=(rec.key, "return", reason_key))
+            _second_review_controls(user, rec.actor, rec.key, "csr", _review_correction, "更正")
+
+
+def _second_review_controls(user: User, actor: str, key: str, prefix: str, on_review, what: str) -> None:
+    """A step waiting for 双人复核: confirm / return with a reason, for an officer who did not make it."""
+    if not user.can(P.decide):
+        st.caption("须另一名审批人员复核确认后生效。")
+        return
+    if actor == user.username:
+        st.caption(f"这是您本人作出的{what}，须另一名审批人员复核确认后生效。")
+        return
+    reason_key = f"{prefix}_reason_{key}"
+    st.text_input("复核意见（必填）", key=reason_key)
+    cols = st.columns(2)
+    cols[0].button("复核确认", key=f"{prefix}_confirm_{key}", type="primary", width="stretch",
+                   on_click=on_review, args=(key, "confirm", reason_key))
+    cols[1].button("退回", key=f"{prefix}_return_{key}", width="stretch",
+                   on_click=on_review, args=(key, "return", reason_key))
 
 
 def _finding_decision(view: CaseView, state: FindingState, user: User) -> None:
