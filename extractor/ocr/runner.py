@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import ErrorCode, InputError
+from ..processes import spawn_context
 from . import timing
 from .api import OcrCache, OcrOptions, OcrPageResult, PageImage
 from .engines import EngineInfo, OcrEngine, RapidSettings, engine_info, make_engine
@@ -222,8 +222,7 @@ def recognise_pages(
             for i in misses:
                 store(i, _run_one(pages[i], options, threads))
         else:
-            # spawn, not fork: onnxruntime's thread pools do not survive a fork.
-            context = multiprocessing.get_context("spawn")
+            context = spawn_context()
             with ProcessPoolExecutor(
                 max_workers=processes,
                 mp_context=context,

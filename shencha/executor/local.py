@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from extractor.processes import spawn_context
+
 from .base import Event, EventCallback, RereviewOutcome, ReviewJob, ReviewOutcome
 from .work import chunked, read_ruleset, rereview_chunk, review_one
 
@@ -24,8 +26,7 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # spawn, not fork: onnxruntime's thread pools (and a server's threads) do not survive a fork.
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=spawn_context())
         return self._pool
 
     # -- the interface -------------------------------------------------------------------------
