@@ -95,7 +95,10 @@ def test_every_setting_is_in_the_cache_key() -> None:
     assert cache_key(page, default) == cache_key(page, default.model_copy(update={"workers": 1}))
 
 
-def test_settings_are_recorded_with_the_models() -> None:
+def test_settings_are_recorded_with_the_models(tmp_path, monkeypatch) -> None:
+    # An empty model cache: an int8 file derived earlier on this machine (a benchmark, a
+    # test with onnx) would otherwise be used even where onnx is not installed.
+    monkeypatch.setenv("SHENCHA_CACHE_DIR", str(tmp_path))
     info = rapidocr_info()
     assert info.models["settings"] == (
         "det_max_side=rapidocr;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"

@@ -36,6 +36,8 @@ def shared_paths_outside_the_helper(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
             text = node.value
+            if "/api/" in text:
+                continue  # a REST route (/api/v1/shared/{entry}: the data-sharing catalogue), not a folder
             if text == "shared" or "shared/" in text or "SHENCHA_SHARED" in text:
                 hits.append((node.lineno, text))
     return hits
@@ -48,6 +50,7 @@ def test_the_detector_finds_a_hand_built_shared_path():
     assert shared_paths_outside_the_helper(bad) == [(2, "shared")]
     assert shared_paths_outside_the_helper(also_bad) == [(1, "/work/shared/domain_sources.md")]
     assert shared_paths_outside_the_helper(good) == []
+    assert shared_paths_outside_the_helper('client.get("/api/v1/shared/yingji?since=2000-01-01")\n') == []
 
 
 def test_no_test_reads_shared_data_without_the_helper():
