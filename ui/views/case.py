@@ -527,7 +527,7 @@ def _correction_form(view: CaseView, f: Finding, user: User) -> None:
                                   format_func=lambda n: "（按问题的证据位置）" if n is None else common.plain(lines[n].text)[:60])
             box = lines[picked].bbox if picked is not None else (list(e.bbox) if e.bbox else None)
             st.text_input("补录理由（必填）", key=f"corr_add_reason_{f.id}")
-            st.button(f"补录到《{common.plain(docs[e.document].path)}》第 {e.page} 页", key=f"corr_add_btn_{f.id}",
+            st.button(f"补录到《{common.md(docs[e.document].path)}》第 {e.page} 页", key=f"corr_add_btn_{f.id}",
                       on_click=lambda: _correct(rid, e.document, st.session_state.get(f"corr_add_type_{f.id}"),
                                                 e.page, None, f"corr_add_value_{f.id}", f"corr_add_reason_{f.id}",
                                                 box))
