@@ -39,14 +39,15 @@ def read_package(
     from extractor.fields import extract_package
 
     package = open_package(path, options.limits)
-    ingested = ingest_package(package, options, cache=store.ocr_cache() if store else None)
+    cache = store.ocr_cache() if store else None
+    ingested = ingest_package(package, options, cache=cache)
     documents = extract_package(ingested.documents)
     for document in documents:
         # Drawings are also measured, not only read: outlines, scale and
         # the distances between neighbouring buildings become fields.
         if document.status == "ok" and is_drawing(document):
             try:
-                measured = analyse(document, ingested.blobs[document.sha256]).fields
+                measured = analyse(document, ingested.blobs[document.sha256], cache=cache).fields
             except Exception as exc:  # noqa: BLE001 - the text reader's fields still stand
                 document.warnings.append(describe(ErrorCode.STEP_FAILED, f"图纸测量（{type(exc).__name__}）"))
                 continue

@@ -112,3 +112,28 @@ def test_registry_sync_on_a_fresh_home_creates_the_store(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert (home / "shencha.db").exists()
+
+
+@pytest.mark.slow
+def test_second_review_of_a_slanted_site_plan_does_no_ocr(tmp_path):
+    # A scan straightened at ingestion is read again in the drawing's own frame
+    # (extractor.drawings._ocr_texts): that pass goes through the OCR cache too.
+    from PIL import Image
+
+    from extractor.ocr import timing
+    from shencha.review import review_path
+    from shencha.store import Store
+
+    package = tmp_path / "plan"
+    package.mkdir()
+    scan = Image.open(FIXTURES / "drawings" / "site_ok_scan.jpg").convert("RGB")
+    scan.rotate(3.0, expand=True, fillcolor="white", resample=Image.BICUBIC).save(package / "总平面布置图.jpg", quality=90)
+    store = Store(f"sqlite:///{tmp_path / 'shencha.db'}")
+    first = review_path(package, store, application_id="JS-2026-0043")
+    with timing.collect() as seconds:
+        second = review_path(package, store, application_id="JS-2026-0043")
+    [page] = first.documents[0].page_details
+    assert page.ocr is not None and abs(page.ocr.skew) >= 0.5  # straightened: the drawing re-reads it
+    assert any(f.type == "measured_separation" for f in second.documents[0].fields)
+    assert not {"detection", "recognition", "classification"} & set(seconds), seconds
+    assert [d.fields for d in first.documents] == [d.fields for d in second.documents]

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 
 from ..model import Document, DocumentKind, Page, Source
-from ..ocr import OcrOptions
+from ..ocr import OcrCache, OcrOptions
 from .fields import to_fields
 from .geometry import label_buildings, name_buildings, neighbours, pair_annotations
 from .model import Annotation, Building, DrawingAnalysis, DrawingPage, Measurement, Scale, TextItem
@@ -63,11 +63,14 @@ def is_drawing(document: Document) -> bool:
     return document.status == "ok" and (document.kind == DocumentKind.DXF or document.doc_type in DRAWING_DOC_TYPES)
 
 
-def analyse(document: Document, data: bytes, options: DrawingOptions | None = None) -> DrawingAnalysis:
+def analyse(document: Document, data: bytes, options: DrawingOptions | None = None,
+            cache: OcrCache | None = None) -> DrawingAnalysis:
     """Analyse one drawing document (its ``Document`` from ingestion and the file's bytes).
 
     Pure: returns the analysis and the fields; neither ``document`` nor
-    anything else is modified.
+    anything else is modified. ``cache`` (the store's OCR cache) serves a page
+    that must be read again in the drawing's own frame (a slanted or turned
+    scan): a second review of the package does no OCR at all.
     """
     options = options or DrawingOptions()
     t0 = time.perf_counter()
@@ -76,9 +79,9 @@ def analyse(document: Document, data: bytes, options: DrawingOptions | None = No
     if document.kind == DocumentKind.DXF:
         result = _analyse_dxf(document, data, options)
     elif document.kind == DocumentKind.PDF:
-        result = _analyse_pdf(document, data, options)
+        result = _analyse_pdf(document, data, options, cache)
     elif document.kind == DocumentKind.IMAGE:
-        result = _analyse_image(document, data, options)
+        result = _analyse_image(document, data, options, cache)
     else:
         result = DrawingAnalysis(document=document.id, method="none", notes=["非图纸格式"])
     result.fields = to_fields(document.id, result)
@@ -182,7 +185,8 @@ def _floor_plan(dp: DrawingPage, edges, texts: list[TextItem]) -> None:
 
 # -- vector PDF and scanned PDF pages -----------------------------------------------------
 
-def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
+def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions,
+                 cache: OcrCache | None = None) -> DrawingAnalysis:
     import pypdfium2 as pdfium
 
     from .vector import read_vector_page
@@ -201,7 +205,7 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
                     if gray.ndim == 3:
                         gray = gray[..., 0]
                     dp = _raster_page(index + 1, "pt", gray, 72.0 / options.raster_dpi, INCH_M / 72.0, meta,
-                                      None, options)
+                                      None, options, cache)
                     methods.add("raster")
                 else:
                     vp = read_vector_page(page)
@@ -239,7 +243,8 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions) -> Dr
 
 # -- images ----------------------------------------------------------------------------------
 
-def _analyse_image(document: Document, data: bytes, options: DrawingOptions) -> DrawingAnalysis:
+def _analyse_image(document: Document, data: bytes, options: DrawingOptions,
+                   cache: OcrCache | None = None) -> DrawingAnalysis:
     from .raster import load_gray
 
     gray, dpi = load_gray(data)
@@ -247,18 +252,18 @@ def _analyse_image(document: Document, data: bytes, options: DrawingOptions) -> 
     # Page units of an image are pixels of the OCR-normalised image (downscaled if it was large).
     downscale = meta.ocr.downscale if meta is not None and meta.ocr is not None else 1.0
     unit_m = INCH_M / dpi / downscale if dpi else None
-    dp = _raster_page(1, "px", gray, downscale, unit_m, meta, dpi, options)
+    dp = _raster_page(1, "px", gray, downscale, unit_m, meta, dpi, options, cache)
     pages = [dp] if dp.buildings else []
     return DrawingAnalysis(document=document.id, method="raster", pages=pages,
                            notes=[] if pages else ["未在图纸中识别到带标注的建筑轮廓"])
 
 
 def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float | None, meta: Page | None,
-                 dpi: float | None, options: DrawingOptions) -> DrawingPage:
+                 dpi: float | None, options: DrawingOptions, cache: OcrCache | None = None) -> DrawingPage:
     from .raster import read_raster
 
     rp = read_raster(gray, unit_per_px)
-    texts, note = _ocr_texts(meta, gray, unit_per_px, options)
+    texts, note = _ocr_texts(meta, gray, unit_per_px, options, cache)
     if meta is not None and meta.tables and meta.source == Source.OCR and texts is not None and not note:
         # Same frame as the OCR lines (see _ocr_texts): schedules read from the scan apply.
         schedules = find_schedules(meta.tables)
@@ -276,7 +281,8 @@ def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float
                    options, notes)
 
 
-def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOptions) -> tuple[list[TextItem], str]:
+def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOptions,
+               cache: OcrCache | None = None) -> tuple[list[TextItem], str]:
     """The page's OCR lines when ingestion made them in the same frame; else OCR here."""
     if meta is not None and meta.lines and meta.source == Source.OCR:
         run = meta.ocr
@@ -292,7 +298,7 @@ def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOpti
     buf = io.BytesIO()
     Image.fromarray(gray).save(buf, format="PNG", compress_level=1)
     png = buf.getvalue()
-    result = recognise_pages([PageImage(key=sha256_hex(png), image=png)], options.ocr)[0]
+    result = recognise_pages([PageImage(key=sha256_hex(png), image=png)], options.ocr, cache=cache)[0]
     if isinstance(result, Exception):
         return [], f"文字识别失败：{result}"
     k = unit_per_px / (result.run.downscale or 1.0)
