@@ -130,6 +130,9 @@ def review(
                      "option once per PATH); the same number again adds a new version of that case. "
                      "Without it each PATH is a new application"),
     ] = None,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="after each package, print where the time went (per stage) to stderr"),
+    ] = False,
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
     from .render import render
@@ -162,7 +165,13 @@ def review(
         err.print(f"正在审查 {path} …")
         try:
             numbered = {"application_id": ids[n]} if n in ids else {}
-            report = review_path(path, store, options, **numbered)
+            if profile:
+                from .profile import format_profile, profile_review
+
+                report, timed = profile_review(path, store, options, **numbered)
+                err.print(format_profile((path.name, timed)), markup=False, highlight=False)
+            else:
+                report = review_path(path, store, options, **numbered)
         except Exception as exc:  # noqa: BLE001 - one package's defect must not stop the batch
             # Documents and rules contain their own failures; this is the
             # last frame, for a defect in the pipeline itself. No message

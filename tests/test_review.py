@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,19 @@ def test_second_review_of_a_slanted_site_plan_does_no_ocr(tmp_path):
     assert any(f.type == "measured_separation" for f in second.documents[0].fields)
     assert not {"detection", "recognition", "classification"} & set(seconds), seconds
     assert [d.fields for d in first.documents] == [d.fields for d in second.documents]
+
+
+@pytest.mark.slow
+def test_review_profile_prints_where_the_time_went(tmp_path):
+    package = tmp_path / "scan"
+    package.mkdir()
+    shutil.copy(SAMPLE / "02_营业执照副本.jpg", package / "02_营业执照副本.jpg")
+    db = f"sqlite:///{tmp_path / 'shencha.db'}"
+    result = runner.invoke(app, ["review", str(package), "--db", db, "--profile"])
+    assert result.exit_code == 0, result.output
+    table = result.stderr
+    for stage in ("文字检测 detection", "文字识别 recognition", "字段抽取 fields", "规则检查 checks", "总墙钟 total wall"):
+        assert stage in table, stage
+    recognition = re.search(r"文字识别 recognition \*\s+([\d.]+)", table)
+    assert recognition and float(recognition.group(1)) > 0
+    assert json.loads(result.stdout)["documents"]  # the report is still written to stdout
