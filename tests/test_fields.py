@@ -512,3 +512,30 @@ def test_first_row_of_an_unruled_roster_is_one_record_with_its_certificate():
     assert sum("cert_no" in types for types in records.values()) == 7  # 吕军's row has none
     assert one(doc, "cert_no", holder="万永强").attributes["record"] == one(
         doc, "person_name", normalized="万永强").attributes["record"]
+
+
+# Character boxes of one OCR line as RapidOCR spread them over its frames (blind family D's
+# scanned roster, 200 dpi): gaps of 1-2 px between some digits, none meant as a space.
+_OCR_CERT = [("浙", 422, 426), ("A", 428, 432), ("0", 432, 437), ("1", 437, 441), ("2", 441, 445),
+             ("0", 445, 450), ("2", 450, 454), ("6", 454, 458), ("0", 458, 463), ("0", 463, 467),
+             ("0", 469, 472), ("2", 472, 476), ("0", 478, 481), ("7", 481, 484)]
+
+
+def _cert_line_doc(source: Source):
+    from extractor.model import Word
+
+    doc = doc_from_lines("浙A012026000207", source=source)
+    line = doc.pages[0].lines[0]
+    words = [Word(text=t, bbox=(x0, 212.0, x1, 225.0)) for t, x0, x1 in _OCR_CERT]
+    doc.pages[0].lines[0] = line.model_copy(update={"words": words, "bbox": (422.0, 212.0, 484.0, 224.0)})
+    return doc
+
+
+def test_ocr_character_gaps_do_not_split_a_number():
+    from extractor.fields.view import build_view
+
+    [ocr_line] = build_view(_cert_line_doc(Source.OCR)).lines
+    assert ocr_line.raw == "浙A012026000207"
+    # A text layer's boxes are exact: the same narrow gaps there are word spaces.
+    [text_line] = build_view(_cert_line_doc(Source.TEXT)).lines
+    assert text_line.raw == "浙A01202600 02 07"

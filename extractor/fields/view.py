@@ -108,11 +108,18 @@ def _respace(line: Line) -> Line:
     if len(words) < 2 or "".join(w.text for w in words) != line.text.replace(" ", ""):
         return line
     height = max(line.bbox[3] - line.bbox[1], 1.0)
+    # A text layer's glyph boxes are exact, and a narrow gap between Latin
+    # letters or digits is a word space. OCR character boxes are spread over
+    # the recogniser's frames, a few pixels off either way, and the recogniser
+    # writes the spaces it sees: there a narrow gap inside a certificate number
+    # (浙A01202600 02 07, a blind family's scanned roster) is noise, and the
+    # split number fell into two columns.
+    ascii_gap = 0.35 if line.source == Source.OCR else 0.15
     text = words[0].text
     for prev, w in zip(words, words[1:]):
         gap = w.bbox[0] - prev.bbox[2]
-        text += (" " if gap > 0.35 * height or prev.text[-1:].isascii() and w.text[:1].isascii() and gap > 0.15 * height
-                 else "") + w.text
+        ascii_pair = prev.text[-1:].isascii() and w.text[:1].isascii()
+        text += (" " if gap > 0.35 * height or ascii_pair and gap > ascii_gap * height else "") + w.text
     if text == line.text:
         return line
     return line.model_copy(update={"text": text})
