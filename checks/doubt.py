@@ -30,6 +30,9 @@ MIN_CONFIDENCE = 0.6
 # Categories whose rules judge the evidence value itself.
 EXEMPT_CATEGORIES = {"identifier.invalid"}
 
+# The openings of the certificate formats of domain.md §2 (T + ID number; 省 + letter +
+# trade digits; 省建安 A/B/C): a number that opens so and fits none is incomplete.
+_KNOWN_FAMILY = re.compile(r"^(?:T\d|[" + ids.PROVINCES + r"][A-Z]\d|[" + ids.PROVINCES + r"]建安)")
 _DATE_SHAPE = re.compile(r"(?:19|20)\d{2}\s*(?:年|[.\-/])\s*\d{1,2}\s*(?:月|[.\-/])\s*\d{1,2}")
 _CERT_CHECKS = {
     "special_operation": ids.check_special_operation,
@@ -56,11 +59,12 @@ def value_doubt(f: Field) -> str | None:
         if _DATE_SHAPE.search(text) or re.fullmatch(r"\d{8}", text):
             return f"证书编号“{text}”像是日期，可能取错了栏目"
         check = _CERT_CHECKS.get(str(f.attributes.get("cert_type")))
-        if check is not None:
-            result = check(text)
-            if not result.valid:
-                return f"证书编号“{text}”不符合该类证书的编号格式，可能识别不全"
-        elif ids.classify_cert_no(text) is None and len(re.sub(r"\D", "", text)) < 6:
+        result = check(text) if check is not None else ids.classify_cert_no(text)
+        if result is not None and not result.valid:
+            return f"证书编号“{text}”不符合该类证书的编号格式，可能识别不全"
+        if result is None and (_KNOWN_FAMILY.match(re.sub(r"\s", "", text)) or len(re.sub(r"\D", "", text)) < 6):
+            # It starts like a format we know but is none: cut off or split
+            # (a scanned roster's 浙A012026000207 read as 浙A0120260002).
             return f"证书编号“{text}”不完整，可能识别不全"
         return None
     if f.type == "resident_id" and f.source == "ocr":

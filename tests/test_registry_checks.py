@@ -159,6 +159,16 @@ def test_not_found_on_a_malformed_number_is_uncertain_and_says_why(lookup):
     assert f.verdict == "uncertain" and "不符合该类证书的编号格式" in f.reason
 
 
+def test_not_found_on_a_number_cut_short_is_uncertain(lookup):
+    """A number that opens like a known format but fits none (a scanned roster's
+    浙A012026000207 read as 浙A0120260002, its format unknown to extraction) is a
+    misreading to check, not a certificate nobody holds."""
+    fields = [F("person_name", "赵磊", role="special_operator"),
+              F("cert_no", "京A0120200000", holder="赵磊")]  # 京A012020000001 without its last two digits
+    f = _only(check(fields, lookup=lookup), "registry.not_found")
+    assert f.verdict == "uncertain" and "不完整" in f.reason
+
+
 def test_name_mismatch(lookup):
     fields = row("王建国", page_name="李四")
     f = _only(check(fields, lookup=lookup), "registry.name_mismatch")
