@@ -193,3 +193,21 @@ def test_scanned_pdf_page_is_rendered_once_and_not_at_all_from_the_cache(tmp_pat
     assert again.ocr is not None and again.ocr.cached
     assert cer("".join(line.text for line in first.lines), "".join(LINES)) <= 0.02
     assert [line.text for line in again.lines] == [line.text for line in first.lines]
+
+
+def test_the_cache_key_follows_the_page_code(tmp_path, monkeypatch) -> None:
+    # A cached page must never be one read by other preprocessing code (a changed deskew
+    # once kept answering from results cached before it): the key carries a digest of it.
+    from extractor.ocr import page as page_module
+    from extractor.ocr import runner
+
+    before = runner._pipeline_version()
+    assert before == runner.PIPELINE_VERSION
+    edited = tmp_path / "page.py"
+    edited.write_bytes(Path(page_module.__file__).read_bytes() + b"\nMIN_SKEW_DEG = 0.4\n")
+    monkeypatch.setattr(page_module, "__file__", str(edited))
+    assert runner._pipeline_version() != before
+    page = a4_page()
+    key = cache_key(page, OcrOptions())
+    monkeypatch.setattr(runner, "PIPELINE_VERSION", runner._pipeline_version())
+    assert cache_key(page, OcrOptions()) != key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,8 +19,26 @@ from .page import recognise_page
 
 DEFAULT_OPTIONS = OcrOptions()
 
-# Bump when preprocessing or line assembly changes what a page's result is.
-PIPELINE_VERSION = "1"
+
+
+def _pipeline_version() -> str:
+    """A digest of the code that turns a page into lines: preprocessing (decode, orientation,
+    deskew), the engines' calls and line assembly.
+
+    Part of every cache key, so a cached page is never one read by other code: a hand-bumped
+    number was forgotten once (a changed deskew kept answering from results cached before it).
+    Comment edits invalidate the cache too; that costs one OCR pass, a stale result costs a
+    wrong field.
+    """
+    from . import engines, page, preprocess
+
+    digest = hashlib.sha256()
+    for module in (page, preprocess, engines):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+PIPELINE_VERSION = _pipeline_version()
 
 # One engine per (engine, model dir, settings, threads) per process: loading
 # the ONNX sessions costs ~0.3 s, recognising a page ~1-3 s.
