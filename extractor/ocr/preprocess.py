@@ -203,6 +203,40 @@ def estimate_skew(quads: list[np.ndarray], max_angle: float) -> float | None:
     return median
 
 
+def refine_skew(bgr: np.ndarray, rough: float, span: float = 2.0, width: int = 800) -> float:
+    """The page's slant to ~0.05 degrees near ``rough``, from the image's ink.
+
+    The detector's boxes say roughly how a page leans, but their slopes are
+    quantised by the detector's input scale: on a 200-dpi roster shrunk to
+    1280 px, half the cell boxes of a 1-degree scan came out at exactly 0 and
+    the median said 0.3 (measured), so the table was not straightened and its
+    rows mixed. Text lines and rules are sharpest in a row profile when they lie
+    flat, so the angle whose turned image has the sharpest row profile (sum of
+    squared differences of ink per row) is the slant. Coarse to fine around
+    ``rough`` on an Otsu-binarised copy ``width`` px wide: ~25 turns of a small
+    image, tens of milliseconds.
+    """
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    scale = min(1.0, width / gray.shape[1])
+    if scale < 1.0:
+        gray = cv2.resize(gray, (width, max(1, round(gray.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    ink = ink.astype(np.float32)
+    h, w = ink.shape
+
+    def sharpness(angle: float) -> float:
+        turned = cv2.warpAffine(ink, cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0), (w, h),
+                                flags=cv2.INTER_NEAREST, borderValue=0)
+        return float(np.square(np.diff(turned.sum(axis=1))).sum())
+
+    best, low, high = rough, rough - span, rough + span
+    for step in (0.5, 0.1, 0.05):
+        grid = np.arange(low, high + step / 2, step)
+        best = float(grid[int(np.argmax([sharpness(a) for a in grid]))])
+        low, high = best - step, best + step
+    return round(best, 2)
+
+
 def rotation_matrix(width: int, height: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
     """Affine matrix rotating an image by ``angle`` degrees (OpenCV sense:
     counter-clockwise positive) about its centre, on a canvas grown to keep every
