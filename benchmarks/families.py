@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -82,8 +83,11 @@ def export_family_a(out: Path) -> Path:
 
 def _run(script: str, pkg_dir: Path, details: Path, shencha: str = str(SHENCHA)) -> tuple[str, float]:
     start = time.perf_counter()
+    # A store of its own (the review scorer makes one; the extract scorer would use the
+    # user's default store, whose OCR cache may hold pages another checkout read).
+    env = {**os.environ, "SHENCHA_DB": f"sqlite:///{details.with_suffix('.db')}"}
     proc = subprocess.run([sys.executable, str(SCORING / script), str(pkg_dir), "--shencha", shencha,
-                           "--details", str(details)], capture_output=True, text=True)
+                           "--details", str(details)], capture_output=True, text=True, env=env)
     return proc.stdout + proc.stderr, time.perf_counter() - start
 
 
