@@ -354,3 +354,22 @@ def test_openapi_document_is_committed_and_served(api):
             "/api/v1/decisions/{decision_id}/second-review", "/api/v1/applications/{application_id}/recusals",
             "/api/v1/shared/{entry}"} <= paths
     assert client.get("/api/docs").status_code == 200
+
+
+def test_nul_characters_are_refused_before_the_store_sees_them(api):
+    # PostgreSQL cannot hold a NUL: a user name, reason or path with one answered 500
+    # there (schemathesis found the user name). Now a 422 with the contract's error body.
+    client, keys, store_url = api
+    from shencha.service.accounts import authenticate
+
+    assert authenticate(Store(store_url), "officer\x00", "officer-demo-2026") is None  # the web app's login
+    platform = bearer(keys["platform"])
+    r = client.post("/api/v1/sessions", json={"username": "\x00", "password": "x"})
+    assert r.status_code == 422 and _error_body(r)["code"] == "validation_error"
+    officer = login(client, "officer")
+    r = client.post("/api/v1/findings/f-1/decisions", headers=officer,
+                    json={"decision": "confirm", "reason": "理由\x00"})
+    assert r.status_code == 422 and _error_body(r)["code"] == "validation_error"
+    for url in ("/api/v1/jobs/job-%00", "/api/v1/reports/app-1-v1%00", "/api/v1/shared/yingji?since=2026%00"):
+        r = client.get(url, headers=platform)
+        assert r.status_code == 422 and _error_body(r)["code"] == "validation_error", (url, r.text)

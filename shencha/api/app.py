@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Upload
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -231,7 +231,19 @@ def _digest_response(body: bytes) -> Response:
 
 # -- bodies -----------------------------------------------------------------------------------------
 
-class SessionIn(BaseModel):
+class _Body(BaseModel):
+    """A request body: no text in it may hold a NUL character (PostgreSQL cannot store one,
+    and no name, reason or value needs it)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("不能包含空字符（NUL） / must not contain a NUL character")
+        return value
+
+
+class SessionIn(_Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1000)
 
@@ -246,7 +258,7 @@ class SubmittedOut(BaseModel):
     job_id: str
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(_Body):
     decision: Literal["confirm", "dismiss", "request_correction"]
     reason: str = Field(min_length=1, max_length=5000)
     report_id: str | None = Field(None, max_length=80, description="the report the finding is in (optional)")
@@ -260,12 +272,12 @@ class DecisionOut(BaseModel):
     version: int
 
 
-class SecondReviewIn(BaseModel):
+class SecondReviewIn(_Body):
     action: Literal["confirm", "return"]
     reason: str = Field(min_length=1, max_length=5000)
 
 
-class CorrectionIn(BaseModel):
+class CorrectionIn(_Body):
     field_type: str = Field(min_length=1, max_length=40, description="contract field type, e.g. person_name")
     document: str = Field(min_length=1, max_length=40, description="the document's id in the report")
     page: int | None = Field(None, ge=1, le=100000)
@@ -287,7 +299,7 @@ class CorrectionReviewOut(BaseModel):
     state: Literal["effective", "pending_second_review", "returned"]
 
 
-class RecusalIn(BaseModel):
+class RecusalIn(_Body):
     reason: str = Field(min_length=1, max_length=5000)
 
 
@@ -331,9 +343,14 @@ def create_app(store_url: str | None = None, run_jobs: bool | None = None) -> Fa
 
     @app.middleware("http")
     async def audit(request: Request, call_next):
-        response = await call_next(request)
+        if "\x00" in request.url.path or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+            # PostgreSQL cannot hold a NUL character: refused before any lookup or audit write.
+            response = _error(422, "validation_error", "请求地址或参数中含有空字符（NUL）。",
+                              "The request path or query contains a NUL character.")
+        else:
+            response = await call_next(request)
         who = getattr(request.state, "actor", None)
-        path = request.url.path
+        path = request.url.path.replace("\x00", "\\x00")
         if path.startswith("/api/v1/") and path != f"{PREFIX}/openapi.json":
             await run_in_threadpool(clients.record_call, store, who, request.method, path, response.status_code)
         return response

@@ -209,6 +209,9 @@ def authenticate(store: Store, username: str, password: str, address: str | None
     IP, when the caller knows it) is backing off; the password is not even
     checked then, so guessing on goes nowhere.
     """
+    # No account name holds a NUL, and PostgreSQL cannot even look one up: the
+    # attempt is judged (and logged) under its visible escape.
+    username = username.replace("\x00", "\\x00")
     keys = _throttle_keys(username, address)
     now = time.time()
     wait = _wait(store, keys, now)
