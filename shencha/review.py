@@ -200,28 +200,27 @@ class Rereview:
 
 
 def rereview_application(store: Store, key: str, ruleset=None, run_key: str | None = None,
-                         ruleset_path: str | None = None) -> Rereview | None:
+                         ruleset_path: str | None = None, lookup=None) -> Rereview | None:
     """Run the checks again on the latest report of the application `key`, store the next version.
 
     No file is read again and nothing is recognised again: the documents
-    and fields come from the stored report. None when the application has
-    no report. `ruleset` (a loaded `checks.ruleset.Ruleset`) or
-    `ruleset_path` choose the rules; without either, $SHENCHA_RULESET or
-    the bundled default. With `run_key`, a retried re-review returns the
-    version the first attempt stored.
+    and fields come from the stored report, and the new version's documents,
+    pages and lines are copied inside the store (`Store.save_derived`). None
+    when the application has no report. `ruleset` (a loaded
+    `checks.ruleset.Ruleset`) or `ruleset_path` choose the rules; without
+    either, $SHENCHA_RULESET or the bundled default. With `run_key`, a retried
+    re-review returns the version the first attempt stored. `lookup` (a
+    `registry_sync.lookup.RegistryLookup`) may be shared by the cases of one
+    batch.
     """
     from sqlalchemy import select
 
-    from .schema import ApplicationRow, DocumentRow, PageRow, ReportRow
+    from .schema import ApplicationRow, ReportRow
 
     with store.session() as session:
         found = session.execute(
             select(ReportRow.report_json, ReportRow.run_key, ApplicationRow.name, ReportRow.id).join(ApplicationRow)
             .where(ApplicationRow.key == key).order_by(ReportRow.version.desc()).limit(2)).all()
-        images = {(doc, number): (sha, scale) for doc, number, sha, scale in session.execute(
-            select(DocumentRow.doc_key, PageRow.number, PageRow.image_sha256, PageRow.image_scale)
-            .join(PageRow, PageRow.document_id == DocumentRow.id)
-            .where(DocumentRow.report_id == found[0][3], PageRow.image_sha256.is_not(None)))} if found else {}
     if not found:
         return None
     if run_key is not None and found[0][1] == run_key:
@@ -230,28 +229,24 @@ def rereview_application(store: Store, key: str, ruleset=None, run_key: str | No
             return None
         return Rereview(key, Report.model_validate_json(found[1][0]), Report.model_validate_json(found[0][0]))
     previous = Report.model_validate_json(found[0][0])
-    if run_key is not None:
-        stored = store.report_for_run(key, run_key)
-        if stored is not None:
-            return Rereview(key, previous, stored)
-    documents = documents_from_report(previous, images)
+    documents = documents_from_report(previous)
     report = previous.model_copy(update={
         "findings": [], "rule_errors": [], "report_id": "", "version": 0, "created_at": datetime.now(UTC),
         "versions": previous.versions.model_copy(update={"shencha": __version__}),
         "application": previous.application.model_copy(deep=True),
     })
-    _run_checks(report, documents, store, ruleset if ruleset is not None else _ruleset(ruleset_path))
-    stored = store.save_review(key, found[0][2], report, documents, {}, run_key=run_key)
+    _run_checks(report, documents, store, ruleset if ruleset is not None else _ruleset(ruleset_path), lookup)
+    stored = store.save_rereview(found[0][3], report, run_key=run_key)
     return Rereview(key, previous, stored)
 
 
-def _run_checks(report: Report, documents: list[Document], store: Store, ruleset=None) -> None:
+def _run_checks(report: Report, documents: list[Document], store: Store, ruleset=None, lookup=None) -> None:
     from checks.runner import run
     from checks.view import ApplicationInfo, ApplicationView
     from registry_sync.lookup import RegistryLookup
 
     app = report.application
-    lookup = RegistryLookup(store.engine)
+    lookup = lookup if lookup is not None else RegistryLookup(store.engine)
     view = ApplicationView.from_documents(
         ApplicationInfo(
             company_name=app.company_name, uscc=app.uscc, industry=app.industry, as_of=app.as_of,

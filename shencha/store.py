@@ -10,6 +10,7 @@ once, by sha256.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -17,10 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import Integer, and_, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from extractor.model import Document
 from extractor.ocr import OcrPageResult
@@ -316,18 +317,33 @@ class Store:
         if fields:
             session.execute(insert(FieldRow), fields)
 
-    def save_derived(self, session: Session, base_report_id: int, report: Report) -> ReportRow:
+    def save_derived(self, session: Session, base_report_id: int, report: Report,
+                     run_key: str | None = None, copy_lines: bool = True) -> ReportRow:
         """Store `report` as the application's next version, derived from the stored version
-        `base_report_id` without reading the package again (a correction's re-run of the rules).
+        `base_report_id` without reading the package again (a re-review under new rules, a
+        correction's re-run of the rules).
 
-        The base version's documents, pages and lines are copied (so evidence images and lines
-        work on the new version); fields and findings come from `report`. Nothing of the base
-        version is changed. Runs in the caller's transaction.
+        The base version's documents, pages and (with `copy_lines`) lines are copied inside
+        the database (so evidence images and page lines work on the new version), one
+        INSERT ... SELECT per table whatever their number; fields and findings come from
+        `report`. A re-review of thousands of cases leaves the lines out: the page-line
+        look-up falls back to the version that read the file (`corrections.page_lines`). A
+        company the application was not first submitted for is flagged as in
+        `save_review`. Nothing of the base version is changed. Runs in the caller's
+        transaction.
         """
         base = session.get(ReportRow, base_report_id)
         if base is None:
             raise KeyError(base_report_id)
         app = session.get(ApplicationRow, base.application_id)
+        claimed = report.application
+        mismatch = _identity_mismatch(app, claimed.company_name, claimed.uscc)
+        if mismatch:
+            # A re-review's findings come fresh from the rules; a correction's carry the base's.
+            if not any(f.rule_id == IDENTITY_RULE_ID for f in report.findings):
+                report.findings = [*report.findings, _mismatch_finding(app, claimed.company_name, claimed.uscc)]
+            if mismatch not in claimed.notes:
+                claimed.notes = [*claimed.notes, mismatch]
         version = (session.scalar(select(func.max(ReportRow.version))
                                   .where(ReportRow.application_id == app.id)) or 0) + 1
         report.application.id = f"app-{app.id}"
@@ -339,38 +355,17 @@ class Store:
             n_fail=sum(f.verdict == "fail" for f in findings),
             n_uncertain=sum(f.verdict == "uncertain" for f in findings),
             n_high=sum(f.severity == "high" and f.verdict == "fail" for f in findings),
-            n_errors=len(report.errors), report_json=report.model_dump_json(),
+            n_errors=len(report.errors), report_json=report.model_dump_json(), run_key=run_key,
         )
         session.add(row)
         app.updated_at = _now()
         session.flush()
-        fields_by_doc = {d.id: d.fields for d in report.documents}
-        for doc in session.scalars(select(DocumentRow).where(DocumentRow.report_id == base.id)
-                                   .order_by(DocumentRow.id)):
-            copy = DocumentRow(report_id=row.id, doc_key=doc.doc_key, path=doc.path, sha256=doc.sha256,
-                               size=doc.size, kind=doc.kind, media_type=doc.media_type, status=doc.status,
-                               error_code=doc.error_code, error_message=doc.error_message,
-                               doc_type=doc.doc_type, n_pages=doc.n_pages)
-            session.add(copy)
-            session.flush()
-            for page in session.scalars(select(PageRow).where(PageRow.document_id == doc.id).order_by(PageRow.id)):
-                page_copy = PageRow(document_id=copy.id, number=page.number, width=page.width,
-                                    height=page.height, unit=page.unit, source=page.source,
-                                    decision=page.decision, image_sha256=page.image_sha256,
-                                    image_scale=page.image_scale, ocr=page.ocr)
-                session.add(page_copy)
-                session.flush()
-                lines = [{c: getattr(line, c) for c in ("seq", "text", "x0", "y0", "x1", "y1", "confidence",
-                                                         "source", "block", "table_index", "cell_row", "cell_col")}
-                         for line in session.scalars(select(LineRow).where(LineRow.page_id == page.id))]
-                if lines:
-                    session.execute(insert(LineRow), [{**line, "page_id": page_copy.id} for line in lines])
-            fields = fields_by_doc.get(doc.doc_key, [])
-            if fields:
-                session.execute(insert(FieldRow), [
-                    {"document_id": copy.id, "type": f.type, "role": f.role, "page": f.page,
-                     "confidence": f.confidence, "source": f.source.value, "data": f.model_dump(mode="json")}
-                    for f in fields])
+        doc_ids = _copy_documents(session, base.id, row.id, copy_lines)
+        fields = [{"document_id": doc_ids[d.id], "type": f.type, "role": f.role, "page": f.page,
+                   "confidence": f.confidence, "source": f.source.value, "data": f.model_dump(mode="json")}
+                  for d in report.documents if d.id in doc_ids for f in d.fields]
+        if fields:
+            session.execute(insert(FieldRow), fields)
         if findings:
             session.execute(insert(FindingRow), [
                 {"report_id": row.id, "finding_id": f.id, "rule_id": f.rule_id, "category": f.category,
@@ -378,6 +373,32 @@ class Store:
                 for f in findings])
         session.flush()
         return row
+
+    def save_rereview(self, base_report_id: int, report: Report, run_key: str | None = None) -> Report:
+        """`save_derived` in a transaction of its own, for a re-review under other rules.
+
+        With `run_key`, a run that already stored its version for this application (a
+        retried task) stores nothing and gets that version back. A version number taken by
+        another writer at the same moment (or SQLite's lock) is retried as in `save_review`.
+        """
+        for attempt in range(5):
+            findings, notes = report.findings, report.application.notes
+            try:
+                with self.session() as session:
+                    if run_key is not None:
+                        app_id = select(ReportRow.application_id).where(ReportRow.id == base_report_id)
+                        stored = session.scalar(select(ReportRow.report_json).where(
+                            ReportRow.application_id == app_id.scalar_subquery(), ReportRow.run_key == run_key))
+                        if stored is not None:
+                            return Report.model_validate_json(stored)
+                    self.save_derived(session, base_report_id, report, run_key=run_key, copy_lines=False)
+                return report
+            except (IntegrityError, OperationalError):
+                report.findings, report.application.notes = findings, notes
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def reports(self, key: str | None = None) -> list[ReportRow]:
         with self.session() as session:
@@ -489,6 +510,56 @@ def _kept_blobs(documents: list[Document], blobs: dict[str, bytes]) -> dict[str,
 
 def _norm_uscc(value: str | None) -> str:
     return "".join((value or "").split()).upper()
+
+
+_DOCUMENT_COLUMNS = ("doc_key", "path", "sha256", "size", "kind", "media_type", "status", "error_code",
+                     "error_message", "doc_type", "n_pages")
+_PAGE_COLUMNS = ("number", "width", "height", "unit", "source", "decision", "image_sha256", "image_scale", "ocr")
+_LINE_COLUMNS = ("seq", "text", "x0", "y0", "x1", "y1", "confidence", "source", "block", "table_index",
+                 "cell_row", "cell_col")
+
+
+@functools.cache
+def _copy_statements():
+    """The three INSERT ... SELECT statements of `_copy_documents`, built once (building them
+    cost more than running them) with the report rows as parameters :base_id and :new_id."""
+    base_id, new_id = bindparam("base_id", type_=Integer), bindparam("new_id", type_=Integer)
+    old_doc, new_doc = aliased(DocumentRow), aliased(DocumentRow)
+    old_page, new_page = aliased(PageRow), aliased(PageRow)
+    same_doc = and_(new_doc.report_id == new_id, new_doc.doc_key == old_doc.doc_key)
+    # Core tables: given a dict, an ORM insert would take it for rows to insert.
+    documents = insert(DocumentRow.__table__).from_select(
+        ["report_id", *_DOCUMENT_COLUMNS],
+        select(new_id, *(getattr(DocumentRow, c) for c in _DOCUMENT_COLUMNS))
+        .where(DocumentRow.report_id == base_id).order_by(DocumentRow.id))
+    pages = insert(PageRow.__table__).from_select(
+        ["document_id", *_PAGE_COLUMNS],
+        select(new_doc.id, *(getattr(PageRow, c) for c in _PAGE_COLUMNS))
+        .join(old_doc, PageRow.document_id == old_doc.id).join(new_doc, same_doc)
+        .where(old_doc.report_id == base_id).order_by(PageRow.id))
+    lines = insert(LineRow.__table__).from_select(
+        ["page_id", *_LINE_COLUMNS],
+        select(new_page.id, *(getattr(LineRow, c) for c in _LINE_COLUMNS))
+        .join(old_page, LineRow.page_id == old_page.id).join(old_doc, old_page.document_id == old_doc.id)
+        .join(new_doc, same_doc)
+        .join(new_page, and_(new_page.document_id == new_doc.id, new_page.number == old_page.number))
+        .where(old_doc.report_id == base_id).order_by(LineRow.id))
+    keys = select(DocumentRow.doc_key, DocumentRow.id).where(DocumentRow.report_id == new_id)
+    return documents, pages, lines, keys
+
+
+def _copy_documents(session: Session, base_id: int, new_id: int, copy_lines: bool = True) -> dict[str, int]:
+    """Copy the documents, pages and (`copy_lines`) lines of report row `base_id` to report
+    row `new_id` inside the database; returns {document key: new document row id}.
+
+    A copied page is matched to its document by the document's key and a copied line to
+    its page by (document key, page number): both are unique within one report.
+    """
+    documents, pages, lines, keys = _copy_statements()
+    ids = {"base_id": base_id, "new_id": new_id}
+    for statement in (documents, pages, lines) if copy_lines else (documents, pages):
+        session.execute(statement, ids)
+    return dict(session.execute(keys, ids).tuples().all())
 
 
 def _identity_mismatch(app: ApplicationRow, company: str | None, uscc: str | None) -> str | None:

@@ -114,6 +114,39 @@ def test_rereview_from_stored_fields_gives_the_same_findings_then_the_expected_d
     assert [r.version for r in store.reports(key)] == [1, 2, 3]
     # the new version keeps the page images of the one it was checked from
     assert store.page_image_ref(outcome.report, *_an_ocr_page(report))[0] is not None
+    # ... and its documents, pages and fields, copied inside the store (not rebuilt row by row)
+    assert _stored_counts(store, outcome.report) == _stored_counts(store, report.report_id)
+
+
+def _stored_counts(store: Store, report_key: str) -> tuple[int, int, int]:
+    from sqlalchemy import func, select
+
+    from shencha.schema import DocumentRow, FieldRow, PageRow
+
+    row_id = store.report_row_id(report_key)
+    with store.session() as session:
+        docs = select(DocumentRow.id).where(DocumentRow.report_id == row_id)
+        return (session.scalar(select(func.count()).select_from(docs.subquery())),
+                session.scalar(select(func.count(PageRow.id)).where(PageRow.document_id.in_(docs))),
+                session.scalar(select(func.count(FieldRow.id)).where(FieldRow.document_id.in_(docs))))
+
+
+@pytest.mark.slow
+def test_a_rereview_flags_a_company_the_application_was_not_submitted_for_once(reviewed):
+    from shencha.store import IDENTITY_RULE_ID
+
+    url, report = reviewed
+    store = Store(url)
+    base = store.report_row_id(report.report_id)
+    other = report.model_copy(deep=True)
+    other.application.company_name, other.application.uscc = "另一家建设有限公司", "91450000MA5L000000"
+    first = store.save_rereview(base, other, run_key="rr:identity")
+    assert [f.rule_id for f in first.findings].count(IDENTITY_RULE_ID) == 1
+    # derived again from that version (its findings already hold the flag): still once
+    second = store.save_rereview(store.report_row_id(first.report_id), first.model_copy(deep=True))
+    assert [f.rule_id for f in second.findings].count(IDENTITY_RULE_ID) == 1
+    assert len(second.application.notes) == len(set(second.application.notes))
+    assert store.save_rereview(base, other, run_key="rr:identity").report_id == first.report_id  # retried
 
 
 def _an_ocr_page(report: Report) -> tuple[str, int]:

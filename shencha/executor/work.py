@@ -164,12 +164,15 @@ def _maybe_crash(fault_dir: str | None, name: str) -> None:
 def rereview_chunk(db_url: str, keys: list[str], ruleset: tuple[str, str] | None, run_id: str,
                    fault_dir: str | None = None) -> list[RereviewOutcome]:
     """Check a chunk of stored cases again with one ruleset; one outcome per case."""
+    from registry_sync.lookup import RegistryLookup
+
     store = store_for(db_url)
     loaded = _load_ruleset(ruleset)
+    lookup = RegistryLookup(store.engine)  # one registry snapshot for the whole chunk
     out = []
     for key in keys:
         try:
-            done = rereview_application(store, key, loaded, run_key=f"rereview:{run_id}")
+            done = rereview_application(store, key, loaded, run_key=f"rereview:{run_id}", lookup=lookup)
         except Exception as exc:  # noqa: BLE001 - one case's defect must not stop the run
             out.append(RereviewOutcome(key, error=type(exc).__name__))
             continue
