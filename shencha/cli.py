@@ -133,10 +133,15 @@ def review(
     profile: Annotated[
         bool, typer.Option("--profile", help="after each package, print where the time went (per stage) to stderr"),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", envvar="SHENCHA_RAY_ADDRESS",
+                     help="review on this Ray cluster (auto: the one running here); default: this machine"),
+    ] = None,
 ) -> None:
     """审查申请材料：识别、比对、规则检查，存入案卷并输出报告。"""
     from .render import render
-    from .review import ReviewOptions, check_application_ids, review_path
+    from .review import ReviewOptions, check_application_ids
     from .service.audit import append as append_audit
     from .store import Store, write_private
 
@@ -155,29 +160,25 @@ def review(
     )
     failed = 0
     outputs: list[str] = []
-    for n, path in enumerate(paths):
+    for path in paths:
         if not path.exists():
             err.print(f"[red]找不到申请材料：{path}[/red]")
             failed += 1
-            continue
-        # A plain line, not a spinner: OCR draws its own progress bar, and
-        # two live displays on one terminal overwrite each other.
-        err.print(f"正在审查 {path} …")
-        try:
-            numbered = {"application_id": ids[n]} if n in ids else {}
-            if profile:
-                from .profile import format_profile, profile_review
-
-                report, timed = profile_review(path, store, options, **numbered)
-                err.print(format_profile((path.name, timed)), markup=False, highlight=False)
-            else:
-                report = review_path(path, store, options, **numbered)
-        except Exception as exc:  # noqa: BLE001 - one package's defect must not stop the batch
+    present = [(n, path) for n, path in enumerate(paths) if path.exists()]
+    on_cluster = bool(ray) and ray != "local"
+    if on_cluster and (profile or ocr_engine != "rapidocr"):
+        raise typer.BadParameter("Ray 集群上只用默认识别引擎审查，且不支持 --profile", param_hint="--ray")
+    if on_cluster:
+        results = _reviews_on_cluster(present, ids, store.url, ray, as_of_date)
+    else:
+        results = _reviews_here(present, ids, store, options, profile)
+    for path, report in results:
+        if isinstance(report, str):
             # Documents and rules contain their own failures; this is the
             # last frame, for a defect in the pipeline itself. No message
             # text: it may quote a document.
-            err.print(f"[red]✗ {path.name}：审查出错（{type(exc).__name__}），未生成报告；其余材料继续审查[/red]")
-            logging.getLogger(__name__).warning("review of a package failed: %s", type(exc).__name__)
+            err.print(f"[red]✗ {path.name}：审查出错（{report}），未生成报告；其余材料继续审查[/red]")
+            logging.getLogger(__name__).warning("review of a package failed: %s", report)
             failed += 1
             continue
         append_audit(store, "cli", "run_review", report.report_id,
@@ -205,6 +206,50 @@ def review(
             typer.echo("\n".join(outputs))
     if failed:
         raise typer.Exit(1)
+
+
+def _reviews_here(present, ids, store, options, profile: bool):
+    """(path, report, or the error's type name) for each package, reviewed in this process
+    with its OCR on all cores: the local executor's one-package path (review_one)."""
+    from .review import review_path
+
+    for n, path in present:
+        # A plain line, not a spinner: OCR draws its own progress bar, and
+        # two live displays on one terminal overwrite each other.
+        err.print(f"正在审查 {path} …")
+        numbered = {"application_id": ids[n]} if n in ids else {}
+        try:
+            if profile:
+                from .profile import format_profile, profile_review
+
+                report, timed = profile_review(path, store, options, **numbered)
+                err.print(format_profile((path.name, timed)), markup=False, highlight=False)
+            else:
+                report = review_path(path, store, options, **numbered)
+        except Exception as exc:  # noqa: BLE001 - one package's defect must not stop the batch
+            yield path, type(exc).__name__
+            continue
+        yield path, report
+
+
+def _reviews_on_cluster(present, ids, url: str, address: str, as_of):
+    """The same on a Ray cluster (shencha.executor): pages spread over its OCR actors."""
+    from .executor import ReviewJob, make_executor, new_run_id
+
+    if url.startswith("sqlite"):
+        err.print("[yellow]提示：Ray 集群的各节点须能访问同一案卷库，多节点部署请使用 PostgreSQL（--db）。[/yellow]")
+    run_id = new_run_id("review")
+    jobs = [ReviewJob(path=str(path), application_id=ids.get(n), as_of=as_of, run_key=f"{run_id}:{n}")
+            for n, path in present]
+    try:
+        executor = make_executor(url, ray_address=address)
+    except ImportError:
+        err.print("[red]未安装 Ray：pip install -e '.[ray]'[/red]")
+        raise typer.Exit(1) from None
+    err.print(f"正在 Ray 集群（{address}）上审查 {len(jobs)} 份材料 …")
+    with executor:
+        for outcome in executor.review(jobs):
+            yield Path(outcome.job.path), outcome.report if outcome.ok else outcome.error
 
 
 @app.command()

@@ -131,3 +131,21 @@ def test_rereview_on_ray_after_a_ruleset_change(ray_address, local_findings, tmp
         assert not diff.new
         assert sorted(f["id"] for f in diff.remaining) == sorted(f.id for f in report.findings if f.rule_id != gone)
         assert [r.version for r in store.reports(application_key(f"W-{i}"))] == [1, 2]
+
+
+def test_shencha_review_with_ray_runs_on_the_cluster(ray_address, local_findings, tmp_path):
+    # `shencha review --ray` goes through the same executor: the local findings, one version.
+    import json
+
+    from typer.testing import CliRunner
+
+    from shencha.cli import app
+
+    url = _fresh_store(tmp_path)
+    result = CliRunner().invoke(app, ["review", str(PACKAGES[0]), "--ray", ray_address, "--db", url,
+                                      "--application-id", "C-0"])
+    assert result.exit_code == 0, result.output
+    assert "Ray 集群" in result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(f["id"] for f in report["findings"]) == local_findings[0]
+    assert [r.version for r in Store(url).reports(application_key("C-0"))] == [1]
