@@ -14,7 +14,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -152,22 +152,15 @@ class Store:
         and returns the version stored the first time.
         """
         blobs = _kept_blobs(documents, blobs)
-        for attempt in range(5):
+
+        def write() -> Report:
             if run_key is not None:
                 stored = self.report_for_run(key, run_key)
                 if stored is not None:
                     return stored  # a retried task: this run's version is already there
-            findings, notes = report.findings, report.application.notes
-            try:
-                return self._save_review(key, name, report, documents, blobs, run_key)
-            except (IntegrityError, OperationalError):
-                # Another worker took the version number (or stored this run, or created the
-                # application) at the same moment, or held SQLite's lock: look again.
-                report.findings, report.application.notes = findings, notes
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+            return self._save_review(key, name, report, documents, blobs, run_key)
+
+        return _with_retries(report, write)
 
     def report_for_run(self, key: str, run_key: str) -> Report | None:
         """The report a run stored for the application `key`, if it did."""
@@ -381,24 +374,19 @@ class Store:
         retried task) stores nothing and gets that version back. A version number taken by
         another writer at the same moment (or SQLite's lock) is retried as in `save_review`.
         """
-        for attempt in range(5):
-            findings, notes = report.findings, report.application.notes
-            try:
-                with self.session() as session:
-                    if run_key is not None:
-                        app_id = select(ReportRow.application_id).where(ReportRow.id == base_report_id)
-                        stored = session.scalar(select(ReportRow.report_json).where(
-                            ReportRow.application_id == app_id.scalar_subquery(), ReportRow.run_key == run_key))
-                        if stored is not None:
-                            return Report.model_validate_json(stored)
-                    self.save_derived(session, base_report_id, report, run_key=run_key, copy_lines=False)
-                return report
-            except (IntegrityError, OperationalError):
-                report.findings, report.application.notes = findings, notes
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+
+        def write() -> Report:
+            with self.session() as session:
+                if run_key is not None:
+                    app_id = select(ReportRow.application_id).where(ReportRow.id == base_report_id)
+                    stored = session.scalar(select(ReportRow.report_json).where(
+                        ReportRow.application_id == app_id.scalar_subquery(), ReportRow.run_key == run_key))
+                    if stored is not None:
+                        return Report.model_validate_json(stored)
+                self.save_derived(session, base_report_id, report, run_key=run_key, copy_lines=False)
+            return report
+
+        return _with_retries(report, write)
 
     def reports(self, key: str | None = None) -> list[ReportRow]:
         with self.session() as session:
@@ -510,6 +498,22 @@ def _kept_blobs(documents: list[Document], blobs: dict[str, bytes]) -> dict[str,
 
 def _norm_uscc(value: str | None) -> str:
     return "".join((value or "").split()).upper()
+
+
+def _with_retries(report: Report, write: Callable[[], Report]) -> Report:
+    """`write()` until it stores: another worker may take the version number (or store the
+    same run, or create the application) at the same moment, or hold SQLite's lock; then
+    it looks again, with the report's findings and notes as they were before the try."""
+    for attempt in range(5):
+        findings, notes = report.findings, report.application.notes
+        try:
+            return write()
+        except (IntegrityError, OperationalError):
+            report.findings, report.application.notes = findings, notes
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 _DOCUMENT_COLUMNS = ("doc_key", "path", "sha256", "size", "kind", "media_type", "status", "error_code",
