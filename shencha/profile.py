@@ -152,7 +152,9 @@ def profile_review(path: Path, store: Any, options: Any = None, **review_kwargs:
 def format_profile(*profiles: tuple[str, Profile]) -> str:
     """A table of stage seconds, one column per (title, profile)."""
     titles = [title for title, _ in profiles]
-    width = max(len(t) for t in titles + ["seconds"]) + 2
+    # Wide enough for the longest cell too ("30 (30/27)"), so columns never run together.
+    pages = [f"{p.pages} ({p.ocr_pages}/{p.cached_pages})" for _, p in profiles]
+    width = max(len(t) for t in titles + pages + ["seconds"]) + 2
     head = f"{'阶段 stage':<30}" + "".join(f"{t:>{width}}" for t in titles)
     rows = [head, "-" * len(head)]
 
@@ -172,7 +174,7 @@ def format_profile(*profiles: tuple[str, Profile]) -> str:
     row("OCR 批次墙钟 OCR batch wall", [f"{p.ocr_wall:.2f}" for _, p in profiles])
     row("OCR 阶段合计 OCR stages *", [f"{sum(p.seconds.get(n, 0.0) for n in OCR_STAGES):.2f}" for _, p in profiles])
     row("进程x线程 processes x threads", [p.workers or "-" for _, p in profiles])
-    row("页数 pages (OCR/缓存)", [f"{p.pages} ({p.ocr_pages}/{p.cached_pages})" for _, p in profiles])
+    row("页数 pages (OCR/缓存)", pages)
     row("总墙钟 total wall", [f"{p.wall:.2f}" for _, p in profiles])
     rows.append("* 各识别进程之和 summed over OCR worker processes")
     return "\n".join(rows)

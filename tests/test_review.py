@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import traceback
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,11 @@ def test_registry_sync_on_a_fresh_home_creates_the_store(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_second_review_of_a_slanted_site_plan_does_no_ocr(tmp_path):
+def test_second_review_of_a_slanted_site_plan_does_no_ocr(tmp_path, monkeypatch):
     # A scan straightened at ingestion is read again in the drawing's own frame
-    # (extractor.drawings._ocr_texts): that pass goes through the OCR cache too.
-    from PIL import Image
+    # (extractor.drawings._ocr_texts): that pass goes through the OCR cache too,
+    # and a cache hit encodes no page image (a PNG of a 200-dpi page costs ~0.15 s).
+    from PIL import Image, PngImagePlugin
 
     from extractor.ocr import timing
     from shencha.review import review_path
@@ -131,8 +133,18 @@ def test_second_review_of_a_slanted_site_plan_does_no_ocr(tmp_path):
     scan.rotate(3.0, expand=True, fillcolor="white", resample=Image.BICUBIC).save(package / "总平面布置图.jpg", quality=90)
     store = Store(f"sqlite:///{tmp_path / 'shencha.db'}")
     first = review_path(package, store, application_id="JS-2026-0043")
+    encoded: list[str] = []  # where each PNG was written from
+    png_save = PngImagePlugin._save
+
+    def spy(*args, **kwargs):
+        encoded.append("".join(traceback.format_stack(limit=5)[:-1]))
+        return png_save(*args, **kwargs)
+
+    monkeypatch.setattr(PngImagePlugin, "_save", spy)
+    monkeypatch.setitem(Image.SAVE, "PNG", PngImagePlugin._save)
     with timing.collect() as seconds:
         second = review_path(package, store, application_id="JS-2026-0043")
+    assert not encoded, f"{len(encoded)} page images encoded on a cached review:\n" + "\n".join(encoded)
     [page] = first.documents[0].page_details
     assert page.ocr is not None and abs(page.ocr.skew) >= 0.5  # straightened: the drawing re-reads it
     assert any(f.type == "measured_separation" for f in second.documents[0].fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from ..errors import ErrorCode, InputError
 from ..limits import Limits
@@ -29,8 +29,12 @@ def _read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
             for index, frame in enumerate(frames):
                 _check_pixels(frame, limits)
                 frame.load()  # decode now: truncation and bombs show up here
-                upright = ImageOps.exif_transpose(frame)
-                if fmt in ("png", "jpeg") and upright is frame and len(frames) == 1:
+                # exif_transpose returns a copy even when nothing turns, so ask the tag:
+                # an upright photo keeps its own bytes (a stable cache key, no PNG
+                # encoding, and the OCR worker can draft-decode a large JPEG).
+                turned = frame.getexif().get(ExifTags.Base.Orientation, 1) not in (None, 0, 1)
+                upright = ImageOps.exif_transpose(frame) if turned else frame
+                if fmt in ("png", "jpeg") and not turned and len(frames) == 1:
                     encoded = data  # keep the original bytes: a stable cache key
                 else:
                     encoded = _encode_png(upright)
