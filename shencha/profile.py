@@ -116,12 +116,12 @@ def profile_review(path: Path, store: Any, options: Any = None, **review_kwargs:
         profile.ocr_wall += seconds
 
     original_run_ocr, timed_run_ocr = _wall(ingest, "_run_ocr", add_ocr_wall)
-    plans: list[tuple[int, int]] = []
+    plans: list[tuple[int, tuple[int, int]]] = []  # (pages in the batch, (processes, threads))
     original_plan = runner.plan_parallelism
 
     def plan(n_pages: int, workers: int | None) -> tuple[int, int]:
         chosen = original_plan(n_pages, workers)
-        plans.append(chosen)
+        plans.append((n_pages, chosen))
         return chosen
 
     started = time.perf_counter()
@@ -144,7 +144,8 @@ def profile_review(path: Path, store: Any, options: Any = None, **review_kwargs:
                 profile.ocr_pages += 1
                 profile.cached_pages += int(bool(page.ocr.cached))
     if plans:
-        processes, threads = plans[-1]
+        # The package's main batch, not the drawing pass's single page that comes last.
+        processes, threads = max(plans, key=lambda p: p[0])[1]
         profile.workers = f"{processes}x{threads}"
     return report, profile
 

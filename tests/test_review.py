@@ -59,7 +59,7 @@ def test_json_report_is_valid_against_the_contract(reviewed):
 
 @pytest.mark.slow
 def test_html_report_is_self_contained_and_readable(reviewed):
-    json_path, html_path = reviewed
+    _, html_path = reviewed
     html = html_path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert "发现的问题" in html and "材料与识别结果" in html
