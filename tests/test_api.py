@@ -246,6 +246,54 @@ def test_dismissal_waits_for_a_second_officer(api):
                        json={"decision": "confirm", "reason": "x"}).status_code == 404
 
 
+def test_case_decisions_through_the_api_follow_the_workflow(api):
+    # Issue 14: a platform with its own front end drives the case decision too, under the same rules.
+    client, keys, store_url = api
+    officer, officer2 = login(client, "officer"), login(client, "officer2")
+    report_id, report = _reviewed(client, bearer(keys["platform"]), store_url)
+    application = report["application"]["id"]
+    assert any(f["verdict"] == "fail" for f in report["findings"])
+    route = f"/api/v1/applications/{application}/decisions"
+
+    r = client.post(route, headers=bearer(keys["platform"]), json={"decision": "approve", "reason": "同意"})
+    assert r.status_code == 403 and _error_body(r)["code"] == "person_only"
+    r = client.post(route, headers=officer, json={"decision": "approve", "reason": "问题已当场说明"})
+    assert r.status_code == 201, r.text
+    step = r.json()
+    # Granting a case that has a failure is a key step: no effect until a second officer confirms.
+    assert step["state"] == "pending_second_review" and step["decision_id"].startswith("C")
+    view = client.get(f"/api/v1/applications/{application}", headers=officer).json()
+    assert view["case_decision"] is None and view["pending_case_decision"]["key"] == step["decision_id"]
+
+    own = client.post(f"/api/v1/decisions/{step['decision_id']}/second-review", headers=officer,
+                      json={"action": "confirm", "reason": "同意"})
+    assert own.status_code == 403 and _error_body(own)["code"] == "not_allowed"
+    r = client.post(f"/api/v1/decisions/{step['decision_id']}/second-review", headers=officer2,
+                    json={"action": "confirm", "reason": "复核同意"})
+    assert r.status_code == 200 and r.json()["state"] == "effective", r.text
+    view = client.get(f"/api/v1/applications/{application}", headers=officer).json()
+    assert view["state"] == "approved" and view["case_decision"]["key"] == step["decision_id"]
+    assert any(d["kind"] == "decided" for d in view["dates"]), view["dates"]
+
+    # The next decision names the version it supersedes; a stale one is a conflict.
+    r = client.post(route, headers=officer2, json={"decision": "reject", "reason": "x", "expected_version": 0})
+    assert r.status_code == 409 and _error_body(r)["code"] == "conflict"
+    r = client.post(route, headers=officer2, json={"decision": "request_correction", "reason": "请补正证书复印件"})
+    assert r.status_code == 201 and r.json()["state"] == "effective" and r.json()["version"] == 2
+    assert client.get(f"/api/v1/applications/{application}", headers=officer).json()["state"] == \
+        "correction_requested"
+
+    other_report, _ = _reviewed(client, bearer(keys["platform"]), store_url)
+    r = client.post(route, headers=officer, json={"decision": "reject", "reason": "x", "report_id": other_report})
+    assert r.status_code == 422, r.text
+    assert client.post("/api/v1/applications/app-99999/decisions", headers=officer,
+                       json={"decision": "reject", "reason": "x"}).status_code == 404
+    r = client.post(f"/api/v1/applications/{application}/recusals", headers=officer, json={"reason": "亲属关系"})
+    assert r.status_code == 201
+    r = client.post(route, headers=officer, json={"decision": "reject", "reason": "x"})
+    assert r.status_code == 403 and _error_body(r)["code"] == "recused"
+
+
 def test_a_finding_in_two_applications_needs_its_report(api):
     client, keys, store_url = api
     officer = login(client, "officer")

@@ -34,7 +34,7 @@ def test_no_server_error_and_documented_answers(store_url):
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     calls: dict[str, int] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11  # the contract's routes, the two correction routes included
+    assert len(operations) == 12  # the contract's routes, the correction routes and the case decision included
     for operation in operations:
         for name, token in identities.items():
             for mode in GenerationMode:  # inputs the schema allows, and inputs it forbids

@@ -265,6 +265,14 @@ class DecisionIn(_Body):
     expected_version: int | None = Field(None, ge=0, le=10**6, description="409 when the latest decision moved on")
 
 
+class CaseDecisionIn(_Body):
+    decision: Literal["approve", "reject", "request_correction"] = Field(
+        description="准予 / 不予 / 补正 (a correction request to the applicant)")
+    reason: str = Field(min_length=1, max_length=5000)
+    report_id: str | None = Field(None, max_length=80, description="the report decided on (default: the latest)")
+    expected_version: int | None = Field(None, ge=0, le=10**6, description="409 when the latest decision moved on")
+
+
 class DecisionOut(BaseModel):
     decision_id: str
     state: Literal["effective", "pending_second_review", "returned"]
@@ -415,6 +423,15 @@ def create_app(store_url: str | None = None, run_jobs: bool | None = None) -> Fa
         rec = app_service.decide(store, who, finding_id, body.decision, body.reason, body.report_id,
                                  body.expected_version)
         return DecisionOut(decision_id=rec.key, state=rec.state, finding_id=rec.finding_id, version=rec.version)
+
+    @app.post(f"{PREFIX}/applications/{{application_id}}/decisions", status_code=201, response_model=DecisionOut,
+              responses=ERRORS, tags=["decisions"])
+    def decide_application(application_id: str, body: CaseDecisionIn, who: Actor) -> DecisionOut:
+        """The case decision (准予 / 不予 / 补正). A grant on a case with a failure waits for a second officer;
+        on a high-risk case a grant or refusal is the panel's (403 not_allowed)."""
+        rec = app_service.decide_application(store, who, application_id, body.decision, body.reason,
+                                             body.report_id, body.expected_version)
+        return DecisionOut(decision_id=rec.key, state=rec.state, finding_id=None, version=rec.version)
 
     @app.post(f"{PREFIX}/decisions/{{decision_id}}/second-review", response_model=DecisionOut, responses=ERRORS,
               tags=["decisions"])

@@ -42,12 +42,14 @@ from .cases import check_access
 from .clients import Actor, Client, PersonOnly, require_scope
 from .clocks import ClockState
 from .dates import clock, events
-from .decisions import _current, decide_finding
+from .decisions import _current, decide_case, decide_finding
 from .permissions import P, PermissionDenied, User, mask_ids, require
 from .records import DecisionRecord, current, load_records, pending
 from .recusal import recuse
 
 ApiFindingDecision = Literal["confirm", "dismiss", "request_correction"]
+ApiCaseDecision = Literal["approve", "reject", "request_correction"]
+_CASE_DECISION = {"approve": "approve", "reject": "reject", "request_correction": "correction"}
 _DECISION = {"confirm": "confirm", "dismiss": "dismiss", "request_correction": "correction"}
 _CASE_STATE = {"approve": "approved", "reject": "rejected", "correction": "correction_requested"}
 
@@ -226,6 +228,40 @@ def decide(store: Store, actor: Actor, finding_id: str, decision: ApiFindingDeci
             now = _current(session, FindingDecisionRow, pk, finding_id)
             expected_version = now.version if now is not None else 0
     return decide_finding(store, user, pk, finding_id, _DECISION[decision], reason, expected_version)
+
+
+def decide_application(store: Store, actor: Actor, application_id: str, decision: ApiCaseDecision, reason: str,
+                       report_id: str | None = None, expected_version: int | None = None) -> DecisionRecord:
+    """The case decision (准予 / 不予 / 补正) on the application's latest report, or on `report_id`.
+
+    `decisions.decide_case` applies the workflow unchanged: a grant with a
+    failure waits for a second officer, a high-risk case is the panel's.
+    """
+    user = _person(store, actor, "审批决定")
+    if decision not in _CASE_DECISION:
+        raise ValueError(f"未知的决定：{decision}")
+    with store.session() as session:
+        app_pk = _application_pk(session, application_id)
+        if app_pk is None:
+            raise KeyError(application_id)
+        query = select(ReportRow).where(ReportRow.application_id == app_pk)
+        if report_id:
+            try:
+                named_app, version = _parse_report_id(report_id)
+            except ValueError:
+                raise KeyError(report_id) from None
+            if named_app != app_pk:
+                raise ValueError(f"报告 {report_id} 不属于申请 {application_id}。")
+            query = query.where(ReportRow.version == version)
+        row = session.scalars(query.order_by(ReportRow.version.desc()).limit(1)).first()
+        if row is None:
+            raise KeyError(report_id or application_id)
+        check_access(session, user, row)
+        if expected_version is None:
+            now = _current(session, CaseDecisionRow, row.id, None)
+            expected_version = now.version if now is not None else 0
+        pk = row.id
+    return decide_case(store, user, pk, _CASE_DECISION[decision], reason, expected_version)
 
 
 def recuse_from(store: Store, actor: Actor, application_id: str, reason: str) -> None:
