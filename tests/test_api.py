@@ -264,6 +264,7 @@ def test_case_decisions_through_the_api_follow_the_workflow(api):
     assert step["state"] == "pending_second_review" and step["decision_id"].startswith("C")
     view = client.get(f"/api/v1/applications/{application}", headers=officer).json()
     assert view["case_decision"] is None and view["pending_case_decision"]["key"] == step["decision_id"]
+    assert view["latest_report_id"] == report_id  # decided on the latest report when none is named
 
     own = client.post(f"/api/v1/decisions/{step['decision_id']}/second-review", headers=officer,
                       json={"action": "confirm", "reason": "同意"})
