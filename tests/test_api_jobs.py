@@ -12,6 +12,7 @@ import typing
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from shencha.schema import ApplicationRow, JobRow, ReportRow
@@ -109,6 +110,56 @@ def test_a_claim_is_taken_once_and_orphans_are_requeued(store_url):
     assert jobs.run_job(store_url, sub.job_id) == "done"
     assert jobs.job(store, platform, sub.job_id).report_id == first_report
     assert _versions(store_url, sub.application_id) == 1
+
+
+def test_a_review_whose_record_failed_is_kept_and_recorded_on_the_next_claim(store_url, monkeypatch):
+    # The report is stored, then writing its run record fails (a locked or lost database: a
+    # fault the test cannot cause on demand, so the record step raises once). Nothing is lost:
+    # the job goes back to the queue, the next claim reviews nothing again and records the run,
+    # and the window clerk who submitted can open the case.
+    from shencha.service import applications
+    from shencha.service.accounts import authenticate
+    from shencha.service.permissions import PermissionDenied
+
+    seed(store_url)
+    store = Store(store_url)
+    window = authenticate(store, "window", "window-demo-2026")
+    sub = jobs.submit(store, window, [jobs.Upload("package.zip", ZIP)], idempotency_key="rec-1")
+    record_run = jobs._record_run
+    failures = []
+
+    def flaky(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database is locked")
+        return record_run(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_record_run", flaky)
+    assert jobs.claim_next(store, "host-a:1") == sub.job_id
+    assert jobs.run_job(store_url, sub.job_id) == "queued"
+    stored = jobs._stored_already(store, sub.application_id, "api/" + sub.job_id + "/package.zip")
+    assert stored is not None
+    with pytest.raises(PermissionDenied):  # not recorded yet: not hers to open
+        applications.report_json(store, window, stored)
+
+    assert jobs.claim_next(store, "host-a:1") == sub.job_id
+    assert jobs.run_job(store_url, sub.job_id) == "done"
+    view = jobs.job(store, window, sub.job_id)
+    assert (view.status, view.report_id, view.attempts) == ("done", stored, 2)
+    assert _versions(store_url, sub.application_id) == 1
+    assert json.loads(applications.report_json(store, window, stored))["report_id"] == stored
+
+    # Recording never fails twice over: past the attempts the job fails, its report kept.
+    monkeypatch.setattr(jobs, "_record_run", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    again = jobs.submit(store, window, [jobs.Upload("package.zip", ZIP)], idempotency_key="rec-2")
+    for _ in range(jobs.RECORD_ATTEMPTS - 1):
+        assert jobs.claim_next(store, "host-a:1") == again.job_id
+        assert jobs.run_job(store_url, again.job_id) == "queued"
+    assert jobs.claim_next(store, "host-a:1") == again.job_id
+    assert jobs.run_job(store_url, again.job_id) == "failed"
+    view = jobs.job(store, window, again.job_id)
+    assert view.report_id is not None and view.error.startswith("审查记录未能写入")
+    assert _versions(store_url, again.application_id) == 1
 
 
 class _Receiver(BaseHTTPRequestHandler):

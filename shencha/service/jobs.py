@@ -63,7 +63,7 @@ from ..review import (
     new_application_id,
     review_path,
 )
-from ..schema import ApplicationRow, JobRow, ReportRow
+from ..schema import ApplicationRow, AuditRow, JobRow, ReportRow
 from ..store import Store
 from .audit import append, record
 from .clients import Actor, Client, require_scope
@@ -361,6 +361,10 @@ def claim_next(store: Store, worker: str) -> str | None:
     return None
 
 
+# Claims of a job whose report is stored but whose run record could not be written.
+RECORD_ATTEMPTS = 3
+
+
 def _source_name(row: JobRow) -> str:
     first = row.files[0]["name"] if len(row.files) == 1 else f"{len(row.files)} 个文件"
     return f"api/{row.id}/{first}"
@@ -374,6 +378,12 @@ def _finish(store: Store, job_id: str, status: JobStatus, report_key: str | None
         row.finished_at, row.heartbeat_at = datetime.now(UTC), datetime.now(UTC)
 
 
+def _requeue(store: Store, job_id: str, error: str) -> None:
+    with store.session() as session:
+        row = session.get(JobRow, job_id)
+        row.status, row.worker, row.error = "queued", None, error
+
+
 def run_job(db_url: str, job_id: str) -> str:
     """Review one claimed job (in a pool process); returns its final status."""
     store = Store(db_url)
@@ -383,17 +393,30 @@ def run_job(db_url: str, job_id: str) -> str:
             return row.status if row is not None else "missing"
         row.worker = f"{HOST}:{os.getpid()}"
         row.heartbeat_at = datetime.now(UTC)
-        files, owner, user_id = list(row.files), row.owner, row.user_id
+        files, owner, user_id, attempts = list(row.files), row.owner, row.user_id, row.attempts
         number, as_of, app_json, source = row.application_no, row.as_of, row.application_json, _source_name(row)
+    report_key = None
     try:
         report_key = _stored_already(store, number, source)
         if report_key is None:
-            report_key = _review(store, files, owner, user_id, number, as_of, app_json, source)
+            report_key = _review(store, files, number, as_of, app_json, source)
+        # Also after a restart that found the report stored: a process killed between
+        # storing and recording would otherwise leave the submitter unable to open it.
+        _record_run(store, owner, user_id, report_key)
         _finish(store, job_id, "done", report_key)
         status = "done"
     except Exception as exc:  # noqa: BLE001 - a job that cannot run is failed, with its reason
         code = getattr(exc, "code", None) or "review_failed"
-        _finish(store, job_id, "failed", None, str(code)[:40], f"审查未能完成：{type(exc).__name__}: {exc}"[:2000])
+        report_key = report_key or _stored_already(store, number, source)
+        if report_key and attempts < RECORD_ATTEMPTS:
+            # The review is stored and only its record failed (a locked or lost database): back
+            # to the queue; the next claim finds the report, reviews nothing again, and records.
+            _requeue(store, job_id, f"{type(exc).__name__}: {exc}"[:2000])
+            append(store, "api", "api_job_requeue", f"job:{job_id}", {"reason": "record_failed"})
+            return "queued"
+        what = "审查记录未能写入" if report_key else "审查未能完成"
+        # A report that was stored stays the job's: the caller can read it, and nothing is lost.
+        _finish(store, job_id, "failed", report_key, str(code)[:40], f"{what}：{type(exc).__name__}: {exc}"[:2000])
         status = "failed"
     append(store, owner[:64], "api_job_" + status, f"job:{job_id}", {"application": number})
     send_callback(store, job_id)
@@ -410,8 +433,24 @@ def _stored_already(store: Store, number: str, source: str) -> str | None:
     return f"app-{found[0]}-v{found[1]}" if found else None
 
 
-def _review(store: Store, files: list[dict], owner: str, user_id: int | None, number: str, as_of: str | None,
-            app_json: str | None, source: str) -> str:
+def _record_run(store: Store, owner: str, user_id: int | None, report_key: str) -> None:
+    """The run_review audit entry of the job's report, once (it is what lets window staff open it)."""
+    user = fresh_user(store, user_id) if user_id is not None else None
+    actor = user.username if user is not None and owner == f"user:{user.username}" else owner[:64]
+    with store.session() as session:
+        if session.scalar(select(AuditRow.seq).where(AuditRow.action == "run_review", AuditRow.actor == actor,
+                                                     AuditRow.target == report_key).limit(1)) is not None:
+            return
+    report = store.load_report(store.report_row_id(report_key))
+    if actor != owner[:64]:
+        record_review_run(store, user, report)
+    else:
+        append(store, actor, "run_review", report.report_id,
+               {"findings": len(report.findings), "documents": len(report.documents)}, "")
+
+
+def _review(store: Store, files: list[dict], number: str, as_of: str | None, app_json: str | None,
+            source: str) -> str:
     folder = Path(tempfile.mkdtemp(prefix="shencha-job-"))
     try:
         os.chmod(folder, 0o700)
@@ -430,12 +469,6 @@ def _review(store: Store, files: list[dict], owner: str, user_id: int | None, nu
         report: Report = review_path(package, store, options, application_id=number, source_name=source)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    user = fresh_user(store, user_id) if user_id is not None else None
-    if user is not None and owner == f"user:{user.username}":
-        record_review_run(store, user, report)  # what lets window staff open the case they submitted
-    else:
-        append(store, owner[:64], "run_review", report.report_id,
-               {"findings": len(report.findings), "documents": len(report.documents)}, "")
     return report.report_id
 
 
