@@ -563,7 +563,7 @@ def _copy_documents(session: Session, base_id: int, new_id: int, copy_lines: boo
     ids = {"base_id": base_id, "new_id": new_id}
     for statement in (documents, pages, lines) if copy_lines else (documents, pages):
         session.execute(statement, ids)
-    return dict(session.execute(keys, ids).tuples().all())
+    return dict(session.execute(keys, ids).all())
 
 
 def _identity_mismatch(app: ApplicationRow, company: str | None, uscc: str | None) -> str | None:
