@@ -56,6 +56,8 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
         return False  # "任组长", "王经理": a surname and a title, not a name
     if _VERB_TAIL.search(name) and len(name) >= 3:
         return False  # "应落实", "孟负责": a word after a title or surname, not a given name
+    if _PLACE_TAIL.search(name) and len(name) >= 3:
+        return False  # "楼梯间", "卫生间", "配电房": rooms on a floor plan, not people
     if labelled:
         # A label vouches for rare surnames, but a two-character word under 姓名
         # (a header row "姓名 分工") is no name without a surname.
@@ -70,6 +72,11 @@ _TITLE_WORDS = ("组长", "队长", "班长", "经理", "主任", "部长", "科
 # a "name" ending in one is a title's sentence, not a person.
 _VERB_TAIL = re.compile("(?:落实|负责|组织|督促|检查|制定|执行|实施|监督|管理|参加|开展|建立|保证|确保|做好|贯彻|协助|"
                         "审批|签订|编制|审核|批准|履行|承担|配合|参与|主持|分管|领导)$")
+
+
+# Rooms and places a plan labels ("楼梯间", "值班室", "配电房", "危险品库"): a three-
+# or four-character "name" ending in one is a place.
+_PLACE_TAIL = re.compile("(?:间|室|房|库|厅|梯|廊|棚|站|池|井|区|场|所|厂|仓)$")
 
 
 # Words that are roles, column headers or form words, never part of a name.

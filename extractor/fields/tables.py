@@ -207,11 +207,29 @@ def _join(segs: list[_Seg]) -> Cell:
 
 # Columns whose text may wrap onto a second line inside its cell. Not names:
 # a row holding only a name is a person whose other cells are blank.
-_WRAPPING = {"cert_no", "resident_id", "employer", "category", "title", "valid_until", "issued", "cert_class"}
+_WRAPPING = {"cert_no", "resident_id", "employer", "category", "title", "valid_until", "issued", "cert_class",
+             "issuer"}
 
 
 def _continues(previous: list[Cell | None], column: int, keys: list[str | None]) -> bool:
-    return column < len(keys) and keys[column] in _WRAPPING and previous[column] is not None
+    """Whether text in `column` can be the second line of the previous row's cell: a column
+    that wraps, or one the header table does not know (发证机关, 备注), already started above."""
+    return column < len(keys) and (keys[column] in _WRAPPING or keys[column] is None) and previous[column] is not None
+
+
+def _holds_values(row: list[_Seg], keys: list[str | None]) -> bool:
+    """Whether a row naming columns also holds what a form fills in beside its labels: a
+    person's name (2–3 characters, a known surname) or a number. A table's header holds
+    only column names, known or not (出生年月, 文化程度)."""
+    from .people import looks_like_name
+
+    for seg, key in zip(row, keys, strict=True):
+        if key is not None:
+            continue
+        text = seg.text.strip()
+        if re.search(r"\d{3,}", text) or (len(text) <= 3 and looks_like_name(text)):
+            return True
+    return False
 
 
 def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
@@ -228,8 +246,9 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
         while r < len(rows):
             keys = [header_key(s.text) for s in rows[r]]
             # A roster has at least three columns; two boxes on a row are a
-            # label and its value.
-            if sum(k is not None for k in keys) < 2 or len(rows[r]) < 3:
+            # label and its value, and so is a form's row that holds a value
+            # among its labels ("主要负责人 覃峰 职务 总经理").
+            if sum(k is not None for k in keys) < 2 or len(rows[r]) < 3 or _holds_values(rows[r], keys):
                 r += 1
                 continue
             header = rows[r]
@@ -253,15 +272,16 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                 for s in row:
                     buckets[_assign(s, header)].append(s)
                 filled = [i for i, b in enumerate(buckets) if b]
-                if len(filled) == 1 and len(table_rows) >= 2 and _continues(table_rows[-1], filled[0], keys) \
-                        and top - last_bottom <= row_h:
-                    # A cell's second line (a long certificate number or
-                    # employer wrapped in its column): it belongs to the row
-                    # above, not to a row of its own, and it does not end
-                    # the table.
-                    prev = table_rows[-1][filled[0]]
-                    more = _join(buckets[filled[0]])
-                    table_rows[-1][filled[0]] = Cell(prev.text + more.text, prev.spans + more.spans)
+                if filled and len(table_rows) >= 2 and top - last_bottom <= row_h and all(
+                        _continues(table_rows[-1], i, keys) for i in filled):
+                    # The second lines of cells (a long certificate number, an
+                    # employer, "江苏省住房和城乡建 / 设厅" wrapped in their
+                    # columns): they belong to the row above, not to a row of
+                    # their own, and they do not end the table.
+                    for i in filled:
+                        prev = table_rows[-1][i]
+                        more = _join(buckets[i])
+                        table_rows[-1][i] = Cell(prev.text + more.text, prev.spans + more.spans)
                     last_bottom = max(s.bottom for s in row)
                     k += 1
                     continue

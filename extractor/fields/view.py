@@ -273,10 +273,11 @@ def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[Te
     """Text written top to bottom on drawings ("防/火/间/距/1/2/./0/m") comes
     as one-character lines stacked at the same x: join each stack into one
     line (a new TextLine appended to ``lines``; the pieces leave the page)."""
-    # One character, or two narrow ones ("5." of "15.0m") set as one glyph run.
+    # One character, or two narrow ones ("5." of "15.0m") set as one glyph run; two Han
+    # characters ("性别") are a word written across, the header of a column below it.
     singles = [ln for ln in page_lines if ln.bbox is not None and ln.table is None and (
-        len(ln.raw.strip()) == 1 or (len(ln.raw.strip()) == 2 and ln.bbox[2] - ln.bbox[0] <= 1.6 * max(
-            ln.bbox[3] - ln.bbox[1], 1.0)))]
+        len(ln.raw.strip()) == 1 or (len(ln.raw.strip()) == 2 and not any(is_han(c) for c in ln.raw)
+                                     and ln.bbox[2] - ln.bbox[0] <= 1.6 * max(ln.bbox[3] - ln.bbox[1], 1.0)))]
     if len(singles) < 3:
         return page_lines
     singles.sort(key=lambda ln: (round((ln.bbox[0] + ln.bbox[2]) / 2), ln.bbox[1]))  # type: ignore[index]
@@ -298,6 +299,8 @@ def _join_vertical(page_lines: list[TextLine], lines: list[TextLine]) -> list[Te
         if len(st) < 3:
             continue
         raw = "".join(ln.raw.strip() for ln in st)
+        if set(raw) <= {"男", "女"}:
+            continue  # a roster's 性别 column, one cell per row: not a word written downwards
         boxes = [ln.bbox for ln in st for _ in ln.raw.strip()]
         confs = [ln.confidence for ln in st for _ in ln.raw.strip()]
         tl = TextLine(id=len(lines), page=st[0].page, raw=raw, norm=normalize_with_map(raw),
