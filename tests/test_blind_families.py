@@ -24,6 +24,7 @@ from .conftest import FIXTURES
 B = FIXTURES / "blind_b" / "packages_out"
 C = FIXTURES / "blind_c" / "packages_out"
 D = FIXTURES / "blind_d" / "packages_out"
+E = FIXTURES / "blind_e" / "packages_out"
 
 
 def _read(path: Path):
@@ -76,7 +77,7 @@ def test_a_regime_threshold_is_not_the_scaffold_height():
     assert heights == expected and 50.0 not in heights
 
 
-@pytest.mark.parametrize("family", [B, C, D], ids=["b", "c", "d"])
+@pytest.mark.parametrize("family", [B, C, D, E], ids=["b", "c", "d", "e"])
 def test_blind_families_are_present_with_ground_truth(family):
     cases = sorted((family / "_expected").glob("*.json"))
     assert len(cases) >= 5
@@ -343,3 +344,53 @@ def test_a_measure_whose_clause_wraps_mid_way_is_found():
     """"建筑物临边及坠落高 / 度超过2m的部位均设置防护栏杆": the clause runs over the line end far from its words."""
     documents, _ = _read(C / "blind_c02" / "脚手架专项施工方案.pdf")
     assert "edge_protection" in _values(documents, "safety_measure")
+
+
+# --------------------------------------------------------------- family E (blind; scored once before these)
+
+
+def _people(family: Path, case: str, document: str, role: str | None = None) -> set[str]:
+    return {f["value"] for f in _expected(family, case)["fields"]
+            if f["type"] == "person_name" and document in f["documents"] and role in (None, f.get("role"))}
+
+
+def test_a_scanned_roster_whose_cells_wrap_keeps_every_row():
+    """"江苏省住房和城乡建 / 设厅" wraps in a 发证机关 column: its second line used to end
+    the table after the first person (4 of 5 names lost on the page)."""
+    documents, _ = _read(E / "blind_e01" / "特种作业人员名册.pdf")
+    names = _values(documents, "person_name")
+    expected = _people(E, "blind_e01", "特种作业人员名册.pdf", "special_operator")  # the rows, not the signer
+    assert len(expected) == 8 and expected <= names
+    numbers = _values(documents, "cert_no")
+    assert {f["value"] for f in _expected(E, "blind_e01")["fields"] if f["type"] == "cert_no"
+            and "特种作业人员名册.pdf" in f["documents"]} <= numbers
+
+
+def test_a_column_headed_ren_yuan_holds_names():
+    documents, _ = _read(E / "blind_e02" / "特种作业人员持证情况.xlsx")
+    expected = _people(E, "blind_e02", "特种作业人员持证情况.xlsx")
+    assert len(expected) >= 7 and expected <= _values(documents, "person_name")
+
+
+def test_a_forms_label_value_rows_are_no_table_header():
+    """"主要负责人 覃峰 职务 总经理" named two columns and became a header: the labels
+    below it (注册地址, 联系人, 产品类别) were read as people and 覃峰 was lost."""
+    documents, _ = _read(E / "blind_e05" / "申请书.pdf")
+    names = _values(documents, "person_name")
+    assert not names & {"注册地址", "联系人", "产品类别", "生产能力"}
+    assert {"覃峰", "常建"} <= names
+
+
+def test_a_sex_column_stacked_tightly_is_not_text_written_downwards():
+    """性别 / 男 / 女 / 男 a few pixels apart were joined as one vertical line: names came
+    out as 黄振东男 and two rows merged into one (their certificate numbers glued)."""
+    documents, _ = _read(E / "blind_e03" / "主要负责人和安全管理人员考核合格证.pdf")
+    names = _values(documents, "person_name")
+    assert _people(E, "blind_e03", "主要负责人和安全管理人员考核合格证.pdf") <= names
+    assert not any(n.endswith(("男", "女")) for n in names)
+    assert all(len(n) == 16 for n in _values(documents, "cert_no"))
+
+
+def test_rooms_on_an_evacuation_plan_are_not_people():
+    documents, _ = _read(E / "blind_e02" / "综合楼疏散示意图.png")
+    assert not _values(documents, "person_name") & {"楼梯间", "卫生间"}
