@@ -394,3 +394,19 @@ def test_a_sex_column_stacked_tightly_is_not_text_written_downwards():
 def test_rooms_on_an_evacuation_plan_are_not_people():
     documents, _ = _read(E / "blind_e02" / "综合楼疏散示意图.png")
     assert not _values(documents, "person_name") & {"楼梯间", "卫生间"}
+
+
+@pytest.mark.parametrize("case, plan", [("blind_e02", "总平面布置图.pdf"), ("blind_e04", "施工总平面布置图.pdf")])
+def test_a_plan_whose_schedule_has_no_ruling_and_whose_codes_sit_in_circles_is_measured(case, plan):
+    """Buildings coded "1"-"5" in small circles inside their outlines and listed in a
+    建（构）筑物一览表 set out without ruling lines: no building was found (the circles
+    were taken for buildings and the schedule was not read), so no separation either."""
+    [document], blobs = _read(E / case / plan)
+    fields = analyse(document, blobs[document.sha256]).fields
+    annotated = {float(f.value) for f in fields
+                 if f.type == "fire_separation_distance" and f.attributes.get("qualifier") == "annotated"}
+    expected = {float(f["value"]) for f in _expected(E, case)["fields"] if f["type"] == "fire_separation_distance"}
+    assert expected and expected <= annotated
+    buildings = {f.value: f.attributes for f in fields if f.type == "building"}
+    assert all(a.get("fire_grade") and a.get("storeys") and a.get("height_m") for a in buildings.values())
+    assert not any(name[0].isdigit() for name in buildings)

@@ -26,7 +26,7 @@ from .fields import to_fields
 from .geometry import label_buildings, name_buildings, neighbours, pair_annotations
 from .model import Annotation, Building, DrawingAnalysis, DrawingPage, Measurement, Scale, TextItem
 from .scale import INCH_M, bar_rows, find_scale
-from .schedule import expand_codes, find_schedules
+from .schedule import expand_codes, find_schedules, find_text_schedules
 from .schedule import inside as in_schedule
 
 __all__ = [
@@ -212,13 +212,15 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions,
                     if not vp.edges:
                         continue
                     texts = vp.texts
+                    schedules = find_schedules(meta.tables) if meta is not None and meta.tables else []
+                    schedules += find_text_schedules(texts, schedules)
                     if meta is not None and meta.tables:
                         # A ruled table listing "1#办公楼 | 民用 | 二级" is not a drawing: its cells
                         # hold building names but are not outlines (the reader found the tables).
+                        vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)]
+                    if schedules:
                         # A building schedule's rows go too, and a code on the plan stands for its row.
-                        schedules = find_schedules(meta.tables)
-                        vp.candidates = [c for c in vp.candidates if not _in_table(c.polygon.bounds, meta)
-                                         and not in_schedule(c.polygon.bounds, schedules)]
+                        vp.candidates = [c for c in vp.candidates if not in_schedule(c.polygon.bounds, schedules)]
                         texts = expand_codes(texts, schedules)
                     buildings = label_buildings(vp.candidates, texts, vp.width * vp.height, leaders=vp.segments)
                     name_buildings(buildings)
@@ -264,11 +266,13 @@ def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float
 
     rp = read_raster(gray, unit_per_px)
     texts, note = _ocr_texts(meta, gray, unit_per_px, options, cache)
-    if meta is not None and meta.tables and meta.source == Source.OCR and texts is not None and not note:
+    if meta is not None and meta.source == Source.OCR and texts is not None and not note:
         # Same frame as the OCR lines (see _ocr_texts): schedules read from the scan apply.
-        schedules = find_schedules(meta.tables)
-        rp.candidates = [c for c in rp.candidates if not in_schedule(c.polygon.bounds, schedules)]
-        texts = expand_codes(texts, schedules)
+        schedules = find_schedules(meta.tables) if meta.tables else []
+        schedules += find_text_schedules(texts, schedules)
+        if schedules:
+            rp.candidates = [c for c in rp.candidates if not in_schedule(c.polygon.bounds, schedules)]
+            texts = expand_codes(texts, schedules)
     buildings = label_buildings(rp.candidates, texts, rp.width * rp.height)
     name_buildings(buildings)
     scale = find_scale(rp.bars, texts, unit_m, unit if unit == "pt" else "px")

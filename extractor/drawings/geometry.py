@@ -60,6 +60,12 @@ def clean_polygon(points: Sequence[Point], min_area: float) -> Polygon | None:
     return poly
 
 
+def _is_marker(shape: Polygon, text: TextItem) -> bool:
+    """A closed shape no bigger than a few heights of the text inside it: the text's frame."""
+    x0, y0, x1, y1 = shape.bounds
+    return max(x1 - x0, y1 - y0) <= 3.0 * max(text.height, 1e-6)
+
+
 def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_area: float,
                     leaders: list[tuple[Point, Point]] | None = None) -> list[Building]:
     """A building is the smallest candidate outline around a text that names a building.
@@ -80,10 +86,17 @@ def label_buildings(candidates: list[Candidate], texts: list[TextItem], page_are
     if texts:
         points = shapely.points([t.centre for t in texts])
         ti, ci = tree.query(points, predicate="within")
+        around: dict[int, list[int]] = {}
+        for t_i, c_i in zip(ti.tolist(), ci.tolist(), strict=True):
+            around.setdefault(t_i, []).append(c_i)
         smallest: dict[int, int] = {}
-        for t_i, c_i in zip(ti.tolist(), ci.tolist()):
-            if t_i not in smallest or cands[c_i].polygon.area < cands[smallest[t_i]].polygon.area:
-                smallest[t_i] = c_i
+        for t_i, shapes in around.items():
+            shapes.sort(key=lambda c_i: cands[c_i].polygon.area)
+            # A code in a small circle or box drawn inside the outline ("①", "1" in a
+            # marker): the marker is the label's frame; the building is the shape around it.
+            while len(shapes) > 1 and _is_marker(cands[shapes[0]].polygon, texts[t_i]):
+                shapes.pop(0)
+            smallest[t_i] = shapes[0]
         for t_i in sorted(smallest):
             inside.setdefault(smallest[t_i], []).append(texts[t_i])
         labelled = {i for i, items in inside.items()

@@ -55,38 +55,114 @@ def _code(text: str) -> str:
 
 
 def find_schedules(tables: list[Table]) -> list[Schedule]:
+    """Schedules among the page's ruled tables."""
     out = []
     for table in tables:
         if table.bbox is None or table.n_rows < 2 or table.n_cols < 2:
             continue
         grid = table.grid()
-        header = [norm(c).replace(" ", "") for c in grid[0]]
-        name_col = next((i for i, h in enumerate(header) if _NAME_HEADER.search(h)), None)
-        if name_col is None or not any(_ATTR_HEADER.search(h) for h in header):
-            continue
-        code_col = next((i for i, h in enumerate(header) if _CODE_HEADER.match(h)), None)
-        rows = []
-        for cells in grid[1:]:
-            name = norm(cells[name_col]).strip()
-            if not name:
-                continue
-            parts = []
-            for i, (h, v) in enumerate(zip(header, cells)):
-                v = norm(v).strip()
-                if not v or v in "—-－/" or i == code_col:
-                    continue
-                if _NUMBER.match(v) and _STOREYS_HEADER.search(h):
-                    v = f"{v}层"
-                elif _NUMBER.match(v) and _HEIGHT_HEADER.search(h):
-                    v = f"H={v}m"
-                elif h.startswith("耐火") and not v.endswith("级"):
-                    v = f"{v}级"
-                parts.append(v)
-            code = norm(cells[code_col]).strip() if code_col is not None else None
-            rows.append(ScheduleRow(code=code or None, name=name, label=" ".join(([code] if code else []) + parts)))
-        if rows:
-            out.append(Schedule(bbox=table.bbox, rows=rows))
+        schedule = _schedule([norm(c).replace(" ", "") for c in grid[0]], [[[c] for c in row] for row in grid[1:]],
+                             table.bbox)
+        if schedule is not None:
+            out.append(schedule)
     return out
+
+
+def _schedule(header: list[str], grid: list[list[list[str]]], bbox) -> Schedule | None:
+    """A schedule from its header words and its rows' cells (each cell one or more texts)."""
+    name_col = next((i for i, h in enumerate(header) if _NAME_HEADER.search(h)), None)
+    if name_col is None or not any(_ATTR_HEADER.search(h) for h in header):
+        return None
+    code_col = next((i for i, h in enumerate(header) if _CODE_HEADER.match(h)), None)
+    rows = []
+    for cells in grid:
+        name = "".join(norm(v).strip() for v in cells[name_col])
+        if not name:
+            continue
+        parts = []
+        for i, (h, values) in enumerate(zip(header, cells, strict=True)):
+            for v in values:
+                v = norm(v).strip()
+                if not v or v in "—-－/" or i == code_col or i == name_col:
+                    continue
+                parts.append(_with_unit(h, v))
+        code = "".join(norm(v).strip() for v in cells[code_col]) if code_col is not None else None
+        # "1#" belongs to the building's name (1#办公楼); a bare row number does not.
+        shown = [code] if code and not code.isdigit() else []
+        rows.append(ScheduleRow(code=code or None, name=name, label=" ".join(shown + [name] + parts)))
+    return Schedule(bbox=bbox, rows=rows) if rows else None
+
+
+def _with_unit(header: str, value: str) -> str:
+    """A bare number takes its column's meaning ("3" under 层数 is "3层")."""
+    if _NUMBER.match(value) and _STOREYS_HEADER.search(header):
+        return f"{value}层"
+    if _HEIGHT_HEADER.search(header) and (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:m|米)?", value)):
+        return f"H={m.group(1)}m"
+    if header.startswith("耐火") and not value.endswith("级"):
+        return f"{value}级"
+    return value
+
+
+def find_text_schedules(texts: list[TextItem], ruled: list[Schedule] = ()) -> list[Schedule]:
+    """Schedules set out without ruling lines: a row of header words (a code column, a name
+    column and one that says what a rule needs), then rows whose texts sit under them.
+    Each text goes to the header it lines up with (its centre within the header's span, else
+    the nearest); the schedule ends at a gap taller than two rows or a row with one text."""
+    items = [t for t in texts if not inside(t.bbox, list(ruled))]
+    rows = _rows(items)
+    out = []
+    r = 0
+    while r < len(rows):
+        header = rows[r]
+        words = [norm(t.text).replace(" ", "") for t in header]
+        if (len(header) < 3 or not any(_CODE_HEADER.match(w) for w in words)
+                or not any(_NAME_HEADER.search(w) for w in words) or not any(_ATTR_HEADER.search(w) for w in words)
+                or any(len(w) > 10 for w in words)):
+            r += 1
+            continue
+        pitch = max(t.bbox[3] - t.bbox[1] for t in header)
+        grid: list[list[list[str]]] = []
+        used = list(header)
+        last = max(t.bbox[3] for t in header)
+        k = r + 1
+        while k < len(rows) and len(rows[k]) >= 2 and min(t.bbox[1] for t in rows[k]) - last <= 2.5 * pitch:
+            cells: list[list[str]] = [[] for _ in header]
+            for t in rows[k]:
+                cells[_column(t, header)].append(t.text)
+            grid.append(cells)
+            used.extend(rows[k])
+            last = max(t.bbox[3] for t in rows[k])
+            k += 1
+        bbox = (min(t.bbox[0] for t in used), min(t.bbox[1] for t in used),
+                max(t.bbox[2] for t in used), max(t.bbox[3] for t in used))
+        schedule = _schedule(words, grid, bbox) if grid else None
+        if schedule is not None:
+            out.append(schedule)
+        r = k
+    return out
+
+
+def _rows(items: list[TextItem]) -> list[list[TextItem]]:
+    """Texts grouped into rows by their vertical centres, each row left to right."""
+    rows: list[list[TextItem]] = []
+    for t in sorted(items, key=lambda t: (t.bbox[1] + t.bbox[3]) / 2):
+        cy = (t.bbox[1] + t.bbox[3]) / 2
+        if rows:
+            top, bottom = rows[-1][0].bbox[1], rows[-1][0].bbox[3]
+            if top <= cy <= bottom:
+                rows[-1].append(t)
+                continue
+        rows.append([t])
+    return [sorted(row, key=lambda t: t.bbox[0]) for row in rows]
+
+
+def _column(text: TextItem, header: list[TextItem]) -> int:
+    cx = (text.bbox[0] + text.bbox[2]) / 2
+    for i, h in enumerate(header):
+        if h.bbox[0] - 2 <= cx <= h.bbox[2] + 2:
+            return i
+    return min(range(len(header)), key=lambda i: abs(cx - (header[i].bbox[0] + header[i].bbox[2]) / 2))
 
 
 def inside(bounds: tuple[float, float, float, float], schedules: list[Schedule], tol: float = 2.0) -> bool:

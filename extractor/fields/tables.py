@@ -211,6 +211,12 @@ _WRAPPING = {"cert_no", "resident_id", "employer", "category", "title", "valid_u
              "issuer"}
 
 
+# Of those, the ones holding words rather than a number: several of them wrapping at once
+# ("建筑起重机械司机（塔式起 / 重机)" beside "江苏省住房和城乡建 / 设厅") continue one row,
+# while numbers on a line of their own (an ID and a certificate number) start the next.
+_WORDS = {"employer", "category", "title", "cert_class", "issuer", None}
+
+
 def _continues(previous: list[Cell | None], column: int, keys: list[str | None]) -> bool:
     """Whether text in `column` can be the second line of the previous row's cell: a column
     that wraps, or one the header table does not know (发证机关, 备注), already started above."""
@@ -273,7 +279,8 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                     buckets[_assign(s, header)].append(s)
                 filled = [i for i, b in enumerate(buckets) if b]
                 if filled and len(table_rows) >= 2 and top - last_bottom <= row_h and all(
-                        _continues(table_rows[-1], i, keys) for i in filled):
+                        _continues(table_rows[-1], i, keys) for i in filled) and (
+                        len(filled) == 1 or all(keys[i] in _WORDS for i in filled)):
                     # The second lines of cells (a long certificate number, an
                     # employer, "江苏省住房和城乡建 / 设厅" wrapped in their
                     # columns): they belong to the row above, not to a row of
