@@ -410,3 +410,13 @@ def test_a_plan_whose_schedule_has_no_ruling_and_whose_codes_sit_in_circles_is_m
     buildings = {f.value: f.attributes for f in fields if f.type == "building"}
     assert all(a.get("fire_grade") and a.get("storeys") and a.get("height_m") for a in buildings.values())
     assert not any(name[0].isdigit() for name in buildings)
+
+
+def test_a_building_of_eighteen_storeys_is_high_rise_without_a_stated_height():
+    """"2#楼 住宅 18层 耐火等级一级": no height, no 高层, so the separation to a multi-storey
+    building (8 m; Table 5.2.2 asks 9 m) stayed uncertain. 18 storeys pass 27 m at any storey height."""
+    [document], blobs = _read(E / "blind_e01" / "总平面布置图.pdf")
+    fields = analyse(document, blobs[document.sha256]).fields
+    buildings = {f.value: f.attributes for f in fields if f.type == "building"}
+    assert buildings["2#楼"]["high_rise"] is True and buildings["2#楼"]["storeys"] == 18
+    assert buildings["商业用房"]["high_rise"] is False

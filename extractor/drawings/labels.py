@@ -20,6 +20,10 @@ _PLAIN = re.compile(r"^\s*(?P<v>\d+(?:\.\d+)?)\s*(?P<u>m|米)\s*$")
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
+# A storey lower than any building these rules meet (housing is built at 2.8 m and more).
+_MIN_STOREY_M = 2.5
+
+
 def norm(text: str) -> str:
     """Half-width digits and punctuation: OCR and CAD fonts mix both."""
     return unicodedata.normalize("NFKC", text).replace("＃", "#")
@@ -100,6 +104,9 @@ def parse_label(lines: list[str]) -> dict:
         # GB 50016 2.1.1: above 24 m is high-rise (27 m for housing)
         limit = 27.0 if "住宅" in text else 24.0
         out["high_rise"] = out["height_m"] > limit and (out.get("storeys") or 2) >= 2
+    elif out.get("storeys") is not None and out["storeys"] * _MIN_STOREY_M > (27.0 if "住宅" in text else 24.0):
+        # So many floors that even a low 2.5 m storey passes the limit ("住宅 18层").
+        out["high_rise"] = True
     out["fire_wall_marked"] = "防火墙" in text
     out["label_complete"] = bool(out["name"] and out.get("use_class") and out.get("fire_grade")
                                  and out.get("high_rise") is not None)
