@@ -262,6 +262,9 @@ def test_high_risk_case_is_decided_only_by_a_panel(workflow, browser):  # noqa: 
         _type(page, f"vote_reason_{panel.id}", reason)
         _click(page, f"vote_btn_{panel.id}")
         page.get_by_text("表决意见已记录").wait_for(timeout=WAIT)
+        # The message shows before Streamlit's rerun has redrawn the panel: wait for the
+        # button to go (one vote each) instead of counting it at once (CI caught it mid-rerun).
+        page.locator(f".st-key-vote_btn_{panel.id}").wait_for(state="detached", timeout=WAIT)
         assert page.locator(f".st-key-vote_btn_{panel.id}").count() == 0
         _shot(page, f"10-vote-{member}")
         page.close()
