@@ -84,14 +84,40 @@ def value_doubt(f: Field) -> str | None:
 
 
 def doubts(evidence: Iterable[object]) -> list[str]:
-    """The doubts of the fields among ``evidence`` (other evidence items are skipped), each once."""
+    """The doubts of the fields among ``evidence`` (other evidence items are skipped), each once.
+
+    A value read with doubt in one place but surely in another piece of the
+    same evidence is established: the shaky reading (a signature line's
+    欧阳剑华 beside the form's typed-size 欧阳剑华) adds no doubt.
+    """
+    fields = [item for item in evidence if isinstance(item, Field)]
+    sure = {(f.type, _text(f)) for f in fields if value_doubt(f) is None}
     out: list[str] = []
-    for item in evidence:
-        if isinstance(item, Field):
-            why = value_doubt(item)
-            if why and why not in out:
-                out.append(why)
+    for f in fields:
+        why = value_doubt(f)
+        if why and (f.type, _text(f)) not in sure and why not in out:
+            out.append(why)
     return out
+
+
+def char_doubtful(f: Field, char: str, threshold: float) -> bool:
+    """Whether ``char`` in an OCR-read field may be a misreading: its own
+    recognition score is below ``threshold``. Without per-character scores
+    the field's confidence stands in. Text-layer and Word values are never
+    misread."""
+    if f.source != "ocr":
+        return False
+    scores = [x for c, x in f.attributes.get("char_confidence") or () if c == char]
+    if scores:
+        return min(scores) < threshold
+    return f.confidence < threshold
+
+
+def substituted(a: str, b: str) -> list[str] | None:
+    """The characters of ``a`` where the equally long ``b`` differs, else None."""
+    if len(a) != len(b):
+        return None
+    return [x for x, y in zip(a, b) if x != y]
 
 
 def reason_for(found: list[str]) -> str:

@@ -39,6 +39,7 @@ from registry_sync.normalize import (
 )
 from registry_sync.records import CertificateRecord, CertType, CompanyRecord, RecordStatus, Snapshot
 
+from .doubt import char_doubtful, substituted
 from .model import Finding
 
 if TYPE_CHECKING:
@@ -259,7 +260,9 @@ def _one_char_ocr(name_field: Field | None, comparison) -> bool:
     if name_field is None or name_field.source != Source.OCR:
         return False
     a, b = fold_name(comparison.page), fold_name(comparison.registry)
-    return len(a) == len(b) and Levenshtein.distance(a, b) == 1 and name_field.confidence < _OCR_DOUBT
+    diff = substituted(a, b)
+    # A misreading only if the recogniser was unsure of the very character that differs.
+    return diff is not None and len(diff) == 1 and char_doubtful(name_field, diff[0], _OCR_DOUBT)
 
 
 # ------------------------------------------------------------ certificates
@@ -619,7 +622,10 @@ def _company_findings(rec: CompanyRecord, uscc, ufields, related, snapshot, cita
     wrong = [w for w in wrong if not w[2].equal]
     if wrong:
         name, fs, cmp = wrong[0]
-        doubtful = all(f.source == Source.OCR and f.confidence < _OCR_DOUBT for f in fs) and cmp.score >= 85
+        diff = substituted(name, rec.name)
+        doubtful = cmp.score >= 85 and all(
+            all(char_doubtful(f, c, _OCR_DOUBT) for c in diff) if diff else
+            f.source == Source.OCR and f.confidence < _OCR_DOUBT for f in fs)
         out.append(_make(
             rule_id="registry.company_name_mismatch.v1", category="registry.name_mismatch",
             severity="high", verdict="uncertain" if doubtful else "fail", key=uscc,

@@ -184,6 +184,17 @@ def test_one_character_ocr_name_difference_is_uncertain(lookup):
     assert "第3字" in f.message
 
 
+@pytest.mark.parametrize("score_of_differing_char, verdict", [(0.99, "fail"), (0.62, "uncertain")])
+def test_a_one_character_difference_turns_on_the_ocr_score_of_that_character(lookup, score_of_differing_char,
+                                                                              verdict):
+    """The line's weakest character is elsewhere (王 at 0.70): what counts is how sure the
+    recogniser was of the character that differs from the registry."""
+    fields = row("王建国", page_name="王建图", name_source="ocr", name_confidence=0.7)
+    fields[0].attributes["char_confidence"] = [["王", 0.70], ["建", 1.0], ["图", score_of_differing_char]]
+    f = _only(check(fields, lookup=lookup), "registry.name_mismatch")
+    assert f.verdict == verdict
+
+
 def test_id_number_of_another_person(lookup):
     fields = row("王建国", id_no=IDS["李娜"])
     f = _only(check(fields, lookup=lookup), "registry.name_mismatch")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 
 from checks.engine import Citation, Fact, RuleContext, rule
+from checks.doubt import char_doubtful, substituted
 from checks.model import Finding
 from checks.rules._common import DOMAIN, ident, is_legal_form, name_key, partial_readings
 from checks.testing import example, f
@@ -196,9 +197,15 @@ def _ocr_variants(values: dict[str, list[Field]], threshold: float) -> bool:
 
     main = max(values, key=lambda v: len(values[v]))
     others = [v for v in values if v != main]
+
+    def misread(v: str, x: Field) -> bool:
+        diff = substituted(v, main)
+        if diff:  # the recogniser's score on the character that differs
+            return all(char_doubtful(x, c, threshold) for c in diff)
+        return x.source == "ocr" and x.confidence < threshold
+
     return all(
-        values[v] and Levenshtein.distance(v, main) <= 1
-        and all(x.source == "ocr" and x.confidence < threshold for x in values[v])
+        values[v] and Levenshtein.distance(v, main) <= 1 and all(misread(v, x) for x in values[v])
         for v in others
     )
 

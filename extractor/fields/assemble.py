@@ -10,8 +10,12 @@ characters read, so a clean parse of a blurred scan is still uncertain.
 
 from __future__ import annotations
 
-from ..model import Field
+from ..model import Field, Source
 from .view import DocView, Mention
+
+# Field types whose checks compare values character by character (names):
+# their OCR readings keep each character's confidence as evidence.
+CHAR_CONFIDENCE_TYPES = frozenset({"person_name", "company_name"})
 
 _PRIORITY = {"tables": 3, "keyvalue": 3, "design": 2, "plans": 2, "prose:ner+title": 1, "prose:title": 1,
              "prose:ner": 1, "dates": 1, "identifiers": 0}
@@ -88,6 +92,10 @@ def to_fields(view: DocView, mentions: list[Mention]) -> list[Field]:
         page, bbox, ocr_conf, source = view.evidence(m.spans)
         refs = [view.lines[sp.line].ref for sp in m.spans if view.lines[sp.line].ref]
         cell = {"cell": refs[0]} if refs else {}  # a spreadsheet cell's address, beside page and bbox
+        chars = view.char_confidences(m.spans) if source == Source.OCR else None
+        if chars and m.type in CHAR_CONFIDENCE_TYPES:
+            # Kept for checks that turn on one character (a name one character off the registry's).
+            cell["char_confidence"] = [[c, round(x, 3)] for c, x in chars]
         fields.append(
             Field(
                 type=m.type, value=m.value, normalized=m.normalized if m.normalized is not None else m.value,

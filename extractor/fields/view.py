@@ -48,6 +48,8 @@ class TextLine:
     cell: tuple[int, int] | None = None
     # Per original character, the bbox of the word it belongs to (None: unknown).
     char_boxes: list[BBox | None] | None = None
+    # Per original character, the recogniser's own confidence in it (its
+    # word's score); a field's confidence is also capped by its line's.
     char_conf: list[float] | None = None
     page_line: int | None = None  # index into page.lines, None for synthetic cell lines
     ref: str | None = None  # a spreadsheet cell's address (名册!C7), carried into the field as evidence
@@ -88,7 +90,7 @@ def _char_geometry(line: Line) -> tuple[list[BBox | None], list[float]]:
             frac0 = (k - pos) / wlen
             frac1 = (k - pos + 1) / wlen
             boxes[k] = (x0 + (x1 - x0) * frac0, top, x0 + (x1 - x0) * frac1, bottom)
-            conf[k] = min(word.confidence, line.confidence) if line.source == Source.OCR else word.confidence
+            conf[k] = word.confidence
         cursor = pos + length
     x0, top, x1, bottom = line.bbox
     for k in range(n):
@@ -182,12 +184,48 @@ class DocView:
             if ln.char_boxes and b > a:
                 boxes.extend(bx for bx in ln.char_boxes[a:b] if bx is not None)
                 confs.extend(ln.char_conf[a:b] if ln.char_conf else [ln.confidence])
+                if ln.source == Source.OCR:
+                    confs.append(ln.confidence)  # a shaky line weakens every reading on it
             elif ln.bbox is not None:
                 boxes.append(ln.bbox)
                 confs.append(ln.confidence)
         bbox = union(boxes)
         conf = min(confs) if confs else 1.0
         return page, (tuple(round(v, 2) for v in bbox) if bbox else None), conf, source
+
+    def char_confidences(self, spans: list[Span]) -> list[tuple[str, float]] | None:
+        """Each character the recogniser read in ``spans`` with its own confidence
+        (spaces skipped), on the evidence page; None when the text was not read
+        by OCR or the recogniser gave no per-character scores.
+
+        A check that turns on one character (黄振东 against 黄振栋) asks how sure
+        the reading of that character was, not of the weakest one in the line.
+        """
+        out: list[tuple[str, float]] = []
+        page = None
+        for sp in spans:
+            ln = self.lines[sp.line]
+            if ln.source != Source.OCR or not ln.char_conf:
+                return None
+            if page is None:
+                page = ln.page
+            if ln.page != page:
+                continue
+            a, b = ln.norm.source_span(sp.start, sp.end)
+            out.extend((c, x) for c, x in zip(ln.raw[a:b], ln.char_conf[a:b]) if not c.isspace())
+        return out or None
+
+
+def _cell_char_conf(raw: str, tagged: list[Line]) -> list[float] | None:
+    """The recogniser's per-character confidences of a cell's text, when the
+    cell is exactly its OCR lines joined (else None: the cell's text came
+    from elsewhere and characters cannot be matched to readings)."""
+    if not tagged or any(ln.source != Source.OCR for ln in tagged) or "".join(ln.text for ln in tagged) != raw:
+        return None
+    out: list[float] = []
+    for ln in tagged:
+        out.extend(_char_geometry(ln)[1])
+    return out
 
 
 def _degenerate(table, lines: list[Line]) -> bool:
@@ -362,7 +400,7 @@ def build_view(doc: Document) -> DocView:
                 if bbox is not None and raw:
                     # Characters share the cell box: a cell is small enough as evidence.
                     tl.char_boxes = [bbox] * len(raw)
-                    tl.char_conf = [conf] * len(raw)
+                    tl.char_conf = _cell_char_conf(raw, tagged) or [conf] * len(raw)
                 lines.append(tl)
                 page_lines.append(tl)
         by_page[page.number] = page_lines
