@@ -10,6 +10,7 @@ written for a string of theirs. benchmarks/families.py scores whole families.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -269,7 +270,8 @@ def _review(path: Path, as_of: str):
 
     _package, documents, _blobs = read_package(path, None, IngestOptions())  # drawings measured too
     view = ApplicationView.from_documents(
-        ApplicationInfo(industry=_expected(D, path.name)["industry"], as_of=date.fromisoformat(as_of)), documents)
+        ApplicationInfo(industry=_expected(path.parent, path.name)["industry"], as_of=date.fromisoformat(as_of)),
+        documents)
     return documents, run(view).findings
 
 
@@ -420,3 +422,52 @@ def test_a_building_of_eighteen_storeys_is_high_rise_without_a_stated_height():
     buildings = {f.value: f.attributes for f in fields if f.type == "building"}
     assert buildings["2#楼"]["high_rise"] is True and buildings["2#楼"]["storeys"] == 18
     assert buildings["商业用房"]["high_rise"] is False
+
+
+# --------------------------------------------------------------- one character off, read by OCR
+
+
+def test_a_scanned_name_one_character_off_the_registry_fails_when_that_character_was_read_surely(tmp_path):
+    """e03: the scanned certificate list says 黄振东 (东 read at ~1.0), the registry holds the
+    number under 黄振栋. The field's overall confidence (0.945) had kept it a question."""
+    from checks import registry_checks
+    from checks.engine import NoParams, RuleContext
+    from checks.rules.registry_rules import certificates as rule
+    from registry_sync.lookup import RegistryLookup
+    from registry_sync.sync import sync
+    from registry_sync.testing import fresh_engine
+
+    engine = fresh_engine("sqlite", tmp_path)
+    sync(engine, str(E / "registry" / "certificates.csv"))
+    documents, _ = _read(E / "blind_e03" / "主要负责人和安全管理人员考核合格证.pdf")
+    fields = [f for d in documents for f in d.fields]
+    name = next(f for f in fields if f.type == "person_name" and f.value == "黄振东")
+    assert name.source == "ocr" and dict(name.attributes["char_confidence"])["东"] >= 0.95
+    exp = _expected(E, "blind_e03")
+    verdicts = registry_checks.check_certificates(fields, RegistryLookup(engine), as_of=date.fromisoformat(exp["as_of"]))
+    ctx = RuleContext(rule, NoParams(), rule.severity, date.fromisoformat(exp["as_of"]))
+    mismatch = [v.emit(ctx) for v in verdicts if v.category == "registry.name_mismatch"]
+    assert [(f.verdict, f.expected, f.actual) for f in mismatch] == [("fail", "黄振栋", "黄振东")]
+
+
+def test_a_name_written_differently_on_a_scanned_form_fails_and_a_misread_character_stays_a_question():
+    """e05's scanned application form: 欧阳剑华 (剑 read surely, twice; once more on a shaky
+    signature line) against 欧阳建华 everywhere else is a real conflict. Its 制告 for 制造
+    (告 read at 0.76) is a misreading to ask about, not a conflict."""
+    _documents, findings = _review(E / "blind_e05", _expected(E, "blind_e05")["as_of"])
+    conflicts = [f for f in findings if f.category == "consistency.conflict"]
+    legal = [f for f in conflicts if "法定代表人" in f.message]
+    company = [f for f in conflicts if "企业名称" in f.message]
+    assert [f.verdict for f in legal] == ["fail"] and "欧阳剑华" in legal[0].message
+    assert [f.verdict for f in company] == ["uncertain"]
+
+
+def test_a_floor_plan_without_a_scale_asks_nothing_about_separations_between_its_rooms():
+    """e02 (clean): the 综合楼 evacuation plan has no scale and two labels read as buildings
+    (the building and a room, 办公室). Nothing on it is a separation, so its missing scale is no
+    question for the officer; the clean package keeps at most two questions."""
+    _documents, findings = _review(E / "blind_e02", _expected(E, "blind_e02")["as_of"])
+    assert not [f for f in findings if "比例" in f.message]
+    assert not [f for f in findings if f.verdict == "fail"]
+    # Registry checks ask only because this review has no registry; the package's own questions:
+    assert len([f for f in findings if f.verdict == "uncertain" and not f.category.startswith("registry.")]) <= 2

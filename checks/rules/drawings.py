@@ -320,7 +320,11 @@ def separation(view: ApplicationView, ctx: RuleContext) -> Iterator[Finding]:
     """
     p = ctx.params
     for sheet in sheets(view):
-        if sheet.scales and not sheet.scale_known and len(sheet.buildings) >= 2:
+        floor_plan = view.doc_type_of(sheet.scales[0]) == "evacuation_plan" if sheet.scales else False
+        if sheet.scales and not sheet.scale_known and len(sheet.buildings) >= 2 and not (
+                floor_plan and not sheet.annotated and not sheet.unpaired):
+            # A floor plan's rooms are not buildings to keep apart: with no separation
+            # stated on it, its missing scale asks nothing about separations.
             s = sheet.scales[0]
             yield ctx.uncertain(
                 "总平面图无法确定比例，未能在图上测量建筑之间的防火间距，仅核对了图上的标注值",
