@@ -1,13 +1,13 @@
 """Score every family of test packages with the shared scorers, one table per family.
 
-    .venv/bin/python -m benchmarks.families [--family a|b|c|d|e ...] [--only extract|review] [--json OUT]
+    .venv/bin/python -m benchmarks.families [--family a|b|c|d|e|f ...] [--only extract|review] [--json OUT]
 
 Families:
 
 - ``a``: ``fixtures/packages`` (written with the extractors in view; the
   tuning family). Its truth (``fixtures/truth``) is exported to the shared
   scorers' ``_expected`` format first.
-- ``b``, ``c``, ``d``, ``e``: blind families, written by people who had not
+- ``b`` to ``f``: blind families, written by people who had not
   read ``extractor/`` or ``checks/`` (``fixtures/blind_<x>``), already in the
   scorers' format. They are the check, never the tuning set; each was scored
   once on first contact before anything was changed for it.
@@ -43,6 +43,7 @@ FAMILIES = {
     "c": ROOT / "fixtures" / "blind_c" / "packages_out",
     "d": ROOT / "fixtures" / "blind_d" / "packages_out",
     "e": ROOT / "fixtures" / "blind_e" / "packages_out",
+    "f": ROOT / "fixtures" / "blind_f" / "packages_out",
 }
 
 # Family A's defects without an offending value: the words a correct finding names.
