@@ -54,8 +54,14 @@ class PersonParams(BaseModel):
 
 
 def _diff(a: str, b: str) -> int:
+    """Digits that differ between two ID numbers of one length. An 18-digit number's
+    last character is computed from the rest: a slip in the body changes it as
+    well, so it is not counted (two digits swapped in the birth date are a slip
+    of two, not three)."""
     if len(a) != len(b):
         return max(len(a), len(b))
+    if len(a) == 18:
+        a, b = a[:17], b[:17]
     return sum(x != y for x, y in zip(a, b))
 
 

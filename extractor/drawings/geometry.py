@@ -325,6 +325,26 @@ def bar_scale(extent: tuple[float, float, float, float], texts: list[TextItem]) 
 _BARE_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,2})|\d{3,6})$")
 
 
+def _by_leader(box, h: float, segments: list[tuple[Point, Point]],
+               dim_pairs: list[tuple[LineString, tuple[str, str]]], tol: float):
+    """The dimension line a text set away from it points at: a leader (a shelf
+    under the text, then a line to the dimension) from the text to it. Up to
+    three segments, each starting where the last ended."""
+    joint = max(tol, 0.3 * h)
+    frontier = [far for p, q in segments for near, far in ((p, q), (q, p)) if box.distance(ShPoint(near)) <= 0.8 * h]
+    seen: set[Point] = set()
+    for _hop in range(3):
+        for pt in frontier:
+            g = ShPoint(pt)
+            hits = sorted((line.distance(g), pair) for line, pair in dim_pairs if line.distance(g) <= joint)
+            if hits:
+                return 0.0, hits[0][1]
+        seen.update(frontier)
+        frontier = [far for pt in frontier for p, q in segments for near, far in ((p, q), (q, p))
+                    if far not in seen and ShPoint(near).distance(ShPoint(pt)) <= joint]
+    return None
+
+
 def pair_annotations(
     texts: list[TextItem], buildings: list[Building], dims: list[tuple[Point, Point]],
     near_tol: float, plain_by_position: bool = False,
@@ -372,6 +392,8 @@ def pair_annotations(
             d = line.distance(box)
             if d <= 2.0 * t.height and (best is None or d < best[0]):
                 best = (d, pair)
+        if best is None and dim_pairs:
+            best = _by_leader(box, t.height, dims, dim_pairs, near_tol)
         if best is not None:
             ann.between, ann.paired_by = list(best[1]), "dimension_line"
         elif bare:

@@ -11,7 +11,9 @@ _GRADE = re.compile(r"(?:耐火等级\s*(?:为|:)?\s*)?(?P<g>[一二三四1234])
 _CLASS = re.compile(r"(?P<c>[甲乙丙丁戊])\s*类")
 _CIVIL = re.compile(r"民用|住宅|公共建筑")
 # Building names that are civil buildings whatever else the label says (no 甲..戊 class given).
-_CIVIL_NAME = re.compile(r"宿舍|办公|住宅|商住|食堂|综合楼|教学|门卫|商业|酒店|公寓|会议|值班|用房|活动房|医院|学校|宾馆|餐厅")
+_CIVIL_NAME = re.compile(r"宿舍|办公|住宅|商住|食堂|综合楼|教学|门卫|商业|酒店|公寓|会议|值班|用房|活动房|医院|学校|宾馆|餐厅|活动中心|服务中心|培训中心")
+# A use stated as a word of its own in the label ("2#研发楼 办公 耐火等级二级"): a civil building.
+_CIVIL_USE = re.compile(r"(?:^|\s)(?:高层|多层)?(?:办公|宿舍|住宅|商业|教学|公寓|酒店|医院|学校|食堂)(?:楼|用房)?(?=\s|$)")
 _STOREYS = re.compile(r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:层|F(?![A-Za-z]))")
 _HEIGHT = re.compile(r"(?:H|h|高度?)\s*[=＝:：]?\s*(?P<h>\d+(?:\.\d+)?)\s*(?:m|米)")
 _RATIO = re.compile(r"(?:比\s*例\s*[:：]?\s*)?1\s*[:：∶/]\s*(?P<n>[1-9]\d{1,5})(?!\d)")
@@ -78,7 +80,7 @@ def parse_label(lines: list[str]) -> dict:
         out["use_class"] = m["c"]
         name = out["name"] or ""
         out["kind"] = "warehouse" if re.search("仓库|库房|储罐|库$", name) else "factory"
-    elif _CIVIL.search(text) or _CIVIL_NAME.search(out["name"] or ""):
+    elif _CIVIL.search(text) or _CIVIL_NAME.search(out["name"] or "") or _CIVIL_USE.search(text):
         # No 甲..戊 class: a dormitory, an office, a canteen is a civil building.
         out["use_class"], out["kind"] = "民用", "civil"
     g = _GRADE.search(text)

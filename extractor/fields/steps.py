@@ -442,15 +442,17 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                 ctx.add(Mention("fire_separation_distance", round(num[0], 4), _cell_span(cells["distance"]), 0.93,
                                 normalized=round(num[0], 4), attributes={"between": between, "qualifier": "stated",
                                                                           "record": rec}, step="tables"))
-        if "width" in cells and "element" in cells:
+        # A door schedule (门窗表: 编号 | 名称 | 净宽) names its element under 名称.
+        naming = cells.get("element") or cells.get("building")
+        if "width" in cells and naming is not None:
             hdr = header_texts[keys.index("width")]
             num = _number_in(cells["width"].text, hdr)
-            el = cells["element"].text
+            el = naming.text
             element = ("door" if "门" in el else "corridor" if re.search("走道|走廊", el) else
                        "stair" if "梯" in el else "exit" if "出口" in el else None)
             if num and element:
                 a = {"element": element, "qualifier": "stated", "record": rec}
-                if "building" in cells:
+                if "building" in cells and naming is not cells["building"]:
                     a["building"] = compact_name(cells["building"].text)
                 ctx.add(Mention("evacuation_width", round(num[0], 4), _cell_span(cells["width"]), 0.93,
                                 normalized=round(num[0], 4), attributes=a, step="tables"))

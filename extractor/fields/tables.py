@@ -124,6 +124,42 @@ def split_merged_cells(grid: Grid) -> None:
                     row[i + 1], row[i] = parts
 
 
+def _compound(text: str) -> tuple[str, str] | None:
+    """Two column names in one header cell ("姓名 / 身份证件号码"): their keys,
+    when the second names a value of a strict shape that can be cut off."""
+    from .lexicon import HEADERS
+
+    t = re.sub(r"\s+", "", text).replace("（", "(").replace("）", ")").replace("/", "")
+    for first, variants in HEADERS.items():
+        for v in variants:
+            if len(v) >= 2 and t.startswith(v) and len(t) > len(v):
+                second = header_key(t[len(v):])
+                if second and second != first and second in _VALUE_SHAPES:
+                    return first, second
+    return None
+
+
+def split_compound_columns(grid: Grid) -> None:
+    """A column whose header names two fields (a name above its holder's ID number
+    in one cell) becomes two columns; each data cell is cut where the second
+    field's value (a strict shape) ends it."""
+    if not grid.header_rows:
+        return
+    header = grid.rows[grid.header_rows - 1]
+    for i in reversed(range(len(header))):
+        cell = header[i]
+        pair = _compound(cell.text) if cell else None
+        if pair is None:
+            continue
+        grid.keys[i:i + 1] = list(pair)
+        for r, row in enumerate(grid.rows):
+            if i >= len(row):
+                continue
+            parts = _split_cell(row[i], _VALUE_SHAPES[pair[1]], tail=True) if (
+                r >= grid.header_rows and row[i] is not None) else None
+            row[i:i + 1] = list(parts) if parts else [row[i], None]
+
+
 def ruled_grids(view: DocView) -> list[Grid]:
     grids = []
     for page in view.doc.pages:
@@ -140,6 +176,7 @@ def ruled_grids(view: DocView) -> list[Grid]:
                 rows.append(row)
             hdr, keys = _find_header(rows, table.n_cols)
             grid = Grid(page.number, table.index, "ruled", rows, hdr, keys)
+            split_compound_columns(grid)
             split_merged_cells(grid)
             grids.append(grid)
     return grids
@@ -178,6 +215,9 @@ def _rows_by_y(segs: list[_Seg]) -> list[list[_Seg]]:
         cy = (s.top + s.bottom) / 2
         if rows and spans[-1][0] <= cy <= spans[-1][1]:
             rows[-1].append(s)
+            # The row's extent is its members' together: one box a little higher
+            # than the rest ("2025.06.30-" above a cell's centre) does not split it.
+            spans[-1] = (min(spans[-1][0], s.top), max(spans[-1][1], s.bottom))
             continue
         rows.append([s])
         spans.append((s.top, s.bottom))
@@ -238,17 +278,147 @@ def _holds_values(row: list[_Seg], keys: list[str | None]) -> bool:
     return False
 
 
+def _header_words(row: list[_Seg]) -> bool:
+    """Whether a row can be the second line of a table header: short words
+    only, no digits and no personal name."""
+    from .people import looks_like_name
+
+    return all(len(s.text) <= 6 and not re.search(r"\d", s.text) and not looks_like_name(s.text) for s in row)
+
+
+@dataclass
+class _Open:
+    """A layout table that ran to the end of its page: the next page may go on with its rows."""
+
+    header: list[_Seg]
+    header_cells: list[Cell | None]
+    keys: list[str | None]
+    row_h: float
+
+
+# Columns that say whose row it is: a page that goes on with a table shows one of them.
+_IDENTIFYING = {"name", "resident_id", "cert_no"}
+
+
+def _collect(rows: list[list[_Seg]], k: int, header: list[_Seg], keys: list[str | None], row_h: float,
+             last_bottom: float, table_rows: list[list[Cell | None]]) -> int:
+    """Add the rows from ``rows[k]`` on to ``table_rows`` (its first row the header);
+    the index of the first row not taken."""
+    carry: list[_Seg] = []  # first lines of a row's two-line cells, set above its other cells
+    while k < len(rows):
+        row = carry + rows[k]
+        carry = []
+        top = min(s.top for s in row)
+        if top - last_bottom > 3.5 * row_h:
+            break
+        if sum(header_key(s.text) is not None for s in row) >= 2:
+            break  # another table's header
+        if len(row) == 1 and len(row[0].text) > 24:
+            break  # prose again
+        if any(":" in s.text for s in row):
+            break  # "制表:…  负责人:…" under the table
+        buckets: list[list[_Seg]] = [[] for _ in header]
+        for s in row:
+            buckets[_assign(s, header)].append(s)
+        filled = [i for i, b in enumerate(buckets) if b]
+        # A line of wrapping cells alone that touches the next row more closely
+        # than the row above: the first line of a two-line cell of the next row.
+        opens_next = (bool(filled) and k + 1 < len(rows)
+                      and all(keys[i] in _WRAPPING or keys[i] is None for i in filled)
+                      and min(s.top for s in rows[k + 1]) - max(s.bottom for s in row)
+                      <= min(0.25 * row_h, top - last_bottom))
+        if len(table_rows) == 1 and top - last_bottom <= 0.5 * row_h and _header_words(row):
+            # A header cell wrapped onto a second line ("序 / 号", "身份证 / 号码"):
+            # its words join the header, and the column's key is read again.
+            for i in filled:
+                prev = table_rows[0][i]
+                more = _join(buckets[i])
+                table_rows[0][i] = Cell(prev.text + more.text, prev.spans + more.spans) if prev else more
+                keys[i] = header_key(table_rows[0][i].text)
+            last_bottom = max(last_bottom, max(s.bottom for s in row))
+            k += 1
+            continue
+        if filled and not opens_next and len(table_rows) >= 2 and top - last_bottom <= row_h and all(
+                _continues(table_rows[-1], i, keys) for i in filled) and (
+                len(filled) == 1 or all(keys[i] in _WORDS for i in filled)):
+            # The second lines of cells (a long certificate number, an
+            # employer, "江苏省住房和城乡建 / 设厅" wrapped in their
+            # columns): they belong to the row above, not to a row of
+            # their own, and they do not end the table.
+            for i in filled:
+                prev = table_rows[-1][i]
+                more = _join(buckets[i])
+                table_rows[-1][i] = Cell(prev.text + more.text, prev.spans + more.spans)
+            last_bottom = max(s.bottom for s in row)
+            k += 1
+            continue
+        if opens_next:
+            # A cell of two lines ("2024.07.10- / 2027.07.09") centred in a row
+            # whose other cells hold one: its first line sits above them (with
+            # any one-line cell the OCR put at its height). It starts the next
+            # row rather than being a row or ending the table.
+            carry = row
+            k += 1
+            continue
+        if len(filled) < min(2, len(header)):
+            break
+        table_rows.append([_join(b) if b else None for b in buckets])
+        last_bottom = max(s.bottom for s in row)
+        k += 1
+    return k
+
+
+def _stacked(row: list[_Seg]) -> tuple[list[_Seg], list[Cell | None]]:
+    """A header row's columns: words set one above the other in one column ("序 / 号")
+    are one header cell, read top to bottom."""
+    columns: list[list[_Seg]] = []
+    for s in sorted(row, key=lambda s: s.x0):
+        last = columns[-1] if columns else None
+        if last and min(s.x1, last[-1].x1) - max(s.x0, last[-1].x0) >= 0.5 * min(s.x1 - s.x0, last[-1].x1 - last[-1].x0):
+            last.append(s)
+        else:
+            columns.append([s])
+    segs, cells = [], []
+    for col in columns:
+        col.sort(key=lambda s: s.top)
+        first = col[0]
+        segs.append(_Seg(first.line, first.start, first.end, "".join(s.text for s in col),
+                         min(s.x0 for s in col), max(s.x1 for s in col), first.top, max(s.bottom for s in col)))
+        cells.append(Cell("".join(s.text for s in col), [Span(s.line.id, s.start, s.end) for s in col]))
+    return segs, cells
+
+
 def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
-    """Tables rebuilt from the positions of text outside ruled tables."""
+    """Tables rebuilt from the positions of text outside ruled tables.
+
+    A table that runs to the end of its page may go on at the top of the
+    next one without its header (a roster scanned page by page): rows there
+    that line up with its columns, and name whose row it is, are read under
+    the first page's header.
+    """
     grids: list[Grid] = []
     index = start_index
+    open_table: _Open | None = None
     for page_no, lines in view.by_page.items():
         flow = [ln for ln in lines if ln.table is None and ln.text]
-        if not any(sum(header_key(t) is not None for t in ln.text.split()) >= 1 for ln in flow):
+        carried, open_table = open_table, None
+        if not carried and not any(sum(header_key(t) is not None for t in ln.text.split()) >= 1 for ln in flow):
             continue
         segs = [s for ln in flow for s in _segments(ln, view)]
         rows = _rows_by_y(segs)
         r = 0
+        if carried is not None and rows:
+            table_rows: list[list[Cell | None]] = [list(carried.header_cells)]
+            keys = list(carried.keys)
+            k = _collect(rows, 0, carried.header, keys, carried.row_h, min(s.top for s in rows[0]), table_rows)
+            if len(table_rows) >= 2 and all(
+                    any(c is not None and keys[i] in _IDENTIFYING for i, c in enumerate(row)) for row in table_rows[1:]):
+                grid = Grid(page_no, index, "layout", table_rows, 1, keys)
+                split_compound_columns(grid)
+                split_merged_cells(grid)
+                grids.append(grid)
+                index += 1
+                r = k
         while r < len(rows):
             keys = [header_key(s.text) for s in rows[r]]
             # A roster has at least three columns; two boxes on a row are a
@@ -257,51 +427,22 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
             if sum(k is not None for k in keys) < 2 or len(rows[r]) < 3 or _holds_values(rows[r], keys):
                 r += 1
                 continue
-            header = rows[r]
-            heights = [s.bottom - s.top for s in header]
+            header, header_cells = _stacked(rows[r])
+            keys = [header_key(c.text) for c in header_cells]
+            heights = [s.bottom - s.top for s in rows[r]]
             row_h = max(sorted(heights)[len(heights) // 2], 1.0)
-            table_rows: list[list[Cell | None]] = [[Cell(s.text, [Span(s.line.id, s.start, s.end)]) for s in header]]
-            last_bottom = max(s.bottom for s in header)
-            k = r + 1
-            while k < len(rows):
-                row = rows[k]
-                top = min(s.top for s in row)
-                if top - last_bottom > 3.5 * row_h:
-                    break
-                if sum(header_key(s.text) is not None for s in row) >= 2:
-                    break  # another table's header
-                if len(row) == 1 and len(row[0].text) > 24:
-                    break  # prose again
-                if any(":" in s.text for s in row):
-                    break  # "制表:…  负责人:…" under the table
-                buckets: list[list[_Seg]] = [[] for _ in header]
-                for s in row:
-                    buckets[_assign(s, header)].append(s)
-                filled = [i for i, b in enumerate(buckets) if b]
-                if filled and len(table_rows) >= 2 and top - last_bottom <= row_h and all(
-                        _continues(table_rows[-1], i, keys) for i in filled) and (
-                        len(filled) == 1 or all(keys[i] in _WORDS for i in filled)):
-                    # The second lines of cells (a long certificate number, an
-                    # employer, "江苏省住房和城乡建 / 设厅" wrapped in their
-                    # columns): they belong to the row above, not to a row of
-                    # their own, and they do not end the table.
-                    for i in filled:
-                        prev = table_rows[-1][i]
-                        more = _join(buckets[i])
-                        table_rows[-1][i] = Cell(prev.text + more.text, prev.spans + more.spans)
-                    last_bottom = max(s.bottom for s in row)
-                    k += 1
-                    continue
-                if len(filled) < min(2, len(header)):
-                    break
-                table_rows.append([_join(b) if b else None for b in buckets])
-                last_bottom = max(s.bottom for s in row)
-                k += 1
+            table_rows = [list(header_cells)]
+            k = _collect(rows, r + 1, header, keys, row_h, max(s.bottom for s in header), table_rows)
             if len(table_rows) >= 2:
                 grid = Grid(page_no, index, "layout", table_rows, 1, keys)
+                split_compound_columns(grid)
                 split_merged_cells(grid)
                 grids.append(grid)
                 index += 1
+                # Nothing but a signature or a page number after it: it may go on overleaf.
+                rest = rows[k:]
+                if len(rest) <= 2 and not any(re.search(r"\d{6,}", s.text) for row in rest for s in row):
+                    open_table = _Open(header, table_rows[0], keys, row_h)
             r = k
     return grids
 
