@@ -26,6 +26,7 @@ B = FIXTURES / "blind_b" / "packages_out"
 C = FIXTURES / "blind_c" / "packages_out"
 D = FIXTURES / "blind_d" / "packages_out"
 E = FIXTURES / "blind_e" / "packages_out"
+F = FIXTURES / "blind_f" / "packages_out"
 
 
 def _read(path: Path):
@@ -78,7 +79,7 @@ def test_a_regime_threshold_is_not_the_scaffold_height():
     assert heights == expected and 50.0 not in heights
 
 
-@pytest.mark.parametrize("family", [B, C, D, E], ids=["b", "c", "d", "e"])
+@pytest.mark.parametrize("family", [B, C, D, E, F], ids=["b", "c", "d", "e", "f"])
 def test_blind_families_are_present_with_ground_truth(family):
     cases = sorted((family / "_expected").glob("*.json"))
     assert len(cases) >= 5
@@ -471,3 +472,73 @@ def test_a_floor_plan_without_a_scale_asks_nothing_about_separations_between_its
     assert not [f for f in findings if f.verdict == "fail"]
     # Registry checks ask only because this review has no registry; the package's own questions:
     assert len([f for f in findings if f.verdict == "uncertain" and not f.category.startswith("registry.")]) <= 2
+
+
+# --------------------------------------------------------------- family F (written blind, scored before these fixes)
+
+
+def _rows_of(documents, document: str) -> dict[str, dict[str, str]]:
+    """Per person named in a table: the other fields of their row."""
+    out: dict[str, dict[str, str]] = {}
+    fields = [f for d in documents if d.path == document for f in d.fields if f.attributes.get("record")]
+    for f in fields:
+        if f.type == "person_name":
+            row = {g.type: str(g.normalized if g.normalized is not None else g.value) for g in fields
+                   if g.attributes.get("record") == f.attributes["record"] and g.page == f.page and g.type != "date"}
+            out[str(f.value)] = row
+    return out
+
+
+def test_a_scanned_roster_with_a_wrapped_header_two_line_cells_and_a_second_page_without_header():
+    """f01's scanned manager roster: 序/号 wrapped in its header cell, each validity
+    "2024.07.10- / 2027.07.09" on two lines centred beside one-line cells, and rows 5-6 on
+    a second page with no header. Before: no person was read from it at all."""
+    documents, _ = _read(F / "blind_f01" / "06_三类人员名册.pdf")
+    rows = _rows_of(documents, "06_三类人员名册.pdf")
+    truth = {f["value"] for f in _expected(F, "blind_f01")["fields"]
+             if f["type"] == "person_name" and "06_三类人员名册.pdf" in f["documents"]}
+    assert truth and truth <= set(rows)
+    assert rows["孙国庆"] == {"person_name": "孙国庆", "resident_id": "330106198610011177",
+                            "cert_no": "浙建安C2(2023)0060318"}  # a page-2 row keeps its own values
+    dates = {f.attributes["record"]: f.normalized for d in documents for f in d.fields
+             if f.type == "date" and f.role == "valid_until" and f.attributes.get("record")}
+    assert sorted(dates.values()) == ["2026-06-30", "2027-07-09", "2027-07-09", "2027-11-04", "2028-03-17",
+                                      "2028-06-29"]  # each range's end, none of its start
+
+
+def test_a_name_and_its_id_under_one_header_cell_are_two_columns():
+    """f05: a ruled roster headed 姓名 / 身份证件号码 in one cell holds 诸葛明辉 above 350102...
+    in each. Before: the IDs were read, the names not."""
+    documents, _ = _read(F / "blind_f05" / "6-三类人员名册.pdf")
+    rows = _rows_of(documents, "6-三类人员名册.pdf")
+    assert rows["林小峰"]["resident_id"] == "350104198908020659"
+    assert rows["诸葛明辉"]["cert_no"] == "闽建安A(2024)0011207"
+
+
+def test_a_door_schedule_gives_each_doors_width_and_a_narrow_exit_fails():
+    """f03's evacuation plan lists its doors in a 门窗表 (编号 | 名称 | 净宽(m)): FM2, an exit
+    of 0.80 m, is below 5.5.18's 0.90 m."""
+    _documents, findings = _review(F / "blind_f03", _expected(F, "blind_f03")["as_of"])
+    widths = [f for f in findings if f.category == "standard.evacuation_width" and f.verdict == "fail"]
+    assert len(widths) == 1 and "0.80" in widths[0].message
+
+
+def test_separations_written_on_leader_lines_pair_with_the_dimension_they_point_at():
+    """f05's site plan sets each "间距14.0m" on a shelf with a leader to its dimension line,
+    away from the line; 2#研发楼 says its use (办公) as a word of its own."""
+    [document], blobs = _read(F / "blind_f05" / "13-消防总平面图.pdf")
+    fields = analyse(document, blobs[document.sha256]).fields
+    annotated = {frozenset(f.attributes["between"]): f.value for f in fields
+                 if f.type == "fire_separation_distance" and f.attributes.get("between")}
+    assert annotated == {frozenset({"1#综合楼", "2#研发楼"}): 14.0, frozenset({"1#综合楼", "3#宿舍楼"}): 16.0,
+                         frozenset({"3#宿舍楼", "4#配套用房"}): 12.0, frozenset({"2#研发楼", "4#配套用房"}): 16.0}
+    buildings = {f.value: f.attributes for f in fields if f.type == "building"}
+    assert all(a["label_complete"] for a in buildings.values())
+
+
+def test_two_digits_swapped_in_an_id_number_are_a_slip_not_another_person():
+    """f03: 普建华's ID is 53010219870902077X in one document and 530102198709200770 in
+    another: the birth date's digits swapped, and so the computed check digit differs."""
+    _documents, findings = _review(F / "blind_f03", _expected(F, "blind_f03")["as_of"])
+    conflicts = [f for f in findings if f.category == "consistency.conflict" and "普建华" in f.message]
+    assert [f.verdict for f in conflicts] == ["fail"]
