@@ -366,18 +366,23 @@ def org_names(text: str) -> list[tuple[int, int, str]]:
         if branch:
             end = branch.end()
         start = m.start()
+        depth = 0  # brackets closed inside the name ("(集团)") and not yet opened
         while start > 0 and (is_han(text[start - 1]) or text[start - 1] in "()"):
             ch = text[start - 1]
+            if ch == ")":
+                depth += 1
+            elif ch == "(":
+                if depth == 0:
+                    break  # "何卫平(萍乡市…有限公司)", "复印件(天柱化工(安徽)有限公司)": the name starts inside
+                depth -= 1
             if ch in _ORG_BREAK and not (ch in "和与及" and _PLACE_END.search(text, 0, start - 1)):
                 break  # "…与浙江神鹰集团有限公司": the name starts after ("云南和信…" is one name)
             if ch in "年月日" and start > 1 and text[start - 2].isdigit():
                 break  # "2006年浙江…"
-            if ch == "(" and ")" not in text[start:m.start()]:
-                break  # "何卫平(萍乡市…有限公司)": a person and, in brackets, their company
             start -= 1
         # Two names in one run ("菲达环保公司为浙江神鹰集团有限公司"): keep the last.
         prev = max(text.rfind("公司", start, m.start()), text.rfind("集团", start, m.start()))
-        if prev >= 0:
+        if prev >= 0 and text[prev + 2:prev + 3] != ")":  # "浙江恒川(集团)建设有限公司" is one name
             start = prev + 2
         lead = _ORG_LEAD.match(text[start:m.start()])
         if lead:

@@ -160,6 +160,25 @@ def split_compound_columns(grid: Grid) -> None:
             row[i:i + 1] = list(parts) if parts else [row[i], None]
 
 
+def side_by_side(grid: Grid) -> list[Grid]:
+    """A list set in several columns of the same fields (姓名 岗位 成绩 | 姓名 岗位 成绩):
+    one grid per column group, so each row of each group is a record. The group
+    index is kept in the grid's index (the first group keeps the grid's own)."""
+    starts = [i for i, k in enumerate(grid.keys) if k == "name"]
+    if len(starts) < 2:
+        return [grid]
+    first = grid.keys[starts[0]:starts[1]]
+    bounds = [0] + starts[1:] + [len(grid.keys)]
+    groups = list(zip(bounds, bounds[1:]))
+    if any(grid.keys[a:b][:len(first)] != first[:b - a] for a, b in groups[1:]):
+        return [grid]  # not the same fields again: one wide table
+    out = []
+    for g, (a, b) in enumerate(groups):
+        rows = [row[a:b] for row in grid.rows]
+        out.append(Grid(grid.page, grid.index + 1000 * g, grid.origin, rows, grid.header_rows, grid.keys[a:b]))
+    return out
+
+
 def ruled_grids(view: DocView) -> list[Grid]:
     grids = []
     for page in view.doc.pages:
@@ -178,7 +197,7 @@ def ruled_grids(view: DocView) -> list[Grid]:
             grid = Grid(page.number, table.index, "ruled", rows, hdr, keys)
             split_compound_columns(grid)
             split_merged_cells(grid)
-            grids.append(grid)
+            grids.extend(side_by_side(grid))
     return grids
 
 
@@ -237,6 +256,18 @@ def _assign(seg: _Seg, header: list[_Seg]) -> int:
 
 
 def _join(segs: list[_Seg]) -> Cell:
+    """One cell from its pieces: lines top to bottom, pieces of a line left to right
+    (a wrapped "建筑起重机械司机(施工升降 / 机)" starts at the same x on both lines)."""
+    ordered: list[tuple[int, float, _Seg]] = []
+    line, last_top = 0, None
+    for s in sorted(segs, key=lambda s: s.top):
+        if last_top is not None and s.top - last_top > 0.5 * max(s.bottom - s.top, 1.0):
+            line += 1
+            last_top = s.top
+        elif last_top is None:
+            last_top = s.top
+        ordered.append((line, s.x0, s))
+    segs = [s for _, _, s in sorted(ordered, key=lambda t: (t[0], t[1]))]
     text = ""
     for s in segs:
         if text and (text[-1].isascii() and s.text[0].isascii()):
@@ -269,10 +300,13 @@ def _holds_values(row: list[_Seg], keys: list[str | None]) -> bool:
     only column names, known or not (出生年月, 文化程度)."""
     from .people import looks_like_name
 
+    texts = [seg.text.strip() for seg in row]
     for seg, key in zip(row, keys, strict=True):
         if key is not None:
             continue
         text = seg.text.strip()
+        if texts.count(text) > 1:
+            continue  # a column name repeated over side-by-side groups (成绩 … 成绩), not a value
         if re.search(r"\d{3,}", text) or (len(text) <= 3 and looks_like_name(text)):
             return True
     return False
@@ -437,7 +471,7 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                 grid = Grid(page_no, index, "layout", table_rows, 1, keys)
                 split_compound_columns(grid)
                 split_merged_cells(grid)
-                grids.append(grid)
+                grids.extend(side_by_side(grid))
                 index += 1
                 # Nothing but a signature or a page number after it: it may go on overleaf.
                 rest = rows[k:]
