@@ -542,3 +542,25 @@ def test_two_digits_swapped_in_an_id_number_are_a_slip_not_another_person():
     _documents, findings = _review(F / "blind_f03", _expected(F, "blind_f03")["as_of"])
     conflicts = [f for f in findings if f.category == "consistency.conflict" and "普建华" in f.message]
     assert [f.verdict for f in conflicts] == ["fail"]
+
+
+def test_a_list_set_in_side_by_side_groups_is_read_group_by_group():
+    """f03's training sign-in sheet lists nine people as 姓名 岗位 成绩 three times across the
+    page. Before: one table with three 姓名 columns, and "井下作业" read as a person."""
+    documents, _ = _read(F / "blind_f03" / "09_培训记录.jpg")
+    names = _values(documents, "person_name")
+    assert {"李春明", "普建华", "王红梅", "赵家宝", "马如龙"} <= names
+    assert not [n for n in names if "作业" in n]
+
+
+def test_a_wrapped_cell_whose_lines_start_at_the_same_x_keeps_them_in_order():
+    """d01: "建筑起重机械司机(施工升降 / 机)" wrapped in its cell; both lines start at one x."""
+    documents, _ = _read(D / "blind_d01" / "08_建筑施工特种作业人员名册.pdf")
+    categories = {str(f.attributes.get("category")) for d in documents for f in d.fields if f.type == "cert_no"}
+    assert "建筑起重机械司机(施工升降机)" in categories and not [c for c in categories if c.startswith("机)")]
+
+
+def test_a_company_name_with_a_bracketed_group_word_is_read_whole_in_prose():
+    documents, _ = _read(F / "blind_f01" / "05_安全管理机构设置文件.pdf")
+    names = _values(documents, "company_name")
+    assert "浙江恒川(集团)建设有限公司" in names and not [n for n in names if n.startswith(")")]
