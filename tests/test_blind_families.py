@@ -480,7 +480,8 @@ def test_a_floor_plan_without_a_scale_asks_nothing_about_separations_between_its
 def _rows_of(documents, document: str) -> dict[str, dict[str, str]]:
     """Per person named in a table: the other fields of their row."""
     out: dict[str, dict[str, str]] = {}
-    fields = [f for d in documents if d.path == document for f in d.fields if f.attributes.get("record")]
+    fields = [f for d in documents if d.path == document for f in d.fields
+              if f.attributes.get("record") and f.attributes.get("step") == "tables"]
     for f in fields:
         if f.type == "person_name":
             row = {g.type: str(g.normalized if g.normalized is not None else g.value) for g in fields
@@ -497,8 +498,8 @@ def test_a_scanned_roster_with_a_wrapped_header_two_line_cells_and_a_second_page
     rows = _rows_of(documents, "06_三类人员名册.pdf")
     truth = {f["value"] for f in _expected(F, "blind_f01")["fields"]
              if f["type"] == "person_name" and "06_三类人员名册.pdf" in f["documents"]}
-    assert truth and truth <= set(rows)
-    assert rows["孙国庆"] == {"person_name": "孙国庆", "resident_id": "330106198610011177",
+    assert truth and truth <= _values(documents, "person_name")
+    assert len(rows) == 6 and rows["孙国庆"] == {"person_name": "孙国庆", "resident_id": "330106198610011177",
                             "cert_no": "浙建安C2(2023)0060318"}  # a page-2 row keeps its own values
     dates = {f.attributes["record"]: f.normalized for d in documents for f in d.fields
              if f.type == "date" and f.role == "valid_until" and f.attributes.get("record")}
@@ -564,3 +565,14 @@ def test_a_company_name_with_a_bracketed_group_word_is_read_whole_in_prose():
     documents, _ = _read(F / "blind_f01" / "05_安全管理机构设置文件.pdf")
     names = _values(documents, "company_name")
     assert "浙江恒川(集团)建设有限公司" in names and not [n for n in names if n.startswith(")")]
+
+
+@pytest.mark.parametrize("case, document, name, rid", [
+    ("blind_f02", "特种作业人员名册.pdf", "施家乐", "340102199204121259"),  # 姓名/身份证号, page 2 without header
+    ("blind_f04", "三类人员名册.jpg", "郭子轩", "410102199307060311"),  # 持证人: the ID on the line under the name
+])
+def test_an_id_number_on_the_line_under_a_name_is_that_persons_id(case, document, name, rid):
+    documents, _ = _read(F / case / document)
+    rows = _rows_of(documents, document)
+    assert rows[name].get("resident_id") == rid
+    assert all(r.get("resident_id") for r in rows.values())  # every row's name and number apart

@@ -139,6 +139,18 @@ def _compound(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _split_last_line(cell: Cell, shape: str) -> tuple[Cell, Cell] | None:
+    """(rest, value) when a cell of several lines ends with a line that is wholly a value
+    of ``shape`` (the ID number on the line under a name)."""
+    if len(cell.spans) < 2:
+        return None
+    m = re.fullmatch(rf"(?P<rest>.+?)\s*(?P<value>{shape})", cell.text)
+    last = cell.spans[-1]
+    if not m or last.end - last.start != len(m["value"]):
+        return None
+    return Cell(m["rest"], cell.spans[:-1]), Cell(m["value"], [last])
+
+
 def split_compound_columns(grid: Grid) -> None:
     """A column whose header names two fields (a name above its holder's ID number
     in one cell) becomes two columns; each data cell is cut where the second
@@ -157,6 +169,8 @@ def split_compound_columns(grid: Grid) -> None:
                 continue
             parts = _split_cell(row[i], _VALUE_SHAPES[pair[1]], tail=True) if (
                 r >= grid.header_rows and row[i] is not None) else None
+            if parts is None and r >= grid.header_rows and row[i] is not None:
+                parts = _split_last_line(row[i], _VALUE_SHAPES[pair[1]])
             row[i:i + 1] = list(parts) if parts else [row[i], None]
 
 
@@ -179,6 +193,23 @@ def side_by_side(grid: Grid) -> list[Grid]:
     return out
 
 
+def split_ids_under_names(grid: Grid) -> None:
+    """A 姓名 (持证人) column whose cells hold the ID number on a line under the name,
+    in a table with no ID column: the numbers become that column."""
+    if "resident_id" in grid.keys or grid.keys.count("name") != 1:
+        return
+    i = grid.keys.index("name")
+    parts = {r: _split_last_line(row[i], _VALUE_SHAPES["resident_id"])
+             for r, row in grid.data_rows() if i < len(row) and row[i] is not None}
+    if not any(parts.values()):
+        return
+    grid.keys[i:i + 1] = ["name", "resident_id"]
+    for r, row in enumerate(grid.rows):
+        if i < len(row):
+            split = parts.get(r)
+            row[i:i + 1] = list(split) if split else [row[i], None]
+
+
 def ruled_grids(view: DocView) -> list[Grid]:
     grids = []
     for page in view.doc.pages:
@@ -196,6 +227,7 @@ def ruled_grids(view: DocView) -> list[Grid]:
             hdr, keys = _find_header(rows, table.n_cols)
             grid = Grid(page.number, table.index, "ruled", rows, hdr, keys)
             split_compound_columns(grid)
+            split_ids_under_names(grid)
             split_merged_cells(grid)
             grids.extend(side_by_side(grid))
     return grids
@@ -449,8 +481,9 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
                     any(c is not None and keys[i] in _IDENTIFYING for i, c in enumerate(row)) for row in table_rows[1:]):
                 grid = Grid(page_no, index, "layout", table_rows, 1, keys)
                 split_compound_columns(grid)
+                split_ids_under_names(grid)
                 split_merged_cells(grid)
-                grids.append(grid)
+                grids.extend(side_by_side(grid))
                 index += 1
                 r = k
         while r < len(rows):
@@ -468,15 +501,18 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
             table_rows = [list(header_cells)]
             k = _collect(rows, r + 1, header, keys, row_h, max(s.bottom for s in header), table_rows)
             if len(table_rows) >= 2:
+                # As laid out on the page, before the grid splits its columns: for a next page.
+                laid_out = _Open(header, list(table_rows[0]), list(keys), row_h)
                 grid = Grid(page_no, index, "layout", table_rows, 1, keys)
                 split_compound_columns(grid)
+                split_ids_under_names(grid)
                 split_merged_cells(grid)
                 grids.extend(side_by_side(grid))
                 index += 1
                 # Nothing but a signature or a page number after it: it may go on overleaf.
                 rest = rows[k:]
                 if len(rest) <= 2 and not any(re.search(r"\d{6,}", s.text) for row in rest for s in row):
-                    open_table = _Open(header, table_rows[0], keys, row_h)
+                    open_table = laid_out
             r = k
     return grids
 
