@@ -183,7 +183,17 @@ class DocView:
             a, b = ln.norm.source_span(sp.start, sp.end)
             if ln.char_boxes and b > a:
                 boxes.extend(bx for bx in ln.char_boxes[a:b] if bx is not None)
-                confs.extend(ln.char_conf[a:b] if ln.char_conf else [ln.confidence])
+                if ln.table is not None:
+                    # A cell counts as its lines read whole (the recogniser's score of
+                    # a line); its characters' own scores serve char_confidences only.
+                    confs.append(ln.confidence)
+                elif ln.char_conf:
+                    # Brackets and stops are what the recogniser is least sure of and
+                    # what matters least: a value's weakest letter, digit or Han decides.
+                    own = [x for c, x in zip(ln.raw[a:b], ln.char_conf[a:b]) if c.isalnum()]
+                    confs.extend(own or ln.char_conf[a:b])
+                else:
+                    confs.append(ln.confidence)
                 if ln.source == Source.OCR:
                     confs.append(ln.confidence)  # a shaky line weakens every reading on it
             elif ln.bbox is not None:
