@@ -586,3 +586,14 @@ def test_a_shaky_bracket_does_not_make_a_whole_value_doubtful():
     [category] = [f for d in documents for f in d.fields
                   if f.type == "operation_category" and "安装拆卸工" in str(f.value)]
     assert category.value == "建筑起重机械安装拆卸工(塔式起重机)" and category.confidence >= 0.6
+
+
+def test_a_category_and_its_item_in_two_columns_are_read_together():
+    """f02: 作业类别 危险化学品安全作业 beside 准操项目 氯化工艺作业. Read alone, the item
+    disagreed with the registry's category (three false fails on a clean package)."""
+    from checks.registry_checks import categories_compatible
+
+    documents, _ = _read(F / "blind_f02" / "特种作业人员名册.pdf")
+    declared = {str(f.value) for d in documents for f in d.fields if f.type == "operation_category"}
+    assert "危险化学品安全作业-氯化工艺作业" in declared
+    assert categories_compatible("危险化学品安全作业-氯化工艺作业", "危险化学品安全作业")

@@ -15,7 +15,7 @@ from .keyvalue import Pair, find_pairs, label_key
 from .lexicon import PROSE_TITLES, UNITS_TO_M, compile_alternatives, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
 from .people import ProseName, entities_for, looks_like_name, org_names, prose_names, split_names
-from .tables import Grid, layout_grids, ruled_grids
+from .tables import Cell, Grid, layout_grids, ruled_grids
 from .view import DocView, Mention, Paragraph, Span, TextLine, paragraphs
 
 
@@ -357,7 +357,16 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
                     for i in range(len(keys))]
     for r, row in g.data_rows():
         rec = f"t{g.page}.{g.index}.{r}"
-        cells = {keys[i]: row[i] for i in range(min(len(keys), len(row))) if keys[i] and row[i] and row[i].text}
+        cells: dict[str, Cell] = {}
+        for i in range(min(len(keys), len(row))):
+            if not (keys[i] and row[i] and row[i].text):
+                continue
+            if keys[i] == "category" and "category" in cells:
+                # 作业类别 and 准操项目 side by side: the category and its item, "危险化学品安全作业—氯化工艺作业".
+                first = cells["category"]
+                cells["category"] = Cell(f"{first.text}—{row[i].text}", first.spans + row[i].spans)
+            else:
+                cells[keys[i]] = row[i]
         if not cells:
             continue
         attrs = {"record": rec}
