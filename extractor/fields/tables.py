@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .lexicon import header_key
 from .view import DocView, Span, TextLine, union
@@ -183,7 +184,7 @@ def side_by_side(grid: Grid) -> list[Grid]:
         return [grid]
     first = grid.keys[starts[0]:starts[1]]
     bounds = [0] + starts[1:] + [len(grid.keys)]
-    groups = list(zip(bounds, bounds[1:]))
+    groups = list(pairwise(bounds))
     if any(grid.keys[a:b][:len(first)] != first[:b - a] for a, b in groups[1:]):
         return [grid]  # not the same fields again: one wide table
     out = []
@@ -210,6 +211,15 @@ def split_ids_under_names(grid: Grid) -> None:
             row[i:i + 1] = list(split) if split else [row[i], None]
 
 
+def _columns_apart(grid: Grid) -> list[Grid]:
+    """Every table's cells, however read: two fields under one header, an ID under a
+    name, a value run into its neighbour, lists set side by side, taken apart."""
+    split_compound_columns(grid)
+    split_ids_under_names(grid)
+    split_merged_cells(grid)
+    return side_by_side(grid)
+
+
 def ruled_grids(view: DocView) -> list[Grid]:
     grids = []
     for page in view.doc.pages:
@@ -225,11 +235,7 @@ def ruled_grids(view: DocView) -> list[Grid]:
                     row.append(Cell(ln.text, [Span(ln.id, 0, len(ln.text))]) if ln is not None else None)
                 rows.append(row)
             hdr, keys = _find_header(rows, table.n_cols)
-            grid = Grid(page.number, table.index, "ruled", rows, hdr, keys)
-            split_compound_columns(grid)
-            split_ids_under_names(grid)
-            split_merged_cells(grid)
-            grids.extend(side_by_side(grid))
+            grids.extend(_columns_apart(Grid(page.number, table.index, "ruled", rows, hdr, keys)))
     return grids
 
 
@@ -479,11 +485,7 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
             k = _collect(rows, 0, carried.header, keys, carried.row_h, min(s.top for s in rows[0]), table_rows)
             if len(table_rows) >= 2 and all(
                     any(c is not None and keys[i] in _IDENTIFYING for i, c in enumerate(row)) for row in table_rows[1:]):
-                grid = Grid(page_no, index, "layout", table_rows, 1, keys)
-                split_compound_columns(grid)
-                split_ids_under_names(grid)
-                split_merged_cells(grid)
-                grids.extend(side_by_side(grid))
+                grids.extend(_columns_apart(Grid(page_no, index, "layout", table_rows, 1, keys)))
                 index += 1
                 r = k
         while r < len(rows):
@@ -503,11 +505,7 @@ def layout_grids(view: DocView, start_index: int = 100) -> list[Grid]:
             if len(table_rows) >= 2:
                 # As laid out on the page, before the grid splits its columns: for a next page.
                 laid_out = _Open(header, list(table_rows[0]), list(keys), row_h)
-                grid = Grid(page_no, index, "layout", table_rows, 1, keys)
-                split_compound_columns(grid)
-                split_ids_under_names(grid)
-                split_merged_cells(grid)
-                grids.extend(side_by_side(grid))
+                grids.extend(_columns_apart(Grid(page_no, index, "layout", table_rows, 1, keys)))
                 index += 1
                 # Nothing but a signature or a page number after it: it may go on overleaf.
                 rest = rows[k:]
