@@ -101,7 +101,7 @@ def test_settings_are_recorded_with_the_models(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SHENCHA_CACHE_DIR", str(tmp_path))
     info = rapidocr_info()
     assert info.models["settings"] == (
-        "det_max_side=rapidocr;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"
+        "det_max_side=1280;rec_int8=0;rec_batch=6;runtime=onnxruntime;rec_min_width=96"
     )
     assert ".int8" not in info.models["rec"]
     from extractor.ocr.engines import RapidSettings
@@ -127,7 +127,7 @@ def test_a_different_setting_misses_the_cache() -> None:
     cache = DictCache()
     [first] = recognise_pages([page], OcrOptions(), cache=cache)
     assert isinstance(first, OcrPageResult) and not first.run.cached
-    assert first.run.models["settings"].startswith("det_max_side=rapidocr;rec_int8=0")
+    assert first.run.models["settings"].startswith("det_max_side=1280;rec_int8=0")
     [again] = recognise_pages([page], OcrOptions(), cache=cache)
     assert isinstance(again, OcrPageResult) and again.run.cached
     [other] = recognise_pages([page], BASE, cache=cache)
@@ -211,3 +211,4 @@ def test_the_cache_key_follows_the_page_code(tmp_path, monkeypatch) -> None:
     key = cache_key(page, OcrOptions())
     monkeypatch.setattr(runner, "PIPELINE_VERSION", runner._pipeline_version())
     assert cache_key(page, OcrOptions()) != key
+

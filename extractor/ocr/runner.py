@@ -30,10 +30,10 @@ def _pipeline_version() -> str:
     Comment edits invalidate the cache too; that costs one OCR pass, a stale result costs a
     wrong field.
     """
-    from . import engines, page, preprocess
+    from . import engines, page, preprocess, rulings
 
     digest = hashlib.sha256()
-    for module in (page, preprocess, engines):
+    for module in (page, preprocess, engines, rulings):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
