@@ -47,7 +47,8 @@ def read_package(
         # the distances between neighbouring buildings become fields.
         if document.status == "ok" and is_drawing(document):
             try:
-                measured = analyse(document, ingested.blobs[document.sha256], cache=cache).fields
+                measured = analyse(document, ingested.blobs[document.sha256], cache=cache,
+                                   page_images=ingested.blobs).fields
             except Exception as exc:  # noqa: BLE001 - the text reader's fields still stand
                 document.warnings.append(describe(ErrorCode.STEP_FAILED, f"图纸测量（{type(exc).__name__}）"))
                 continue

@@ -212,3 +212,46 @@ def test_the_cache_key_follows_the_page_code(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(runner, "PIPELINE_VERSION", runner._pipeline_version())
     assert cache_key(page, OcrOptions()) != key
 
+
+@pytest.mark.slow
+def test_a_straightened_scanned_plan_is_measured_on_its_page_image_without_a_second_ocr(tmp_path: Path) -> None:
+    # A site plan scanned at a slant: ingestion straightens it. Before, the drawing pass
+    # rendered the PDF again and read it again by OCR in the slanted frame (~3 s a page,
+    # one page after another); now it measures ingestion's straightened page image, in
+    # the frame of its OCR lines, and reads nothing again.
+    import pypdfium2 as pdfium
+
+    from extractor.drawings import analyse
+    from extractor.fields import extract_package
+    from extractor.ingest import IngestOptions, ingest_package
+    from extractor.package import open_package
+    from fixtures.render import image_pdf, scan_effect
+
+    from .conftest import FIXTURES
+
+    source = FIXTURES / "packages" / "wh_zhejiang_defects" / "厂区总平面布置图.pdf"
+    pdf = pdfium.PdfDocument(str(source))
+    try:
+        pages = [pdf[i].render(scale=200 / 72).to_pil().convert("RGB") for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    package = tmp_path / "pkg"
+    package.mkdir()
+    image_pdf([scan_effect(p, seed=7) for p in pages], package / "总平面布置图.pdf", dpi=200, quality=70)
+    ingested = ingest_package(open_package(package), IngestOptions())
+    [document] = extract_package(ingested.documents)
+    assert document.pages[0].ocr is not None and abs(document.pages[0].ocr.skew) >= 0.5  # it was straightened
+
+    def separations(fields) -> dict[frozenset, float]:
+        return {frozenset(f.attributes["between"]): float(f.value) for f in fields
+                if f.type == "fire_separation_distance"}
+
+    with timing.collect() as seconds:
+        framed = analyse(document, ingested.blobs[document.sha256], page_images=ingested.blobs)
+    assert "detection" not in seconds and "recognition" not in seconds
+    reread = analyse(document, ingested.blobs[document.sha256])  # the old way: the PDF's own frame
+    assert separations(framed.fields) and separations(framed.fields) == separations(reread.fields)
+    # The evidence lies on the page image a reviewer sees, in the OCR lines' frame.
+    width, height = document.pages[0].width, document.pages[0].height
+    boxes = [f.bbox for f in framed.fields if f.type == "fire_separation_distance"]
+    assert boxes and all(b is not None and 0 <= b[0] < b[2] <= width and 0 <= b[1] < b[3] <= height for b in boxes)

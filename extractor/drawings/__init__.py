@@ -16,6 +16,7 @@ measured: ``qualifier: measured``) and ``drawing_scale`` fields.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
@@ -64,13 +65,16 @@ def is_drawing(document: Document) -> bool:
 
 
 def analyse(document: Document, data: bytes, options: DrawingOptions | None = None,
-            cache: OcrCache | None = None) -> DrawingAnalysis:
+            cache: OcrCache | None = None, page_images: Mapping[str, bytes] | None = None) -> DrawingAnalysis:
     """Analyse one drawing document (its ``Document`` from ingestion and the file's bytes).
 
     Pure: returns the analysis and the fields; neither ``document`` nor
-    anything else is modified. ``cache`` (the store's OCR cache) serves a page
-    that must be read again in the drawing's own frame (a slanted or turned
-    scan): a second review of the package does no OCR at all.
+    anything else is modified. ``page_images`` (ingestion's blobs, by
+    sha256) hold the page images ingestion made of scans: a scan it turned or
+    straightened is measured on that image, in the frame of its OCR lines and
+    of the evidence a reviewer sees. Without them such a page is rendered
+    again and read again by OCR in the file's own frame; ``cache`` (the
+    store's OCR cache) then serves that reading on a second review.
     """
     options = options or DrawingOptions()
     t0 = time.perf_counter()
@@ -79,9 +83,9 @@ def analyse(document: Document, data: bytes, options: DrawingOptions | None = No
     if document.kind == DocumentKind.DXF:
         result = _analyse_dxf(document, data, options)
     elif document.kind == DocumentKind.PDF:
-        result = _analyse_pdf(document, data, options, cache)
+        result = _analyse_pdf(document, data, options, cache, page_images or {})
     elif document.kind == DocumentKind.IMAGE:
-        result = _analyse_image(document, data, options, cache)
+        result = _analyse_image(document, data, options, cache, page_images or {})
     else:
         result = DrawingAnalysis(document=document.id, method="none", notes=["非图纸格式"])
     result.fields = to_fields(document.id, result)
@@ -185,8 +189,24 @@ def _floor_plan(dp: DrawingPage, edges, texts: list[TextItem]) -> None:
 
 # -- vector PDF and scanned PDF pages -----------------------------------------------------
 
+def _page_image_gray(meta: Page | None, page_images: Mapping[str, bytes]):
+    """The gray pixels of the page image ingestion made of a scan it turned or straightened, or None.
+
+    Such a page's OCR lines and its evidence are in that image's frame; the
+    drawing is measured there too, with no second OCR pass.
+    """
+    if meta is None or meta.source != Source.OCR or not meta.lines or _lines_in_frame(meta):
+        return None
+    blob = page_images.get(meta.image_sha256 or "")
+    if blob is None:
+        return None
+    from .raster import load_gray
+
+    return load_gray(blob)[0]
+
+
 def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions,
-                 cache: OcrCache | None = None) -> DrawingAnalysis:
+                 cache: OcrCache | None = None, page_images: Mapping[str, bytes] | None = None) -> DrawingAnalysis:
     import pypdfium2 as pdfium
 
     from .vector import read_vector_page
@@ -200,12 +220,13 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions,
             page = pdf[index]
             try:
                 if meta is not None and meta.source == Source.OCR:
-                    bitmap = page.render(scale=options.raster_dpi / 72, grayscale=True)
-                    gray = bitmap.to_numpy()
-                    if gray.ndim == 3:
-                        gray = gray[..., 0]
-                    dp = _raster_page(index + 1, "pt", gray, 72.0 / options.raster_dpi, INCH_M / 72.0, meta,
-                                      None, options, cache)
+                    framed = _page_image_gray(meta, page_images or {})
+                    if framed is not None:
+                        dp = _raster_page(index + 1, "pt", framed, 1.0 / meta.image_scale, INCH_M / 72.0, meta,
+                                          None, options, cache, framed=True)
+                    else:
+                        dp = _raster_page(index + 1, "pt", _render_gray(page, options), 72.0 / options.raster_dpi,
+                                          INCH_M / 72.0, meta, None, options, cache)
                     methods.add("raster")
                 else:
                     vp = read_vector_page(page)
@@ -246,7 +267,7 @@ def _analyse_pdf(document: Document, data: bytes, options: DrawingOptions,
 # -- images ----------------------------------------------------------------------------------
 
 def _analyse_image(document: Document, data: bytes, options: DrawingOptions,
-                   cache: OcrCache | None = None) -> DrawingAnalysis:
+                   cache: OcrCache | None = None, page_images: Mapping[str, bytes] | None = None) -> DrawingAnalysis:
     from .raster import load_gray
 
     gray, dpi = load_gray(data)
@@ -254,18 +275,24 @@ def _analyse_image(document: Document, data: bytes, options: DrawingOptions,
     # Page units of an image are pixels of the OCR-normalised image (downscaled if it was large).
     downscale = meta.ocr.downscale if meta is not None and meta.ocr is not None else 1.0
     unit_m = INCH_M / dpi / downscale if dpi else None
-    dp = _raster_page(1, "px", gray, downscale, unit_m, meta, dpi, options, cache)
+    framed = _page_image_gray(meta, page_images or {})
+    if framed is not None:
+        dp = _raster_page(1, "px", framed, 1.0, unit_m, meta, dpi, options, cache, framed=True)
+    else:
+        dp = _raster_page(1, "px", gray, downscale, unit_m, meta, dpi, options, cache)
     pages = [dp] if dp.buildings else []
     return DrawingAnalysis(document=document.id, method="raster", pages=pages,
                            notes=[] if pages else ["未在图纸中识别到带标注的建筑轮廓"])
 
 
 def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float | None, meta: Page | None,
-                 dpi: float | None, options: DrawingOptions, cache: OcrCache | None = None) -> DrawingPage:
+                 dpi: float | None, options: DrawingOptions, cache: OcrCache | None = None,
+                 framed: bool = False) -> DrawingPage:
+    """Measure a scanned page; ``framed``: ``gray`` is ingestion's page image, in its OCR lines' frame."""
     from .raster import read_raster
 
     rp = read_raster(gray, unit_per_px)
-    texts, note = _ocr_texts(meta, gray, unit_per_px, options, cache)
+    texts, note = _ocr_texts(meta, gray, unit_per_px, options, cache, framed)
     if meta is not None and meta.source == Source.OCR and texts is not None and not note:
         # Same frame as the OCR lines (see _ocr_texts): schedules read from the scan apply.
         schedules = find_schedules(meta.tables) if meta.tables else []
@@ -285,20 +312,23 @@ def _raster_page(number: int, unit: str, gray, unit_per_px: float, unit_m: float
                    options, notes)
 
 
-def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOptions,
-               cache: OcrCache | None = None) -> tuple[list[TextItem], str]:
-    """The page's OCR lines when ingestion made them in the same frame; else OCR here."""
-    if meta is not None and meta.lines and meta.source == Source.OCR:
-        run = meta.ocr
-        if run is None or (run.rotation == 0 and abs(run.skew) < 0.05):
-            return [TextItem(text=ln.text, bbox=ln.bbox, confidence=ln.confidence) for ln in meta.lines], ""
+def _lines_in_frame(meta: Page | None) -> bool:
+    """Whether ingestion's OCR lines of the page are in the drawing's frame (not turned, not straightened)."""
+    if meta is None or not meta.lines or meta.source != Source.OCR:
+        return False
+    run = meta.ocr
+    return run is None or (run.rotation == 0 and abs(run.skew) < 0.05)
+
+
+def _ocr_job(gray, options: DrawingOptions, cache: OcrCache | None):
+    """The OCR job of a page in the drawing's frame; its PNG is encoded only when the cache lacks it."""
     import hashlib
     import io
 
     import numpy as np
     from PIL import Image
 
-    from ..ocr import PageImage, cache_key, recognise_pages
+    from ..ocr import PageImage, cache_key
 
     # Keyed by the pixels, so a cached page is never encoded: a PNG of a 200-dpi
     # page costs ~0.15 s, most of a cached review's drawing time.
@@ -309,7 +339,17 @@ def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOpti
         buf = io.BytesIO()
         Image.fromarray(gray).save(buf, format="PNG", compress_level=1)
         page = page.model_copy(update={"image": buf.getvalue()})
-    result = recognise_pages([page], options.ocr, cache=cache)[0]
+    return page
+
+
+def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOptions,
+               cache: OcrCache | None = None, framed: bool = False) -> tuple[list[TextItem], str]:
+    """The page's OCR lines when ingestion made them in the same frame; else OCR here."""
+    if meta is not None and (framed or _lines_in_frame(meta)):
+        return [TextItem(text=ln.text, bbox=ln.bbox, confidence=ln.confidence) for ln in meta.lines], ""
+    from ..ocr import recognise_pages
+
+    result = recognise_pages([_ocr_job(gray, options, cache)], options.ocr, cache=cache)[0]
     if isinstance(result, Exception):
         return [], f"文字识别失败：{result}"
     k = unit_per_px / (result.run.downscale or 1.0)
@@ -318,6 +358,12 @@ def _ocr_texts(meta: Page | None, gray, unit_per_px: float, options: DrawingOpti
         note = "页面经旋转或纠偏识别，图纸分析按原图重新识别，证据框以原图为准"
     return [TextItem(text=ln.text, bbox=(ln.bbox[0] * k, ln.bbox[1] * k, ln.bbox[2] * k, ln.bbox[3] * k),
                      confidence=ln.confidence) for ln in result.lines], note
+
+
+def _render_gray(page, options: DrawingOptions):
+    bitmap = page.render(scale=options.raster_dpi / 72, grayscale=True)
+    gray = bitmap.to_numpy()
+    return gray[..., 0] if gray.ndim == 3 else gray
 
 
 # -- DXF ---------------------------------------------------------------------------------------
