@@ -487,7 +487,7 @@ def test_company_names_in_prose(text, names):
 
 
 def test_words_that_are_not_names():
-    for word in ("安利股份", "金融机构", "技术", "安全员"):
+    for word in ("安利股份", "金融机构", "技术", "安全员", "盛建筑工", "宏远工程"):
         assert not people.looks_like_name(word), word
 
 

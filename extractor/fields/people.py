@@ -48,7 +48,9 @@ def looks_like_name(text: str, *, labelled: bool = False) -> bool:
     if not _NAME_RE.match(name) or name in NOT_NAMES:
         return False
     if any(w in name for w in ("公司", "单位", "部门", "项目", "负责", "安全", "管理", "签字", "盖章", "姓名", "股份",
-                               "机构", "银行", "集团", "有限", "中心", "政府", "委员", "协会")):
+                               "机构", "银行", "集团", "有限", "中心", "政府", "委员", "协会",
+                               # trades: a seal's "…盛建筑工程" cut short is no person
+                               "建筑", "工程", "施工")):
         return False
     if "·" in name:
         return True
