@@ -206,7 +206,8 @@ def company_summary(rec: CompanyRecord, snapshot: Snapshot) -> str:
 _CATEGORY_JOIN = re.compile(r"(?<=作业)\s*[—–\-―一－~～:：/]\s*|\s*[—–―－]\s*")
 
 
-_CLASS_LETTER = re.compile(r"[ABC][123]?类?")
+# OCR reads a class letter in either case (blind_f01's roster: "c2类" at 0.94).
+_CLASS_LETTER = re.compile(r"[ABC][123]?类?", re.IGNORECASE)
 
 
 def _category_parts(category: str) -> list[str]:

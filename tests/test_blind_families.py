@@ -247,7 +247,9 @@ def test_a_certificate_class_under_a_category_header_is_no_work_category():
     from checks.registry_checks import categories_compatible
 
     assert categories_compatible("C2", "专职安全生产管理人员(土建类)")
+    assert categories_compatible("c2类", "C2类(专职安全生产管理人员)")  # blind_f01: the class letter OCR'd in lower case
     assert categories_compatible("金属非金属矿山安全", "金属非金属矿山排水作业")  # the category names no item
+    assert not categories_compatible("焊接与热切割作业", "电工作业")
 
 
 def test_a_company_name_ends_at_its_suffix_and_a_reports_number_is_no_certificate():
