@@ -468,12 +468,18 @@ def test_a_name_written_differently_on_a_scanned_form_fails_and_a_misread_charac
 def test_a_floor_plan_without_a_scale_asks_nothing_about_separations_between_its_rooms():
     """e02 (clean): the 综合楼 evacuation plan has no scale and two labels read as buildings
     (the building and a room, 办公室). Nothing on it is a separation, so its missing scale is no
-    question for the officer; the clean package keeps at most two questions."""
+    question for the officer; the clean package keeps at most two questions about its documents.
+
+    Since the detector runs at 1280 px (issue 16) it also reads the signature line under the
+    seal, "淄博鲁源精细化上有限公司" (上 at 0.77, the seal's star over 工), which the 2000 px pass
+    missed: one company-name question that must stay a question, never a fail."""
     _documents, findings = _review(E / "blind_e02", _expected(E, "blind_e02")["as_of"])
     assert not [f for f in findings if "比例" in f.message]
     assert not [f for f in findings if f.verdict == "fail"]
     # Registry checks ask only because this review has no registry; the package's own questions:
-    assert len([f for f in findings if f.verdict == "uncertain" and not f.category.startswith("registry.")]) <= 2
+    questions = [f for f in findings if f.verdict == "uncertain" and not f.category.startswith("registry.")]
+    misread = [f for f in questions if f.category == "consistency.conflict" and "精细化上" in f.message]
+    assert len(misread) <= 1 and len(questions) - len(misread) <= 2
 
 
 # --------------------------------------------------------------- family F (written blind, scored before these fixes)

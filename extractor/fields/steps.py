@@ -118,7 +118,8 @@ def _as_special_operation(mention: Mention) -> None:
 
 
 _COMPANY_END = re.compile(r".*(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂)")
-_CERT_CLASS = re.compile(r"(?:[ABC][123]?)(?:类|证)?")
+# OCR reads the class letter in either case (blind_f01: "c2类" at the 1280 px detector).
+_CERT_CLASS = re.compile(r"(?:[ABC][123]?)(?:类|证)?", re.IGNORECASE)
 # Documents whose 编号 is the document's own number (a report, a plan), never a person's certificate.
 _IMPERSONAL_DOCS = {"safety_assessment", "occupational_health", "machinery_inspection", "major_hazards",
                     "major_works_measures", "emergency_plan", "scaffold_plan", "site_plan", "evacuation_plan",
