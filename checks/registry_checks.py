@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
+from extractor.fields.lexicon import CERT_CLASS
 from extractor.model import Evidence, Field, Source
 from registry_sync.lookup import (
     CertificateHit,
@@ -206,8 +207,6 @@ def company_summary(rec: CompanyRecord, snapshot: Snapshot) -> str:
 _CATEGORY_JOIN = re.compile(r"(?<=作业)\s*[—–\-―一－~～:：/]\s*|\s*[—–―－]\s*")
 
 
-# OCR reads a class letter in either case (blind_f01's roster: "c2类" at 0.94).
-_CLASS_LETTER = re.compile(r"[ABC][123]?类?", re.IGNORECASE)
 
 
 def _category_parts(category: str) -> list[str]:
@@ -237,7 +236,7 @@ def categories_compatible(declared: str, registered: str) -> bool:
                 return True
         return CATEGORY_PARENT.get(a) == b or CATEGORY_PARENT.get(b) == a
 
-    if _CLASS_LETTER.fullmatch(declared.strip()):
+    if CERT_CLASS.fullmatch(declared.strip()):
         return True  # "A", "C2": a certificate class, which the number itself carries
     a_parts = [norm(p) for p in _category_parts(declared)] or [norm(declared)]
     b_parts = [norm(p) for p in _category_parts(registered)] or [norm(registered)]

@@ -222,6 +222,10 @@ NOT_NAMES = {
     "正常", "合格", "有效", "长期", "无", "作业人员", "安全部", "安全科", "安全环保部", "高级", "中级",
 }
 
+# A certificate class (A, B, C1-C3; "C2类", "B证"), not a work category. OCR reads the
+# letter in either case (blind_f01's roster: "c2类" at the 1280 px detector).
+CERT_CLASS = re.compile(r"[ABC][123]?(?:类|证)?", re.IGNORECASE)
+
 UNITS_TO_M = {"m": 1.0, "米": 1.0, "mm": 0.001, "毫米": 0.001, "cm": 0.01, "厘米": 0.01}
 
 NUMBER = r"\d+(?:\.\d+)?"

@@ -12,7 +12,7 @@ from .. import identifiers as ids
 from ..normalize import compact_name
 from . import design, doctype, plans
 from .keyvalue import Pair, find_pairs, label_key
-from .lexicon import PROSE_TITLES, UNITS_TO_M, compile_alternatives, role_of_title
+from .lexicon import CERT_CLASS, PROSE_TITLES, UNITS_TO_M, compile_alternatives, role_of_title
 from .patterns import date_ranges, find_dates, find_identifiers
 from .people import ProseName, entities_for, looks_like_name, org_names, prose_names, split_names
 from .tables import Cell, Grid, layout_grids, ruled_grids
@@ -118,8 +118,6 @@ def _as_special_operation(mention: Mention) -> None:
 
 
 _COMPANY_END = re.compile(r".*(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂)")
-# OCR reads the class letter in either case (blind_f01: "c2类" at the 1280 px detector).
-_CERT_CLASS = re.compile(r"(?:[ABC][123]?)(?:类|证)?", re.IGNORECASE)
 # Documents whose 编号 is the document's own number (a report, a plan), never a person's certificate.
 _IMPERSONAL_DOCS = {"safety_assessment", "occupational_health", "machinery_inspection", "major_hazards",
                     "major_works_measures", "emergency_plan", "scaffold_plan", "site_plan", "evacuation_plan",
@@ -374,7 +372,7 @@ def _roster_mentions(ctx: Context, g: Grid) -> None:
         holder = None
         titles = [compact_name(row[i].text) for i in range(min(len(keys), len(row)))
                   if keys[i] == "title" and row[i] and row[i].text]
-        if "category" in cells and _CERT_CLASS.fullmatch(compact_name(cells["category"].text)) and "cert_class" not in cells:
+        if "category" in cells and CERT_CLASS.fullmatch(compact_name(cells["category"].text)) and "cert_class" not in cells:
             # "类别: A / B / C1" on a managers roster is the certificate's class, not a work category.
             cells["cert_class"] = cells.pop("category")
         cert_class = compact_name(cells["cert_class"].text) if "cert_class" in cells else None
