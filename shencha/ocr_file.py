@@ -2,51 +2,69 @@
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from extractor.errors import InputError
 from extractor.ingest import IngestOptions, apply_ocr
 from extractor.model import DocumentKind, Page, Source
 from extractor.ocr import PageImage, recognise_pages
-from extractor.readers.base import sha256_hex
-from extractor.readers.image import read_image
+from extractor.readers.base import OcrJob, sha256_hex
+from extractor.readers.image import ImageFrames
 from extractor.sniff import sniff
 
 from .store import Store
 
 
 def ocr_file(path: Path, store: Store, options: IngestOptions, dpi: int = 200) -> list[Page]:
+    """Every page of `path` read by OCR, in order; a page that fails says why in its decision.
+
+    The pages are read one by one as the OCR pool asks for them: a TIFF's
+    later frames are decoded, and a PDF's pages rendered by the OCR workers,
+    while the first ones are being recognised.
+    """
     data = path.read_bytes()
     kind, fmt = sniff(data)
+    pages: list[Page] = []
     if kind == DocumentKind.IMAGE:
-        output = read_image(data, fmt, options.limits)
-        pages, jobs = output.pages, [(p, PageImage(key=j.key, image=j.image)) for p, j in zip(output.pages, output.ocr_jobs, strict=True)]
+        frames = ImageFrames(data, fmt, options.limits)
+        total, jobs = len(frames), _collect(iter(frames), pages)
     elif kind == DocumentKind.PDF:
-        import pypdfium2 as pdfium
-
-        pages, jobs = [], []
-        pdf = pdfium.PdfDocument(data)
-        try:
-            for index in range(len(pdf)):
-                page = pdf[index]
-                width, height = page.get_size()
-                buffer = io.BytesIO()
-                page.render(scale=dpi / 72).to_pil().save(buffer, format="PNG", compress_level=1)
-                image = buffer.getvalue()
-                shell = Page(number=index + 1, width=width, height=height, unit="pt", source=Source.OCR,
-                             decision="按要求重新识别")
-                pages.append(shell)
-                jobs.append((shell, PageImage(key=sha256_hex(image), image=image, dpi=float(dpi))))
-                page.close()
-        finally:
-            pdf.close()
+        total, jobs = _pdf_pages(data, dpi, pages)
     else:
         raise SystemExit(f"不是图片或 PDF：{path}")
-    results = recognise_pages([j for _, j in jobs], options.ocr, cache=store.ocr_cache(), progress=options.progress)
-    for (page, _), result in zip(jobs, results, strict=True):
+    results = recognise_pages(jobs, options.ocr, cache=store.ocr_cache(), progress=options.progress, total=total)
+    for page, result in zip(pages, results, strict=True):
         if isinstance(result, InputError):
             page.decision = result.error.message
             continue
         apply_ocr(page, result)
     return pages
+
+
+def _collect(read: Iterator[tuple[Page, OcrJob]], pages: list[Page]) -> Iterator[PageImage]:
+    """The OCR jobs of `read`, keeping each page in `pages` as it comes."""
+    for page, job in read:
+        pages.append(page)
+        yield PageImage(key=job.key, image=job.image, dpi=job.dpi, pdf=job.pdf, page_index=job.page_index)
+
+
+def _pdf_pages(data: bytes, dpi: int, pages: list[Page]) -> tuple[int, Iterator[PageImage]]:
+    import pypdfium2 as pdfium
+
+    from extractor.readers.pdf import page_ocr_job
+
+    sha = sha256_hex(data)
+    shells: list[tuple[Page, OcrJob]] = []
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            width, height = page.get_size()
+            shell = Page(number=index + 1, width=width, height=height, unit="pt", source=Source.OCR,
+                         decision="按要求重新识别", image_scale=dpi / 72)
+            shells.append((shell, page_ocr_job(data, sha, page, index, dpi)))
+            page.close()
+    finally:
+        pdf.close()
+    return len(shells), _collect(iter(shells), pages)

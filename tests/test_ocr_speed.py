@@ -255,3 +255,105 @@ def test_a_straightened_scanned_plan_is_measured_on_its_page_image_without_a_sec
     width, height = document.pages[0].width, document.pages[0].height
     boxes = [f.bbox for f in framed.fields if f.type == "fire_separation_distance"]
     assert boxes and all(b is not None and 0 <= b[0] < b[2] <= width and 0 <= b[1] < b[3] <= height for b in boxes)
+
+
+def _line_image(text: str, size: tuple[int, int], font_px: int) -> PageImage:
+    img = Image.new("RGB", size, "white")
+    ImageDraw.Draw(img).text((20, (size[1] - font_px) // 2), text, font=ImageFont.truetype(str(FONT), font_px),
+                             fill=(20, 20, 20))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    data = buf.getvalue()
+    return PageImage(key=hashlib.sha256(data).hexdigest(), image=data)
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_wide_slip_is_not_enlarged_past_the_detector_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # RapidOCR enlarges a small image until its short side is 736 px: a 556x139
+    # slip of one line went to the detector at 2944x736 (1.1 s for one line).
+    import numpy as np
+    from rapidocr.ch_ppocr_det import utils as det_utils
+
+    from extractor.ocr.runner import get_engine
+
+    seen: list[tuple[int, ...]] = []
+    resize = det_utils.DetPreProcess.resize
+
+    def recording(self, img):  # the real resize, its output's shape noted
+        out = resize(self, img)
+        seen.append(out.shape[:2])
+        return out
+
+    monkeypatch.setattr(det_utils.DetPreProcess, "resize", recording)
+    [result] = recognise_pages([_line_image("开票通知单", (556, 139), 48)], OcrOptions())
+    assert _text(result) == "开票通知单"
+    assert seen and max(max(shape) for shape in seen) <= 1280
+
+    # A strip of one line (read whole first; detected only when that failed)
+    # keeps RapidOCR's enlargement: cnocr's 280x32 crops read worse smaller.
+    engine = get_engine(OcrOptions(), 1)
+    engine._det_policy(np.zeros((32, 280, 3), dtype=np.uint8))
+    det = engine._ocr._load_det_model()
+    assert (det.limit_side_len, det.limit_type) == (736, "min")
+
+
+@pytest.mark.slow
+@needs_font
+def test_pages_given_one_by_one_are_recognised_while_later_ones_are_read() -> None:
+    import multiprocessing
+
+    texts = ["安全生产许可证", "特种作业操作证", "脚手架搭设方案"]
+    workers_while_reading: list[int] = []
+
+    def read_slowly():
+        for i, text in enumerate(texts):
+            if i == len(texts) - 1:  # the pool is up before the last page is even read
+                workers_while_reading.append(len(multiprocessing.active_children()))
+            yield _line_image(text, (700, 240), 40)
+
+    results = recognise_pages(read_slowly(), OcrOptions(workers=2), total=len(texts))
+    assert [_text(r) for r in results] == texts
+    assert workers_while_reading == [2]
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_page_that_cannot_be_read_mid_stream_stops_the_batch_and_its_workers() -> None:
+    import multiprocessing
+
+    from extractor.errors import ErrorCode, InputError
+
+    def broken_after_two():
+        yield _line_image("安全生产许可证", (700, 240), 40)
+        yield _line_image("特种作业操作证", (700, 240), 40)
+        raise InputError(ErrorCode.TRUNCATED_FILE, "第 3 帧")
+
+    with pytest.raises(InputError) as caught:
+        recognise_pages(broken_after_two(), OcrOptions(workers=2), total=3)
+    assert caught.value.code == ErrorCode.TRUNCATED_FILE
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.slow
+@needs_font
+def test_shencha_ocr_reads_every_frame_of_a_tiff_and_every_page_of_a_pdf(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from fixtures.render import image_pdf
+    from shencha.cli import app
+
+    texts = ["安全生产许可证", "特种作业操作证", "脚手架搭设方案"]
+    frames = [Image.open(io.BytesIO(_line_image(t, (700, 240), 40).image)).convert("RGB") for t in texts]
+    tiff, pdf = tmp_path / "scan.tif", tmp_path / "scan.pdf"
+    frames[0].save(tiff, format="TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    image_pdf(frames, pdf, dpi=200)
+    for path, unit in ((tiff, "px"), (pdf, "pt")):
+        done = CliRunner().invoke(app, ["ocr", str(path), "--db", f"sqlite:///{tmp_path / 'ocr.db'}"])
+        assert done.exit_code == 0, done.output
+        pages = json.loads(done.stdout)
+        assert [p["number"] for p in pages] == [1, 2, 3]
+        assert ["".join(line["text"] for line in p["lines"]) for p in pages] == texts
+        assert {p["unit"] for p in pages} == {unit}

@@ -172,6 +172,11 @@ REREAD_ACCEPT = 0.95
 REREAD_GAIN = 0.1
 
 
+# An image at most this tall may be a strip of one line (extractor.ocr.page reads
+# such a strip whole first).
+STRIP_HEIGHT = 120
+
+
 RAPIDOCR_DEFAULTS = RapidSettings(
     det_max_side=None, rec_int8=False, rec_batch=6, runtime="onnxruntime", rec_min_width=320
 )
@@ -296,10 +301,35 @@ class RapidOcrEngine:
         """Shrink large pages for the detector only (see RapidSettings.det_max_side)."""
         det = self._ocr._load_det_model()
         limit = self.settings.det_max_side
-        if limit and max(img.shape[:2]) > limit:
-            det.limit_side_len, det.limit_type = limit, "max"
-        else:
-            det.limit_side_len, det.limit_type = self._det_default
+        side, kind = self._det_default
+        if limit:
+            height, width = self._det_input_shape(img)
+            short, long = min(height, width), max(height, width)
+            if long > limit:
+                side, kind = limit, "max"
+            elif kind == "min" and short < side and long * side / short > limit and img.shape[0] > STRIP_HEIGHT:
+                # RapidOCR enlarges a small image until its short side is 736 px;
+                # for a wide slip that takes the long side far past the limit (a
+                # 556x139 slip was detected at 2944x736, 1.1 s for one line).
+                # Enlarge it only until the long side reaches the limit. Not a
+                # strip of one line (reached here when reading it whole failed):
+                # cnocr's 280x32 crops lost 3 characters detected smaller.
+                side = max(1, round(short * limit / long))
+        det.limit_side_len, det.limit_type = side, kind
+
+    def _det_input_shape(self, img: np.ndarray) -> tuple[int, int]:
+        """The image's shape as the detector gets it: RapidOCR pads a low or very wide
+        image above and below first (``apply_vertical_padding``)."""
+        from rapidocr.utils.process_img import get_padding_h
+
+        ocr = self._ocr
+        height, width = img.shape[:2]
+        ratio = ocr.width_height_ratio
+        if ocr.cfg.Global.use_vertical_padding and (
+            height <= ocr.min_height or (ratio != -1 and width / height > ratio)
+        ):
+            height += 2 * get_padding_h(height, width, ratio, ocr.min_height)
+        return height, width
 
     def recognise(self, image: np.ndarray) -> list[RawLine]:
         # Same steps as RapidOCR.__call__/run_ocr_steps, assembled here so each

@@ -32,7 +32,7 @@ from ..model import Line, OcrRun, Source, Word
 from . import preprocess as pp
 from . import timing
 from .api import OcrOptions, OcrPageResult, PageImage
-from .engines import OcrEngine, RawLine
+from .engines import STRIP_HEIGHT, OcrEngine, RawLine
 
 # Below this the boxes are already straight to within a pixel or two per
 # 100 px of line; turning the image would only cost a re-encode.
@@ -48,7 +48,7 @@ TALL_RATIO = 1.5
 # label): it is read whole, without detection, when the recogniser is sure.
 # Measured on cnocr's 15 line crops: 13 errors instead of raw RapidOCR's 48
 # (its detector finds nothing on some tight crops) in ~0.2 s instead of 1-12 s.
-STRIP_MAX_HEIGHT = 120
+STRIP_MAX_HEIGHT = STRIP_HEIGHT  # 120 px
 STRIP_MIN_ASPECT = 2.5
 STRIP_MIN_CONFIDENCE = 0.85
 

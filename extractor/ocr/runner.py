@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -189,36 +189,52 @@ def _to_error(payload: _ErrorPayload) -> InputError:
 
 
 def recognise_pages(
-    pages: Sequence[PageImage],
+    pages: Iterable[PageImage],
     options: OcrOptions = DEFAULT_OPTIONS,
     cache: OcrCache | None = None,
     progress: bool = False,
     mapper: PageMapper | None = None,
+    total: int | None = None,
 ) -> list[OcrPageResult | InputError]:
     """OCR a batch of page images; one result or :class:`InputError` per page, in order.
 
     Cache misses run on `mapper` when one is given (or set for the process
     with :func:`set_default_mapper`), else on a local pool of processes.
+
+    `pages` may be an iterator that reads pages one by one (frames of a TIFF
+    decoded as they are asked for): the pool then starts at the first page
+    that is not cached, and its workers load their models and read the first
+    pages while the rest are still being decoded. `total` says how many pages
+    the iterator will give (the progress bar and the pool's size; without it
+    the pool is sized for the machine). A list is looked up in the cache
+    first, so its pool is sized by its misses exactly.
     """
     mapper = mapper or (_DEFAULT_MAPPER[0] if _DEFAULT_MAPPER else None)
-    results: list[OcrPageResult | InputError | None] = [None] * len(pages)
     try:
         info = options_info(options)
     except InputError as exc:
         return [InputError(exc.code, exc.detail) for _ in pages]
 
-    keys = [_key(page, options, info) for page in pages]
-    misses: list[int] = []
-    for i, key in enumerate(keys):
-        with timing.stage("cache look-up"):
-            hit = cache.get(key) if cache is not None else None
-        if hit is not None:
-            results[i] = hit.model_copy(update={"run": hit.run.model_copy(update={"cached": True})})
-        else:
-            misses.append(i)
+    results: list[OcrPageResult | InputError | None] = []
+    keys: list[str] = []
 
-    bar = _Progress(len(pages), enabled=progress and len(pages) > 1)
-    bar.advance(len(pages) - len(misses))
+    def looked_up(stream: Iterable[PageImage]) -> Iterator[tuple[int, PageImage]]:
+        """The pages that are not cached, with their index; cached ones go straight to `results`."""
+        for page in stream:
+            i = len(results)
+            keys.append(_key(page, options, info))
+            with timing.stage("cache look-up"):
+                hit = cache.get(keys[i]) if cache is not None else None
+            results.append(None if hit is None else
+                           hit.model_copy(update={"run": hit.run.model_copy(update={"cached": True})}))
+            if hit is None:
+                yield i, page
+            else:
+                bar.advance(1)
+
+    if isinstance(pages, Sequence):
+        total = len(pages)
+    bar = _Progress(total or 0, enabled=progress and (total or 0) > 1)
 
     def store(i: int, outcome: OcrPageResult | _ErrorPayload) -> None:
         if isinstance(outcome, OcrPageResult):
@@ -231,36 +247,67 @@ def recognise_pages(
             results[i] = _to_error(outcome)
         bar.advance(1)
 
-    processes, threads = plan_parallelism(len(misses), options.workers)
     try:
-        if mapper is not None and misses:
-            outcomes = mapper([pages[i] for i in misses], options)
-            for i, outcome in zip(misses, outcomes, strict=True):
-                store(i, outcome)
-        elif processes == 1:
-            for i in misses:
-                store(i, _run_one(pages[i], options, threads))
+        if isinstance(pages, Sequence):
+            misses: Iterable[tuple[int, PageImage]] = list(looked_up(pages))
+            expected = len(misses)
         else:
-            context = spawn_context()
-            with ProcessPoolExecutor(
-                max_workers=processes,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(options, threads),
-            ) as pool:
-                futures: list[tuple[int, Future[OcrPageResult | _ErrorPayload]]] = [
-                    (i, pool.submit(_work, pages[i])) for i in misses
-                ]
-                for i, future in futures:
-                    try:
-                        store(i, future.result())
-                    except BrokenProcessPool:
-                        # A worker died (out of memory on a huge page, a crash in
-                        # native code): its page fails, the batch reports it.
-                        store(i, (ErrorCode.OCR_FAILED.value, "the OCR worker process died"))
+            misses = looked_up(pages)
+            expected = total if total is not None else max(options.workers or os.cpu_count() or 1, 3)
+        if mapper is not None:
+            batch = list(misses)
+            outcomes = mapper([page for _, page in batch], options) if batch else []
+            for (i, _), outcome in zip(batch, outcomes, strict=True):
+                store(i, outcome)
+        else:
+            _run_local(misses, expected, options, store)
     finally:
         bar.close()
     return [r if r is not None else InputError(ErrorCode.OCR_FAILED, "no result") for r in results]
+
+
+def _run_local(
+    misses: Iterable[tuple[int, PageImage]],
+    expected: int,
+    options: OcrOptions,
+    store: Callable[[int, OcrPageResult | _ErrorPayload], None],
+) -> None:
+    """Read `misses` on this machine: in this process for one or two pages, else on a pool
+    started when the first page arrives, each page submitted as soon as it is read."""
+    processes, threads = plan_parallelism(expected, options.workers)
+    if processes == 1:
+        for i, page in misses:
+            store(i, _run_one(page, options, threads))
+        return
+    pool: ProcessPoolExecutor | None = None
+    futures: list[tuple[int, Future[OcrPageResult | _ErrorPayload] | None]] = []
+    try:
+        for i, page in misses:
+            if pool is None:
+                pool = ProcessPoolExecutor(
+                    max_workers=processes,
+                    mp_context=spawn_context(),
+                    initializer=_init_worker,
+                    initargs=(options, threads),
+                )
+            try:
+                futures.append((i, pool.submit(_work, page)))
+            except BrokenProcessPool:
+                futures.append((i, None))
+        for i, future in futures:
+            try:
+                if future is None:
+                    raise BrokenProcessPool
+                store(i, future.result())
+            except BrokenProcessPool:
+                # A worker died (out of memory on a huge page, a crash in
+                # native code): its page fails, the batch reports it.
+                store(i, (ErrorCode.OCR_FAILED.value, "the OCR worker process died"))
+    finally:
+        if pool is not None:
+            # On an error while reading the pages (a corrupt frame), pages not
+            # yet started are dropped rather than read for nothing.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Progress:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import ExifTags, Image, ImageOps, ImageSequence, UnidentifiedImageError
 
@@ -15,36 +17,69 @@ from .base import OcrJob, ReadOutput, sha256_hex
 
 
 def read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
-    with timing.stage("decode"):
-        return _read_image(data, fmt, limits)
-
-
-def _read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
     out = ReadOutput()
+    for page, job in ImageFrames(data, fmt, limits):
+        out.pages.append(page)
+        out.ocr_jobs.append(job)
+    return out
+
+
+class ImageFrames:
+    """An image file's pages, each decoded when it is asked for.
+
+    ``len()`` is known from the header; iterating yields (page, OCR job) per
+    frame, so a multi-page TIFF's first frames can be recognised while later
+    ones are still being decoded. Raises :class:`InputError` (too many
+    frames, too many pixels, corrupt or truncated data) when it meets it.
+    """
+
+    def __init__(self, data: bytes, fmt: str, limits: Limits) -> None:
+        self.data, self.fmt, self.limits = data, fmt, limits
+        with _errors_as_input_errors(), _bomb_guard(limits), Image.open(io.BytesIO(data)) as image:
+            self.count = getattr(image, "n_frames", 1) if fmt == "tiff" else 1
+        if self.count > limits.max_pdf_pages:
+            raise InputError(ErrorCode.TOO_MANY_PAGES, f"{self.count} 页", f"{self.count} frames")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[tuple[Page, OcrJob]]:
+        with _errors_as_input_errors():
+            with _bomb_guard(self.limits):
+                image = Image.open(io.BytesIO(self.data))
+            with image:
+                frames = ImageSequence.Iterator(image) if self.fmt == "tiff" else [image]
+                for index, frame in enumerate(frames):
+                    # The guard is not held across the yield: the caller runs
+                    # other code (OCR) between frames.
+                    with timing.stage("decode"), _bomb_guard(self.limits):
+                        page_and_job = self._frame(frame, index)
+                    yield page_and_job
+
+    def _frame(self, frame: Image.Image, index: int) -> tuple[Page, OcrJob]:
+        _check_pixels(frame, self.limits)
+        frame.load()  # decode now: truncation and bombs show up here
+        # exif_transpose returns a copy even when nothing turns, so ask the tag:
+        # an upright photo keeps its own bytes (a stable cache key, no PNG
+        # encoding, and the OCR worker can draft-decode a large JPEG).
+        turned = frame.getexif().get(ExifTags.Base.Orientation, 1) not in (None, 0, 1)
+        upright = ImageOps.exif_transpose(frame) if turned else frame
+        if self.fmt in ("png", "jpeg") and not turned and self.count == 1:
+            encoded = self.data  # keep the original bytes: a stable cache key
+        else:
+            encoded = _encode_png(upright)
+        page = Page(
+            number=index + 1, width=upright.width, height=upright.height, unit="px",
+            source=Source.OCR, decision="图片，进行文字识别",
+        )
+        return page, OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded)
+
+
+@contextmanager
+def _errors_as_input_errors() -> Iterator[None]:
+    """Pillow's errors as shencha's: a bomb, unreadable, truncated or corrupt data."""
     try:
-        with _bomb_guard(limits), Image.open(io.BytesIO(data)) as image:
-            frames = [frame.copy() for frame in ImageSequence.Iterator(image)] if fmt == "tiff" else [image]
-            if len(frames) > limits.max_pdf_pages:
-                raise InputError(ErrorCode.TOO_MANY_PAGES, f"{len(frames)} 页", f"{len(frames)} frames")
-            for index, frame in enumerate(frames):
-                _check_pixels(frame, limits)
-                frame.load()  # decode now: truncation and bombs show up here
-                # exif_transpose returns a copy even when nothing turns, so ask the tag:
-                # an upright photo keeps its own bytes (a stable cache key, no PNG
-                # encoding, and the OCR worker can draft-decode a large JPEG).
-                turned = frame.getexif().get(ExifTags.Base.Orientation, 1) not in (None, 0, 1)
-                upright = ImageOps.exif_transpose(frame) if turned else frame
-                if fmt in ("png", "jpeg") and not turned and len(frames) == 1:
-                    encoded = data  # keep the original bytes: a stable cache key
-                else:
-                    encoded = _encode_png(upright)
-                out.ocr_jobs.append(OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded))
-                out.pages.append(
-                    Page(
-                        number=index + 1, width=upright.width, height=upright.height, unit="px",
-                        source=Source.OCR, decision="图片，进行文字识别",
-                    )
-                )
+        yield
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
@@ -56,7 +91,6 @@ def _read_image(data: bytes, fmt: str, limits: Limits) -> ReadOutput:
         if "truncated" in message.lower() or "premature" in message.lower():
             raise InputError(ErrorCode.TRUNCATED_FILE, message) from exc
         raise InputError(ErrorCode.CORRUPT_FILE, message) from exc
-    return out
 
 
 def _check_pixels(frame: Image.Image, limits: Limits) -> None:

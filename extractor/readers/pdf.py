@@ -80,6 +80,26 @@ def _better(candidate: _PageText, current: _PageText) -> bool:
     return candidate.visible + candidate.invisible > 0 and cand_bad < cur_bad
 
 
+def page_ocr_job(data: bytes, sha256: str, page: pdfium.PdfPage, index: int, dpi: int) -> OcrJob:
+    """The OCR job for page `index` of the PDF `data` (whose digest is `sha256`), read at `dpi`.
+
+    The OCR worker renders the page (rendering is cheap; a PNG of a 200-dpi
+    scan took ~0.6 s to write and ~0.2 s to read back), and a cached page is
+    never rendered at all: the key names the page. A PDF over SHIP_PDF_BYTES
+    would travel whole to the worker with each page: its page's image is
+    sent instead.
+    """
+    if len(data) <= SHIP_PDF_BYTES:
+        key = sha256_hex(f"pdf-page|{sha256}|{index}|{dpi}|{RENDERER}".encode())
+        return OcrJob(page_index=index, key=key, image=b"", dpi=float(dpi), pdf=data)
+    with timing.stage("render"):
+        image = page.render(scale=dpi / 72, grayscale=False).to_pil()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=False, compress_level=1)
+        encoded = buffer.getvalue()
+    return OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded, dpi=float(dpi))
+
+
 class _PlumberFallback:
     """pdfplumber opened only if a page needs it (it parses ~20x slower)."""
 
@@ -203,23 +223,7 @@ def _read_page(
 
     if use_ocr:
         scale = limits.ocr_dpi / 72
-        # The OCR worker renders the page (rendering is cheap; a PNG of a
-        # 200-dpi scan took ~0.6 s to write and ~0.2 s to read back), and
-        # a cached page is never rendered at all: the key names the page.
-        if len(fallback.data) <= SHIP_PDF_BYTES:
-            key = sha256_hex(f"pdf-page|{fallback.sha256}|{index}|{limits.ocr_dpi}|{RENDERER}".encode())
-            out.ocr_jobs.append(
-                OcrJob(page_index=index, key=key, image=b"", dpi=float(limits.ocr_dpi), pdf=fallback.data)
-            )
-        else:  # each page would carry the whole file to its worker: send the page's image instead
-            with timing.stage("render"):
-                image = page.render(scale=scale, grayscale=False).to_pil()
-                buffer = io.BytesIO()
-                image.save(buffer, format="PNG", optimize=False, compress_level=1)
-                encoded = buffer.getvalue()
-            out.ocr_jobs.append(
-                OcrJob(page_index=index, key=sha256_hex(encoded), image=encoded, dpi=float(limits.ocr_dpi))
-            )
+        out.ocr_jobs.append(page_ocr_job(fallback.data, fallback.sha256, page, index, limits.ocr_dpi))
         return Page(
             number=index + 1, width=width, height=height, unit="pt", source=Source.OCR,
             decision=decision, image_scale=scale,
