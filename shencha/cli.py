@@ -13,11 +13,63 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 
+# Command groups that live in modules of their own, imported when named:
+# `shencha ocr` or `shencha review` then need not import the rules catalogue,
+# the registry client, the signing stack and the API (~0.7 s of every start).
+# name -> (module, attribute, help); the attribute is a Typer app or a command function.
+_LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "registry": ("registry_sync.cli", "app", "登记库：同步与查询证书、企业登记数据"),
+    "rules": ("checks.cli", "app", "规则目录与规则编写工具"),
+    "signing-key": ("shencha.cli_sign", "signing_key_app", "签名密钥：生成演示用的签发机关证书与密钥"),
+    "verify-signature": ("shencha.cli_sign", "verify_signature", None),
+    "api": ("shencha.cli_api", "api", None),
+    "api-keys": ("shencha.cli_api", "api_keys_app", "API 密钥：为对接系统新增、列出、吊销密钥"),
+    "share": ("shencha.cli_api", "share_app", "跨部门数据共享：按共享目录导出脱敏数据"),
+    "batch": ("shencha.cli_batch", "batch_app", "批量审查与规则变更后的案卷复查（本机或 Ray 集群）"),
+}
+
+
+def _lazy_command(name: str) -> TyperCommand | TyperGroup:
+    import importlib
+
+    module, attribute, help_text = _LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer()
+    holder.callback()(lambda: None)  # a group, even around one command
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name, help=help_text)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: commands of _LAZY_COMMANDS are imported when named (click's
+    "lazily loading subcommands" pattern); `--help` lists them all, in their order."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        # As typer lists them: single commands first, then groups (a lazy entry
+        # without help of its own is a command function).
+        own = [name for name in super().list_commands(ctx) if name not in _LAZY_COMMANDS]
+        lazy_commands = [name for name, (_, _, help_text) in _LAZY_COMMANDS.items() if help_text is None]
+        lazy_groups = [name for name in _LAZY_COMMANDS if name not in lazy_commands]
+        own_groups = [name for name in own if isinstance(self.commands[name], TyperGroup)]
+        own_commands = [name for name in own if name not in own_groups]
+        return [*lazy_commands, *own_commands, *lazy_groups, *own_groups]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | TyperGroup | None:
+        if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
+            self.add_command(_lazy_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="shencha",
+    cls=_LazyGroup,
     help="审查 — 安全生产许可证申请材料智能审查助手",
     no_args_is_help=True,
     add_completion=False,
@@ -73,27 +125,6 @@ def main_callback(
     ensure_sqlite_folder(os.environ["SHENCHA_DB"])
 
 
-def _mount_subcommands() -> None:
-    from checks.cli import app as rules_app
-    from registry_sync.cli import app as registry_app
-
-    app.add_typer(registry_app, name="registry", help="登记库：同步与查询证书、企业登记数据")
-    app.add_typer(rules_app, name="rules", help="规则目录与规则编写工具")
-    from .cli_sign import signing_key_app, verify_signature
-
-    app.add_typer(signing_key_app, name="signing-key", help="签名密钥：生成演示用的签发机关证书与密钥")
-    app.command("verify-signature")(verify_signature)
-    from .cli_api import api, api_keys_app, share_app
-
-    app.command("api")(api)
-    app.add_typer(api_keys_app, name="api-keys", help="API 密钥：为对接系统新增、列出、吊销密钥")
-    app.add_typer(share_app, name="share", help="跨部门数据共享：按共享目录导出脱敏数据")
-    from .cli_batch import batch_app
-
-    app.add_typer(batch_app, name="batch", help="批量审查与规则变更后的案卷复查（本机或 Ray 集群）")
-
-
-_mount_subcommands()
 
 
 class NerFormat(StrEnum):
