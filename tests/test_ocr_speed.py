@@ -357,3 +357,32 @@ def test_shencha_ocr_reads_every_frame_of_a_tiff_and_every_page_of_a_pdf(tmp_pat
         assert [p["number"] for p in pages] == [1, 2, 3]
         assert ["".join(line["text"] for line in p["lines"]) for p in pages] == texts
         assert {p["unit"] for p in pages} == {unit}
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_worker_killed_mid_batch_fails_its_pages_and_the_batch_still_answers() -> None:
+    # The OOM killer's work, done by hand: a real SIGKILL of a pool worker.
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from extractor.errors import ErrorCode, InputError
+
+    def pages():
+        yield _line_image("安全生产许可证", (700, 240), 40)
+        yield _line_image("特种作业操作证", (700, 240), 40)
+        victim = multiprocessing.active_children()[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(timeout=10)
+        time.sleep(0.5)
+        yield _line_image("脚手架搭设方案", (700, 240), 40)
+        yield _line_image("应急救援预案", (700, 240), 40)
+
+    results = recognise_pages(pages(), OcrOptions(workers=2), total=4)
+    assert len(results) == 4
+    failed = [r for r in results if isinstance(r, InputError)]
+    assert failed and all(r.code == ErrorCode.OCR_FAILED for r in failed)
+    assert all(isinstance(r, (OcrPageResult, InputError)) for r in results)
+    assert multiprocessing.active_children() == []

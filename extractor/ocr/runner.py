@@ -294,15 +294,14 @@ def _run_local(
                 futures.append((i, pool.submit(_work, page)))
             except BrokenProcessPool:
                 futures.append((i, None))
+        # A worker that died (out of memory on a huge page, a crash in native
+        # code) fails its page and those submitted after it; the batch reports them.
+        died = (ErrorCode.OCR_FAILED.value, "the OCR worker process died")
         for i, future in futures:
             try:
-                if future is None:
-                    raise BrokenProcessPool
-                store(i, future.result())
+                store(i, future.result() if future is not None else died)
             except BrokenProcessPool:
-                # A worker died (out of memory on a huge page, a crash in
-                # native code): its page fails, the batch reports it.
-                store(i, (ErrorCode.OCR_FAILED.value, "the OCR worker process died"))
+                store(i, died)
     finally:
         if pool is not None:
             # On an error while reading the pages (a corrupt frame), pages not
