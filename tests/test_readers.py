@@ -6,6 +6,7 @@ import io
 
 import ezdxf
 from docx import Document as new_docx
+import pytest
 from PIL import Image
 
 from extractor.limits import Limits
@@ -79,3 +80,31 @@ def test_dxf_is_accepted_with_its_labels():
     texts = {line.text for line in page.lines}
     assert {"1#办公楼 民用 二级", "防火间距 8.0m", "比例 1:500"} <= texts
     assert "$INSUNITS=6" in page.decision
+
+
+def test_a_multi_page_tiff_cut_short_is_a_clear_error_at_any_length():
+    from extractor.errors import ErrorCode, InputError
+
+    frames = [Image.new("RGB", (300, 200), color) for color in ("white", "gray", "white")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    data = buffer.getvalue()
+    codes = set()
+    for cut in (400, len(data) // 3, len(data) // 2, len(data) - 10):
+        with pytest.raises(InputError) as caught:  # never Pillow's TypeError("Missing dimensions")
+            read_image(data[:cut], "tiff", Limits())
+        codes.add(caught.value.code)
+    assert codes <= {ErrorCode.CORRUPT_FILE, ErrorCode.TRUNCATED_FILE}
+
+
+def test_a_tiff_with_more_frames_than_allowed_is_refused_before_decoding():
+    from extractor.errors import ErrorCode, InputError
+    from extractor.readers.image import ImageFrames
+
+    frames = [Image.new("L", (50, 50), 255) for _ in range(4)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    with pytest.raises(InputError) as caught:
+        ImageFrames(buffer.getvalue(), "tiff", Limits(max_pdf_pages=3))
+    assert caught.value.code == ErrorCode.TOO_MANY_PAGES
+    assert len(ImageFrames(buffer.getvalue(), "tiff", Limits(max_pdf_pages=4))) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +92,12 @@ def _errors_as_input_errors() -> Iterator[None]:
         if "truncated" in message.lower() or "premature" in message.lower():
             raise InputError(ErrorCode.TRUNCATED_FILE, message) from exc
         raise InputError(ErrorCode.CORRUPT_FILE, message) from exc
+    except (EOFError, TypeError, struct.error) as exc:
+        # A TIFF cut short or damaged inside its frame directory: Pillow walks
+        # it to count the frames and fails with these ("Missing dimensions").
+        raise InputError(
+            ErrorCode.CORRUPT_FILE, "图片帧目录不完整或已损坏", f"unreadable frame directory: {exc}"
+        ) from exc
 
 
 def _check_pixels(frame: Image.Image, limits: Limits) -> None:
