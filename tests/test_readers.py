@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import ezdxf
-from docx import Document as new_docx
 import pytest
+from docx import Document as new_docx
 from PIL import Image
 
 from extractor.limits import Limits
