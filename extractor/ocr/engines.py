@@ -134,7 +134,9 @@ class RapidSettings:
       side is at most this many pixels (RapidOCR's own policy keeps up to
       2000 px: a 200-dpi A4 page is detected at 1408x1984). Text lines of a
       page stay several pixels tall at 1280, and detection is ~3x cheaper.
-      Smaller images keep RapidOCR's policy (short side up to 736 px).
+      Smaller images keep RapidOCR's policy (short side enlarged to 736 px),
+      except that a wide one is enlarged only until its long side reaches
+      this limit (a 556x139 slip went to the detector at 2944x736).
       ``None``: RapidOCR's policy for every image.
     * ``rec_int8``: the recogniser with its MatMul weights quantised to int8
       (dynamic quantisation, derived once from the bundled model and kept
