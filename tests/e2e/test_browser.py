@@ -146,6 +146,8 @@ def _red_pixels(page, base: str) -> int:
 
 
 def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_store):
+    from playwright.sync_api import expect
+
     _url, store, big = sample_store
     officer = login(store, "officer")
     ranked = svc.queue(store, officer)
@@ -154,9 +156,11 @@ def test_officer_opens_the_riskiest_case_and_decides(server, browser, sample_sto
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     _login(page, server, "officer")
     page.get_by_role("heading", name="待办案卷").wait_for(timeout=60_000)
+    # The heading can show while Streamlit still draws the login page's blocks
+    # (CI read an empty first row once): wait until the first row is the riskiest case.
+    expect(page.locator("[data-testid=stHorizontalBlock]").nth(1)).to_contain_text(
+        riskiest.company_name or riskiest.name, timeout=60_000)
     _shot(page, "01-officer-queue")
-    first_company = page.locator("[data-testid=stHorizontalBlock]").nth(1).inner_text()
-    assert (riskiest.company_name or riskiest.name) in first_company
 
     page.locator(f".st-key-open_{riskiest.report_id} button").click()
     image = page.locator("[data-testid=stImage] img").first
