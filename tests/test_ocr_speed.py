@@ -293,9 +293,12 @@ def test_a_wide_slip_is_not_enlarged_past_the_detector_limit(monkeypatch: pytest
     # A strip of one line (read whole first; detected only when that failed)
     # keeps RapidOCR's enlargement: cnocr's 280x32 crops read worse smaller.
     engine = get_engine(OcrOptions(), 1)
-    engine._det_policy(np.zeros((32, 280, 3), dtype=np.uint8))
     det = engine._ocr._load_det_model()
-    assert (det.limit_side_len, det.limit_type) == (736, "min")
+    for strip in ((32, 280), (600, 100)):  # across and down
+        engine._det_policy(np.zeros((*strip, 3), dtype=np.uint8))
+        assert (det.limit_side_len, det.limit_type) == (736, "min")
+    engine._det_policy(np.zeros((139, 556, 3), dtype=np.uint8))
+    assert det.limit_type == "min" and det.limit_side_len == 320  # 556x139 to 1280x320
 
 
 @pytest.mark.slow

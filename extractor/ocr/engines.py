@@ -174,8 +174,8 @@ REREAD_ACCEPT = 0.95
 REREAD_GAIN = 0.1
 
 
-# An image at most this tall may be a strip of one line (extractor.ocr.page reads
-# such a strip whole first).
+# An image at most this tall (or wide) may be a strip of one line
+# (extractor.ocr.page reads a wide one whole first).
 STRIP_HEIGHT = 120
 
 
@@ -309,13 +309,14 @@ class RapidOcrEngine:
             short, long = min(height, width), max(height, width)
             if long > limit:
                 side, kind = limit, "max"
-            elif kind == "min" and short < side and long * side / short > limit and img.shape[0] > STRIP_HEIGHT:
+            elif kind == "min" and short < side and long * side / short > limit and min(img.shape[:2]) > STRIP_HEIGHT:
                 # RapidOCR enlarges a small image until its short side is 736 px;
                 # for a wide slip that takes the long side far past the limit (a
                 # 556x139 slip was detected at 2944x736, 1.1 s for one line).
                 # Enlarge it only until the long side reaches the limit. Not a
-                # strip of one line (reached here when reading it whole failed):
-                # cnocr's 280x32 crops lost 3 characters detected smaller.
+                # strip of one line, across or down (a crop of one field, reached
+                # here when reading it whole failed): cnocr's 280x32 crops lost
+                # 3 characters detected smaller.
                 side = max(1, round(short * limit / long))
         det.limit_side_len, det.limit_type = side, kind
 
