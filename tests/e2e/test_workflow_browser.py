@@ -99,14 +99,29 @@ def _click(page, key: str) -> None:
 
 
 def _pick(page, key: str, option: str, exact: bool = True) -> None:
-    """Choose an option of a selectbox or multiselect (by widget key): its text, or containing it."""
-    page.locator(f".st-key-{key} [role=combobox]").first.click()
-    if page.get_by_role("listbox").count() == 0:
-        page.locator(f".st-key-{key} button[aria-haspopup=listbox]").first.click()
-    page.get_by_role("listbox").first.wait_for(timeout=WAIT)
-    options = page.get_by_role("option")
-    (options.filter(has_text=option) if not exact else page.get_by_role("option", name=option, exact=True)
-     ).first.click()
+    """Choose an option of a selectbox or multiselect (by widget key): its text, or containing it.
+
+    A rerun of the page can close the open list under the click (CI saw the
+    option detached from the DOM for 30 s once): the list is opened again, up
+    to three times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        try:
+            page.locator(f".st-key-{key} [role=combobox]").first.click()
+            if page.get_by_role("listbox").count() == 0:
+                page.locator(f".st-key-{key} button[aria-haspopup=listbox]").first.click()
+            page.get_by_role("listbox").first.wait_for(timeout=WAIT)
+            options = page.get_by_role("option")
+            (options.filter(has_text=option) if not exact else page.get_by_role("option", name=option, exact=True)
+             ).first.click(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1000)
     page.keyboard.press("Escape")  # a multiselect stays open
     page.wait_for_timeout(500)
 
